@@ -1,0 +1,110 @@
+// pmtrace attach TARGET: a pid, a systemd unit or a process name; waits for a
+// unit or name that is not running yet and follows it across restarts.
+#include <spdlog/spdlog.h>
+
+#include "cli/commands.h"
+#include "cli/common.h"
+#include "cli/session.h"
+#include "model/clock.h"
+#include "target/procfs.h"
+#include "target/unit.h"
+#include "util/strings.h"
+
+namespace pm::cli {
+
+int cmd_attach(const AttachOptions& opts) {
+  if (opts.target.empty()) return report_error(make_error("attach needs a target: a pid, a unit or a process name"));
+  std::optional<long long> duration_ms;
+  if (!opts.duration.empty()) {
+    duration_ms = parse_duration_ms(opts.duration);
+    if (!duration_ms) return report_error(make_error("--duration takes a duration such as 30s, 500ms or 2m"));
+  }
+
+  target::Procfs procfs;
+  std::string kind = opts.kind;
+  auto numeric = parse_int(opts.target);
+  if (kind == "auto") {
+    if (numeric) {
+      kind = "pid";
+    } else if (target::has_unit_suffix(opts.target)) {
+      kind = "unit";
+    } else {
+      // A bare word is a unit if systemd (or a unit file, or its cgroup) knows
+      // it, else a process name.
+      kind = unit_scope(opts.target) ? "unit" : "name";
+    }
+  }
+
+  sources::BpfConfig cfg;
+  std::vector<std::uint32_t> seeds;
+  std::string described;
+  bool end_with_tree = false;
+  if (kind == "pid") {
+    if (!numeric || *numeric <= 0) return report_error(make_error("'" + opts.target + "' is not a pid"));
+    auto pid = static_cast<std::uint32_t>(*numeric);
+    if (!procfs.exists(pid)) return report_error(make_error("no such pid " + opts.target + " (the process is not running)"));
+    seeds = procfs.tree(pid);
+    cfg.pids = seeds;
+    end_with_tree = true;
+    described = "pid " + opts.target;
+    spdlog::info("attaching to pid {} and {} descendants", pid, seeds.size() - 1);
+  } else if (kind == "unit") {
+    auto scope = unit_scope(opts.target);
+    if (!scope) return report_error(scope.error());
+    if (auto r = add_unit_to_scope(*scope, cfg); !r) return report_error(r.error());
+    seeds = cfg.pids;
+    described = "unit " + scope->unit;
+    if (scope->exists)
+      spdlog::info("attaching to unit {} (cgroup {}, {} processes)", scope->unit, scope->dir, seeds.size());
+    else
+      spdlog::info("waiting for unit {} to start (its cgroup {} does not exist yet)", scope->unit, scope->dir);
+  } else if (kind == "name") {
+    seeds = procfs.by_name(opts.target);
+    cfg.pids = seeds;
+    cfg.comms.push_back(opts.target);
+    described = "process name " + opts.target;
+    if (seeds.empty())
+      spdlog::info("no unit or process named {} yet: waiting for a process named {} to start", opts.target,
+                   opts.target);
+    else
+      spdlog::info("attaching to {} processes named {}", seeds.size(), opts.target);
+  } else {
+    return report_error(make_error("unknown target kind '" + kind + "' (pid, unit or name)"));
+  }
+
+  install_stop_handlers();
+  auto t0 = model::Clock::monotonic_ns();
+  auto src = open_bpf(cfg, opts.common);
+  if (!src) return report_error(src.error());
+
+  report::RunInfo info;
+  info.mode = "attach";
+  info.target = described;
+  info.backend = (*src)->name();
+  info.clock = model::Clock::now();
+  info.start_ns = model::Clock::monotonic_ns();
+  spdlog::info("tracing ready in {} ms", (info.start_ns - t0) / 1000000);
+
+  SessionOptions so;
+  so.json = opts.common.json;
+  so.verbose = opts.common.verbose;
+  so.deadline_ms = duration_ms;
+  so.deadline_reason = "--duration reached";
+  Session session(**src, info, so);
+  for (auto pid : seeds) session.table().seed(pid);
+
+  std::uint64_t last_prune = 0;
+  std::string reason = session.run([&]() -> std::optional<std::string> {
+    if (!end_with_tree) return std::nullopt;
+    auto now = model::Clock::monotonic_ns();
+    if (now - last_prune > 500000000ull) {
+      session.prune_gone(procfs);
+      last_prune = now;
+    }
+    if (session.table().live_count() == 0) return "every traced process exited";
+    return std::nullopt;
+  });
+  return session.finish(reason);
+}
+
+}  // namespace pm::cli

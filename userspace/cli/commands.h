@@ -1,0 +1,42 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "util/result.h"
+
+namespace pm::cli {
+
+// Exit statuses, the same for every command.
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailureFound = 1;
+inline constexpr int kExitUsage = 2;
+
+struct CommonOptions {
+  bool json = false;
+  bool verbose = false;
+  unsigned ringbuf_mib = 16;
+};
+
+struct RunOptions {
+  CommonOptions common;
+  std::vector<std::string> command;
+  std::vector<std::string> units;   // --unit
+  std::string timeout = "60s";
+  std::string settle = "3s";
+};
+
+struct AttachOptions {
+  CommonOptions common;
+  std::string target;
+  std::string kind = "auto";        // auto, pid, unit, name
+  std::string duration;             // empty: until Ctrl-C
+};
+
+int cmd_run(const RunOptions& opts);
+int cmd_attach(const AttachOptions& opts);
+
+// Prints an error (and its hint) the way every command does; returns kExitUsage.
+int report_error(const Error& e);
+
+}  // namespace pm::cli

@@ -1,0 +1,56 @@
+#include "cli/common.h"
+
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+
+#include "sources/environment.h"
+#include "target/cgroup.h"
+#include "target/unit.h"
+
+namespace pm::cli {
+
+int report_error(const Error& e) {
+  spdlog::error("{}", e.describe());
+  if (!e.hint.empty()) spdlog::info("hint: {}", e.hint);
+  return kExitUsage;
+}
+
+Result<std::unique_ptr<sources::BpfSource>> open_bpf(sources::BpfConfig cfg, const CommonOptions& common) {
+  auto env = sources::prepare_bpf_environment();
+  if (!env) return env.error();
+  if (env->mounted_now) spdlog::info("tracefs was not mounted: mounted it at {}", env->path);
+  cfg.tracefs = env->path;
+  unsigned mib = common.ringbuf_mib;
+  if (mib == 0 || (mib & (mib - 1)) != 0)
+    return make_error("--ringbuf-size must be a power of two (MiB), not " + std::to_string(mib));
+  cfg.ringbuf_bytes = mib << 20;
+  sources::install_libbpf_logging(common.verbose);
+  return sources::BpfSource::create(cfg);
+}
+
+Result<UnitScope> unit_scope(const std::string& name) {
+  auto mount = target::cgroup2_mount();
+  if (!mount) return mount.error();
+  auto unit = target::resolve_unit(name, target::UnitEnv::from_system(), *mount);
+  if (!unit) return unit.error();
+  UnitScope s;
+  s.unit = unit->name;
+  s.rel = unit->cgroup;
+  s.dir = *mount + unit->cgroup;
+  struct stat st{};
+  s.exists = ::stat(s.dir.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+  return s;
+}
+
+Result<void> add_unit_to_scope(const UnitScope& u, sources::BpfConfig& cfg) {
+  cfg.cgroup_paths.push_back(u.rel);
+  if (u.exists) {
+    auto id = target::cgroup_id(u.dir);
+    if (!id) return id.error();
+    cfg.cgroup_ids.push_back(*id);
+    for (auto pid : target::cgroup_procs(u.dir)) cfg.pids.push_back(pid);
+  }
+  return {};
+}
+
+}  // namespace pm::cli

@@ -1,0 +1,26 @@
+#pragma once
+
+#include <memory>
+
+#include "cli/commands.h"
+#include "sources/bpf_source.h"
+
+namespace pm::cli {
+
+// Checks the environment (privileges, BTF, tracefs: mounted when missing) and
+// loads the BPF source with this scope.
+Result<std::unique_ptr<sources::BpfSource>> open_bpf(sources::BpfConfig cfg, const CommonOptions& common);
+
+// The unit's cgroup: relative path, absolute directory, and whether it exists.
+struct UnitScope {
+  std::string unit;
+  std::string rel;
+  std::string dir;
+  bool exists = false;
+};
+Result<UnitScope> unit_scope(const std::string& name);
+
+// Adds a unit's cgroup to a BPF scope: watched for creation, tracked if it exists.
+Result<void> add_unit_to_scope(const UnitScope& u, sources::BpfConfig& cfg);
+
+}  // namespace pm::cli

@@ -1,0 +1,69 @@
+// pmtrace: explains why a Python web service will not start or stay up.
+// main only parses the command line and hands over to a command.
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
+
+#include "cli/commands.h"
+#include "pmtrace_version.h"
+
+int main(int argc, char** argv) {
+  auto logger = spdlog::stderr_color_mt("pmtrace");
+  spdlog::set_default_logger(logger);
+  spdlog::set_pattern("pmtrace: %^%v%$");
+
+  CLI::App app{"pmtrace: explains why a Python web service will not start or stay up"};
+  app.set_version_flag("--version", PMTRACE_VERSION);
+  app.require_subcommand(1);
+
+  pm::cli::RunOptions run;
+  pm::cli::AttachOptions attach;
+  auto add_common = [](CLI::App* sub, pm::cli::CommonOptions& c) {
+    sub->add_flag("--json", c.json, "print one JSON object a line");
+    sub->add_flag("-v,--verbose", c.verbose, "stream events live on stderr, and libbpf's messages");
+    sub->add_option("--ringbuf-size", c.ringbuf_mib, "ring buffer size in MiB (power of two)")
+        ->capture_default_str();
+  };
+
+  auto* run_cmd = app.add_subcommand("run", "start a command already traced and follow its processes");
+  add_common(run_cmd, run.common);
+  run_cmd->add_option("--unit", run.units, "also trace this systemd unit's cgroup (guessed from systemctl start)");
+  run_cmd->add_option("--timeout", run.timeout, "stop after this long")->capture_default_str();
+  run_cmd->add_option("--settle", run.settle, "a listening service quiet this long counts as started")
+      ->capture_default_str();
+  run_cmd->add_option("command", run.command, "the command, after --")->required(false);
+  run_cmd->positionals_at_end();
+
+  auto* attach_cmd = app.add_subcommand("attach", "trace a running (or about to start) service");
+  add_common(attach_cmd, attach.common);
+  attach_cmd->add_option("target", attach.target, "a pid, a systemd unit or a process name")->required();
+  attach_cmd->add_option("--duration", attach.duration, "stop after this long (default: until Ctrl-C)");
+  auto* kind = attach_cmd->add_option_group("kind", "what TARGET is (default: guessed)");
+  kind->add_flag_callback("--pid", [&] { attach.kind = "pid"; }, "TARGET is a pid");
+  kind->add_flag_callback("--unit", [&] { attach.kind = "unit"; }, "TARGET is a systemd unit");
+  kind->add_flag_callback("--name", [&] { attach.kind = "name"; }, "TARGET is a process name");
+  kind->require_option(0, 1);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    return rc == 0 ? 0 : pm::cli::kExitUsage;
+  }
+
+  try {
+    if (app.got_subcommand(run_cmd)) {
+      if (run.common.verbose) spdlog::set_level(spdlog::level::debug);
+      return pm::cli::cmd_run(run);
+    }
+    if (app.got_subcommand(attach_cmd)) {
+      if (attach.common.verbose) spdlog::set_level(spdlog::level::debug);
+      return pm::cli::cmd_attach(attach);
+    }
+  } catch (const std::exception& e) {
+    spdlog::error("internal error: {}", e.what());
+    return pm::cli::kExitUsage;
+  }
+  return pm::cli::kExitUsage;
+}

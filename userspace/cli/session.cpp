@@ -1,0 +1,107 @@
+#include "cli/session.h"
+
+#include <signal.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <iostream>
+
+#include "model/clock.h"
+
+namespace pm::cli {
+
+std::atomic<int> g_stop_requests{0};
+
+namespace {
+void on_stop_signal(int) {
+  if (g_stop_requests.fetch_add(1) >= 1) {
+    // A second request forces the exit, at the cost of the report.
+    const char msg[] = "pmtrace: stopped without a report (second signal)\n";
+    ssize_t n = ::write(2, msg, sizeof msg - 1);
+    (void)n;
+    ::_exit(130);
+  }
+}
+}  // namespace
+
+void install_stop_handlers() {
+  struct sigaction sa{};
+  sa.sa_handler = on_stop_signal;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = 0;  // no SA_RESTART: the poll returns EINTR at once
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+}
+
+Session::Session(sources::Source& src, report::RunInfo info, SessionOptions opts)
+    : src_(src), info_(std::move(info)), opts_(std::move(opts)) {
+  if (opts_.verbose) {
+    live_ = std::make_unique<report::TextSink>(std::cerr);
+    live_->begin(info_);
+  }
+}
+
+void Session::on_event(model::Event&& e) {
+  table_.on_event(e);
+  if (live_) live_->event(e);
+  events_.push_back(std::move(e));
+}
+
+void Session::prune_gone(const target::Procfs& procfs) {
+  for (auto pid : table_.live_pids())
+    if (!procfs.exists(pid)) table_.forget(pid);
+}
+
+std::string Session::run(const std::function<std::optional<std::string>()>& done) {
+  const sources::EventFn fn = [this](model::Event&& e) { on_event(std::move(e)); };
+  std::string reason;
+  for (;;) {
+    if (g_stop_requests.load()) {
+      reason = "stopped by signal";
+      break;
+    }
+    auto r = src_.poll(50, fn);
+    if (!r) {
+      spdlog::error("{}", r.error().describe());
+      reason = "source failed";
+      break;
+    }
+    if (auto why = done()) {
+      reason = *why;
+      break;
+    }
+    if (opts_.deadline_ms) {
+      auto elapsed_ms = (model::Clock::monotonic_ns() - info_.start_ns) / 1000000;
+      if (static_cast<long long>(elapsed_ms) >= *opts_.deadline_ms) {
+        reason = opts_.deadline_reason;
+        break;
+      }
+    }
+  }
+  end_ns_ = model::Clock::monotonic_ns();
+  // Whatever is still in the ring buffer was captured: read it.
+  (void)src_.poll(0, fn);
+  return reason;
+}
+
+int Session::finish(const std::string& end_reason) {
+  std::unique_ptr<report::Sink> sink;
+  if (opts_.json)
+    sink = std::make_unique<report::JsonSink>(std::cout);
+  else
+    sink = std::make_unique<report::TextSink>(std::cout);
+  sink->begin(info_);
+  for (const auto& e : events_) sink->event(e);
+  report::Summary s;
+  s.end_ns = end_ns_ ? end_ns_ : model::Clock::monotonic_ns();
+  s.events = events_.size();
+  s.losses = src_.losses();
+  s.notes = src_.notes();
+  s.failures = table_.failures();
+  s.end_reason = end_reason;
+  s.exit_status = s.failures.empty() ? 0 : 1;
+  sink->end(s);
+  return s.exit_status;
+}
+
+}  // namespace pm::cli

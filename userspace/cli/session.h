@@ -1,0 +1,61 @@
+// The loop every tracing command shares: poll the source, feed the process
+// table, keep the events, stop on a signal, a deadline or the command's own
+// end condition, then render once.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "analysis/process_table.h"
+#include "report/sink.h"
+#include "sources/source.h"
+#include "target/procfs.h"
+
+namespace pm::cli {
+
+// Set by SIGINT/SIGTERM; the first one ends the session cleanly.
+extern std::atomic<int> g_stop_requests;
+void install_stop_handlers();
+
+struct SessionOptions {
+  bool json = false;
+  bool verbose = false;
+  std::optional<long long> deadline_ms;  // --timeout / --duration
+  std::string deadline_reason = "timeout";
+};
+
+class Session {
+ public:
+  Session(sources::Source& src, report::RunInfo info, SessionOptions opts);
+
+  analysis::ProcessTable& table() { return table_; }
+
+  // Polls until `done` returns a reason, a stop signal arrives or the deadline
+  // passes; then drains the source. Returns why it ended.
+  std::string run(const std::function<std::optional<std::string>()>& done);
+
+  // Renders everything captured; returns the exit status (0 nothing failed, 1 a failure).
+  int finish(const std::string& end_reason);
+
+  // Forgets live processes that are gone from /proc without an exit event
+  // (e.g. the event was lost), so a session never waits for a ghost.
+  void prune_gone(const target::Procfs& procfs);
+
+ private:
+  void on_event(model::Event&& e);
+
+  sources::Source& src_;
+  report::RunInfo info_;
+  SessionOptions opts_;
+  analysis::ProcessTable table_;
+  std::vector<model::Event> events_;
+  std::unique_ptr<report::Sink> live_;  // -v: events as they come, on stderr
+  std::uint64_t end_ns_ = 0;
+};
+
+}  // namespace pm::cli

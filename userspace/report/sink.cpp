@@ -1,0 +1,132 @@
+#include "report/sink.h"
+
+#include <cstdio>
+
+#include "model/event_json.h"
+#include "model/names.h"
+#include "pmtrace_version.h"
+#include "report/describe.h"
+#include "util/redact.h"
+#include "util/strings.h"
+
+namespace pm::report {
+namespace {
+
+using nlohmann::json;
+
+// Every string in an output object passes through redaction.
+void redact_json(json& j) {
+  if (j.is_string()) {
+    j = redact(j.get_ref<const std::string&>());
+  } else if (j.is_structured()) {
+    for (auto& v : j) redact_json(v);
+  }
+}
+
+json losses_json(const model::Losses& l) {
+  json by_type = json::object();
+  for (std::size_t i = 0; i < l.ring_full.size(); ++i)
+    if (l.ring_full[i]) by_type[model::type_name(static_cast<model::EventType>(i))] = l.ring_full[i];
+  return {{"total", l.total()},     {"ring_buffer_full", l.ring_total()}, {"by_type", by_type},
+          {"untracked_processes", l.track_full}, {"malformed", l.malformed}, {"unknown_type", l.unknown}};
+}
+
+std::string ending(const analysis::ProcessEnd& f) {
+  if (f.exit.signal()) return "killed by " + model::signal_name(f.exit.signal());
+  return "exited with code " + std::to_string(f.exit.code());
+}
+
+}  // namespace
+
+std::string relative_time(std::uint64_t ts_ns, std::uint64_t start_ns) {
+  char buf[32];
+  double d = (static_cast<double>(ts_ns) - static_cast<double>(start_ns)) / 1e9;
+  std::snprintf(buf, sizeof buf, "%+.3fs", d);
+  return buf;
+}
+
+void TextSink::begin(const RunInfo& info) {
+  info_ = info;
+  out_ << "pmtrace " << info.mode << " " << redact(info.target) << "\n"
+       << "backend " << info.backend << ", started " << info.clock.to_iso8601(info.start_ns) << "\n\n";
+  char line[96];
+  std::snprintf(line, sizeof line, "%9s %7s %-15s %s\n", "TIME", "PID", "COMM", "EVENT");
+  out_ << line;
+  header_done_ = true;
+}
+
+void TextSink::event(const model::Event& e) {
+  char prefix[64];
+  std::snprintf(prefix, sizeof prefix, "%9s %7u %-15s ", relative_time(e.hdr.ts_ns, info_.start_ns).c_str(),
+                e.hdr.pid, escape_bytes(e.hdr.comm).c_str());
+  out_ << prefix << describe(e) << "\n";
+}
+
+void TextSink::end(const Summary& s) {
+  out_ << "\n";
+  char buf[160];
+  std::snprintf(buf, sizeof buf, "%llu events in %.2fs (%s); %llu lost",
+                static_cast<unsigned long long>(s.events), (s.end_ns - info_.start_ns) / 1e9, s.end_reason.c_str(),
+                static_cast<unsigned long long>(s.losses.total()));
+  out_ << buf << "\n";
+  if (s.losses.ring_total())
+    out_ << "  " << s.losses.ring_total()
+         << " lost because the ring buffer was full: increase --ringbuf-size\n";
+  if (s.losses.track_full)
+    out_ << "  " << s.losses.track_full << " new processes could not be tracked (map full): their events are missing\n";
+  if (s.losses.malformed || s.losses.unknown)
+    out_ << "  " << s.losses.malformed << " malformed and " << s.losses.unknown << " unknown records skipped\n";
+  for (const auto& n : s.notes) out_ << "note: " << n << "\n";
+  if (s.failures.empty()) {
+    out_ << "no traced process failed\n";
+  } else {
+    for (const auto& f : s.failures)
+      out_ << "FAILED: pid " << f.pid << " (" << escape_bytes(f.comm) << ") " << ending(f) << " at "
+           << relative_time(f.ts_ns, info_.start_ns) << "\n";
+  }
+  out_.flush();
+}
+
+void JsonSink::begin(const RunInfo& info) {
+  info_ = info;
+  json j = {{"type", "start"},
+            {"schema", 1},
+            {"pmtrace_version", PMTRACE_VERSION},
+            {"mode", info.mode},
+            {"target", info.target},
+            {"backend", info.backend},
+            {"start_ns", info.start_ns},
+            {"start_time", info.clock.to_iso8601(info.start_ns)}};
+  redact_json(j);
+  out_ << model::dump_line(j) << "\n";
+}
+
+void JsonSink::event(const model::Event& e) {
+  json j = model::to_json(e);
+  j["time"] = (static_cast<double>(e.hdr.ts_ns) - static_cast<double>(info_.start_ns)) / 1e9;
+  redact_json(j);
+  out_ << model::dump_line(j) << "\n";
+}
+
+void JsonSink::end(const Summary& s) {
+  json failures = json::array();
+  for (const auto& f : s.failures) {
+    json fj = {{"pid", f.pid}, {"comm", f.comm}, {"ts_ns", f.ts_ns}};
+    if (f.exit.signal()) fj["signal"] = model::signal_name(f.exit.signal());
+    else fj["exit_code"] = f.exit.code();
+    failures.push_back(fj);
+  }
+  json j = {{"type", "summary"},
+            {"events", s.events},
+            {"duration_s", (s.end_ns - info_.start_ns) / 1e9},
+            {"end_reason", s.end_reason},
+            {"lost", losses_json(s.losses)},
+            {"notes", s.notes},
+            {"failures", failures},
+            {"exit_status", s.exit_status}};
+  redact_json(j);
+  out_ << model::dump_line(j) << "\n";
+  out_.flush();
+}
+
+}  // namespace pm::report

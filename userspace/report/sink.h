@@ -1,0 +1,71 @@
+// Output is an interface over the neutral model: the same run rendered as text
+// for people or as JSON lines for machines. Stdout carries only this.
+#pragma once
+
+#include <cstdint>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "analysis/process_table.h"
+#include "model/clock.h"
+#include "model/event.h"
+#include "model/losses.h"
+
+namespace pm::report {
+
+struct RunInfo {
+  std::string mode;     // "run", "attach"
+  std::string target;   // the command line, or the attach target
+  std::string backend;  // "bpf"
+  std::uint64_t start_ns = 0;  // CLOCK_MONOTONIC
+  model::Clock clock;
+};
+
+struct Summary {
+  std::uint64_t end_ns = 0;
+  std::uint64_t events = 0;
+  model::Losses losses;
+  std::vector<std::string> notes;  // probes not available, etc.
+  std::vector<analysis::ProcessEnd> failures;
+  std::string end_reason;          // "command and its processes exited", "timeout", ...
+  int exit_status = 0;
+};
+
+class Sink {
+ public:
+  virtual ~Sink() = default;
+  virtual void begin(const RunInfo& info) = 0;
+  virtual void event(const model::Event& e) = 0;
+  virtual void end(const Summary& s) = 0;
+};
+
+class TextSink final : public Sink {
+ public:
+  explicit TextSink(std::ostream& out) : out_(out) {}
+  void begin(const RunInfo& info) override;
+  void event(const model::Event& e) override;
+  void end(const Summary& s) override;
+
+ private:
+  std::ostream& out_;
+  RunInfo info_;
+  bool header_done_ = false;
+};
+
+class JsonSink final : public Sink {
+ public:
+  explicit JsonSink(std::ostream& out) : out_(out) {}
+  void begin(const RunInfo& info) override;
+  void event(const model::Event& e) override;
+  void end(const Summary& s) override;
+
+ private:
+  std::ostream& out_;
+  RunInfo info_;
+};
+
+// "+1.234s" since the start of tracing.
+std::string relative_time(std::uint64_t ts_ns, std::uint64_t start_ns);
+
+}  // namespace pm::report

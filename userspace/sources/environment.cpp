@@ -1,0 +1,86 @@
+#include "sources/environment.h"
+
+#include <bpf/libbpf.h>
+#include <linux/capability.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "util/strings.h"
+
+namespace pm::sources {
+
+std::string find_tracefs(const std::string& mounts) {
+  std::string debugfs;
+  for (const auto& line : split(mounts, '\n')) {
+    auto f = split(line, ' ');
+    if (f.size() < 3) continue;
+    if (f[2] == "tracefs") return f[1];
+    if (f[2] == "debugfs") debugfs = f[1] + "/tracing";
+  }
+  // debugfs automounts tracefs under tracing/ on access.
+  return debugfs;
+}
+
+Result<TracefsStatus> ensure_tracefs(const EnvironmentPaths& paths) {
+  auto mounts = read_file(paths.proc_mounts);
+  if (!mounts) return errno_error("failed to read the mount table " + paths.proc_mounts);
+  std::string found = find_tracefs(*mounts);
+  if (!found.empty()) {
+    struct stat st{};
+    if (::stat((found + "/events").c_str(), &st) == 0) return TracefsStatus{found, false};
+  }
+  if (::mount("nodev", paths.tracefs.c_str(), "tracefs", 0, nullptr) != 0) {
+    int err = errno;
+    return errno_error("tracefs not mounted and could not be mounted at " + paths.tracefs, err,
+                       "mount it by hand: mount -t tracefs nodev " + paths.tracefs +
+                           " (the syscall tracepoints are found through it)");
+  }
+  return TracefsStatus{paths.tracefs, true};
+}
+
+Result<void> check_privileges() {
+  if (::geteuid() == 0) return {};
+  __user_cap_header_struct hdr{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct data[2]{};
+  if (::syscall(SYS_capget, &hdr, data) == 0) {
+    auto has = [&](int cap) { return (data[cap / 32].effective >> (cap % 32)) & 1; };
+#ifndef CAP_BPF
+#define CAP_BPF 39
+#define CAP_PERFMON 38
+#endif
+    if ((has(CAP_BPF) && has(CAP_PERFMON)) || has(CAP_SYS_ADMIN)) return {};
+  }
+  return make_error("pmtrace needs root (or CAP_BPF and CAP_PERFMON) to load its eBPF probes",
+                    "run it as root, e.g. with sudo");
+}
+
+Result<void> check_btf(const EnvironmentPaths& paths) {
+  if (::access(paths.btf.c_str(), R_OK) == 0) return {};
+  int err = errno;
+  return errno_error("this kernel exposes no BTF at " + paths.btf + ", so the CO-RE probes cannot load", err,
+                     "use a kernel built with CONFIG_DEBUG_INFO_BTF=y");
+}
+
+Result<TracefsStatus> prepare_bpf_environment(const EnvironmentPaths& paths) {
+  if (auto r = check_privileges(); !r) return r.error();
+  if (auto r = check_btf(paths); !r) return r.error();
+  auto tf = ensure_tracefs(paths);
+  if (!tf) return tf.error();
+  int rb = libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, nullptr);
+  if (rb == 0) {
+    return make_error("this kernel has no BPF ring buffer (added in Linux 5.8)",
+                      "upgrade the kernel");
+  }
+  if (rb < 0) {
+    return errno_error("failed to create a BPF map: the bpf() system call is not allowed here", -rb,
+                       "run as root outside a container that forbids bpf(), or check "
+                       "kernel.unprivileged_bpf_disabled and seccomp");
+  }
+  return tf;
+}
+
+}  // namespace pm::sources

@@ -1,0 +1,36 @@
+// An event source: BPF (kernel tracepoints), later ptrace and replay. Each
+// delivers model events and counts what it lost.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "model/event.h"
+#include "model/losses.h"
+#include "util/result.h"
+
+namespace pm::sources {
+
+using EventFn = std::function<void(model::Event&&)>;
+
+class Source {
+ public:
+  virtual ~Source() = default;
+  virtual const char* name() const = 0;
+
+  // Delivers the events available, waiting at most timeout_ms for some.
+  // Returns how many were delivered.
+  virtual Result<int> poll(int timeout_ms, const EventFn& fn) = 0;
+
+  // Adds a process to the scope (e.g. the command `run` forked, before exec).
+  virtual Result<void> track_pid(std::uint32_t pid) = 0;
+
+  virtual model::Losses losses() const = 0;
+
+  // What this source could not set up and so cannot see (disabled probes).
+  virtual std::vector<std::string> notes() const = 0;
+};
+
+}  // namespace pm::sources

@@ -1,0 +1,28 @@
+// cgroup v2: where it is mounted, a cgroup's id (what bpf_get_current_cgroup_id
+// returns) and its processes.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "util/result.h"
+
+namespace pm::target {
+
+// The cgroup2 mount point in a /proc/mounts text: /sys/fs/cgroup on a unified
+// system, /sys/fs/cgroup/unified on a hybrid one; empty if none.
+std::string find_cgroup2_mount(const std::string& proc_mounts_text);
+
+// Reads /proc/mounts (under root) and finds the cgroup2 mount, with an error
+// the user can act on.
+Result<std::string> cgroup2_mount(const std::string& root = "");
+
+// The cgroup id of a cgroup directory: its file handle (name_to_handle_at),
+// the same value the kernel's kernfs node id has.
+Result<std::uint64_t> cgroup_id(const std::string& abs_dir);
+
+// The pids listed in a cgroup's cgroup.procs.
+std::vector<std::uint32_t> cgroup_procs(const std::string& abs_dir);
+
+}  // namespace pm::target

@@ -1,0 +1,107 @@
+#include "target/procfs.h"
+
+#include <dirent.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <map>
+
+#include "util/strings.h"
+
+namespace pm::target {
+namespace {
+
+std::string basename_of(const std::string& p) {
+  auto pos = p.rfind('/');
+  return pos == std::string::npos ? p : p.substr(pos + 1);
+}
+
+}  // namespace
+
+bool parse_stat(const std::string& stat, ProcInfo& out) {
+  auto open = stat.find('(');
+  auto close = stat.rfind(')');
+  if (open == std::string::npos || close == std::string::npos || close < open) return false;
+  auto pid = parse_int(std::string_view(stat).substr(0, open));
+  if (!pid) return false;
+  out.pid = static_cast<std::uint32_t>(*pid);
+  out.comm = stat.substr(open + 1, close - open - 1);
+  auto fields = split(std::string_view(stat).substr(close + 1), ' ');
+  // fields[0] = state, fields[1] = ppid
+  if (fields.size() < 2) return false;
+  auto ppid = parse_int(fields[1]);
+  if (!ppid) return false;
+  out.ppid = static_cast<std::uint32_t>(*ppid);
+  return true;
+}
+
+bool name_matches(const std::string& name, const std::string& comm, const std::vector<std::string>& argv) {
+  if (name.empty()) return false;
+  if (comm == name.substr(0, 15)) return true;
+  for (std::size_t i = 0; i < argv.size() && i < 2; ++i)
+    if (basename_of(argv[i]) == name) return true;
+  return false;
+}
+
+bool Procfs::exists(std::uint32_t pid) const {
+  struct stat st{};
+  return ::stat((root_ + "/proc/" + std::to_string(pid)).c_str(), &st) == 0;
+}
+
+std::optional<ProcInfo> Procfs::read(std::uint32_t pid) const {
+  std::string dir = root_ + "/proc/" + std::to_string(pid);
+  auto stat = read_file(dir + "/stat");
+  if (!stat) return std::nullopt;
+  ProcInfo info;
+  if (!parse_stat(*stat, info)) return std::nullopt;
+  if (auto cmdline = read_file(dir + "/cmdline")) info.argv = split(*cmdline, '\0');
+  return info;
+}
+
+std::vector<ProcInfo> Procfs::list() const {
+  std::vector<ProcInfo> out;
+  DIR* d = ::opendir((root_ + "/proc").c_str());
+  if (!d) return out;
+  while (dirent* ent = ::readdir(d)) {
+    auto pid = parse_int(ent->d_name);
+    if (!pid || *pid <= 0) continue;
+    if (auto info = read(static_cast<std::uint32_t>(*pid))) out.push_back(std::move(*info));
+  }
+  ::closedir(d);
+  return out;
+}
+
+std::vector<std::uint32_t> Procfs::tree(std::uint32_t pid) const {
+  std::multimap<std::uint32_t, std::uint32_t> children;
+  for (const auto& p : list()) children.emplace(p.ppid, p.pid);
+  std::vector<std::uint32_t> out;
+  if (!exists(pid)) return out;
+  std::vector<std::uint32_t> todo{pid};
+  while (!todo.empty()) {
+    auto cur = todo.back();
+    todo.pop_back();
+    if (std::find(out.begin(), out.end(), cur) != out.end()) continue;
+    out.push_back(cur);
+    auto [b, e] = children.equal_range(cur);
+    for (auto it = b; it != e; ++it) todo.push_back(it->second);
+  }
+  return out;
+}
+
+std::vector<std::uint32_t> Procfs::by_name(const std::string& name) const {
+  std::vector<std::uint32_t> out;
+  for (const auto& p : list())
+    if (name_matches(name, p.comm, p.argv)) out.push_back(p.pid);
+  return out;
+}
+
+std::optional<std::string> Procfs::cgroup_of(std::uint32_t pid) const {
+  auto text = read_file(root_ + "/proc/" + std::to_string(pid) + "/cgroup");
+  if (!text) return std::nullopt;
+  for (const auto& line : split(*text, '\n')) {
+    if (starts_with(line, "0::")) return line.substr(3);
+  }
+  return std::nullopt;
+}
+
+}  // namespace pm::target

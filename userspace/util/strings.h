@@ -1,0 +1,31 @@
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace pm {
+
+std::vector<std::string> split(std::string_view s, char sep, bool skip_empty = true);
+std::string_view trim(std::string_view s);
+bool starts_with(std::string_view s, std::string_view prefix);
+bool ends_with(std::string_view s, std::string_view suffix);
+std::string join(const std::vector<std::string>& parts, std::string_view sep);
+
+// A fixed-size C char array from the wire, up to its first NUL.
+std::string from_cstr(const char* s, std::size_t max);
+
+// Printable form of captured bytes: control characters escaped (\n, \t, \xNN).
+std::string escape_bytes(std::string_view s);
+
+// Reads a whole (small) file: /proc and /sys entries, unit files.
+std::optional<std::string> read_file(const std::string& path);
+
+std::optional<long long> parse_int(std::string_view s);
+
+// "1.5s", "300ms", "2m", "10" (seconds) -> milliseconds.
+std::optional<long long> parse_duration_ms(std::string_view s);
+
+}  // namespace pm
