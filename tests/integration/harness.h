@@ -1,0 +1,78 @@
+// Runs the real pmtrace binary against real processes and reads its JSON lines.
+#pragma once
+
+#include <sys/types.h>
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+namespace pmtest {
+
+using nlohmann::json;
+
+struct Output {
+  int status = -1;  // exit code
+  std::string out, err;
+  std::vector<json> lines;  // stdout parsed as JSON lines (non-JSON lines skipped)
+
+  std::vector<json> events(const std::string& type) const;
+  std::vector<json> events_of(const std::string& type, unsigned pid) const;
+  const json* summary() const;
+};
+
+bool is_root();
+std::string pmtrace_bin();
+std::string prog(const std::string& name);  // path of a tests/progs program
+
+// Runs pmtrace with args to completion (killed after timeout_s).
+Output run_pmtrace(const std::vector<std::string>& args, int timeout_s = 60,
+                   const std::vector<std::string>& env = {});
+
+// pmtrace running in the background: started, waited for until it is tracing.
+class Background {
+ public:
+  Background(const std::vector<std::string>& args, const std::vector<std::string>& env = {});
+  ~Background();
+  // Waits for the "tracing ready" line (or a "waiting for" line) on stderr.
+  bool wait_ready(int timeout_ms = 10000);
+  // SIGINT (as Ctrl-C) unless it has already ended, then collects the output.
+  Output stop(int sig = 2);
+  // Waits for it to end by itself.
+  Output wait(int timeout_s = 60);
+  pid_t pid() const { return pid_; }
+
+ private:
+  Output collect(int timeout_s);
+  pid_t pid_ = -1;
+  int out_fd_ = -1, err_fd_ = -1;
+  std::string out_, err_;
+  void pump(int timeout_ms);
+};
+
+// Starts a process (argv) and returns its pid; it is not waited for.
+pid_t spawn(const std::vector<std::string>& argv);
+int wait_exit(pid_t pid);  // exit code, or 128+signal
+
+// A fresh temporary directory, removed with its contents at scope end.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+std::string cgroup2_root();  // from /proc/mounts
+
+}  // namespace pmtest
+
+#define REQUIRE_ROOT()                                              \
+  do {                                                              \
+    if (!pmtest::is_root()) {                                       \
+      WARN("skipped: needs root to load BPF programs");             \
+      return;                                                       \
+    }                                                               \
+  } while (0)

@@ -1,0 +1,181 @@
+// pmtrace run against real processes: the real BPF programs, real syscalls.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <fstream>
+
+#include "harness.h"
+
+using namespace pmtest;
+
+namespace {
+
+int closed_loopback_port() {
+  int s = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  getsockname(s, reinterpret_cast<sockaddr*>(&a), &len);
+  close(s);  // nothing listens there now
+  return ntohs(a.sin_port);
+}
+
+}  // namespace
+
+TEST_CASE("run: an exec and its exit code", "[root][run]") {
+  REQUIRE_ROOT();
+  auto o = run_pmtrace({"run", "--json", "--", "/bin/sh", "-c", "exit 7"});
+  INFO(o.err);
+  CHECK(o.status == 1);  // a traced process failed
+  auto execs = o.events("exec");
+  REQUIRE(execs.size() == 1);
+  CHECK(execs[0]["filename"] == "/bin/sh");
+  CHECK(execs[0]["argv"] == json({"/bin/sh", "-c", "exit 7"}));
+  unsigned pid = execs[0]["pid"];
+  auto exits = o.events_of("exit", pid);
+  REQUIRE(exits.size() == 1);
+  CHECK(exits[0]["exit_code"] == 7);
+  const json* s = o.summary();
+  REQUIRE(s);
+  CHECK((*s)["lost"]["total"] == 0);
+  CHECK((*s)["failures"].size() == 1);
+}
+
+TEST_CASE("run: a healthy command exits 0", "[root][run]") {
+  REQUIRE_ROOT();
+  auto o = run_pmtrace({"run", "--", "/bin/true"});
+  CHECK(o.status == 0);
+  CHECK(o.out.find("exec /bin/true") != std::string::npos);
+  CHECK(o.out.find("0 lost") != std::string::npos);
+}
+
+TEST_CASE("run: a child forked before exec is traced from its first syscall", "[root][run]") {
+  REQUIRE_ROOT();
+  const std::string marker = "/nonexistent/pm-before-exec";
+  auto o = run_pmtrace({"run", "--json", "--", prog("fork_open"), marker, "/bin/true"});
+  INFO(o.err);
+  REQUIRE(o.status == 0);
+  auto forks = o.events("fork");
+  REQUIRE(forks.size() == 1);
+  unsigned child = forks[0]["child_pid"];
+  bool open_seen = false;
+  for (const auto& e : o.events_of("open_failed", child))
+    if (e["path"] == marker) {
+      open_seen = true;
+      CHECK(e["errno"] == "ENOENT");
+      CHECK(e["comm"] == "fork_open");  // before the exec
+    }
+  CHECK(open_seen);
+  auto execs = o.events_of("exec", child);
+  REQUIRE(execs.size() == 1);
+  CHECK(execs[0]["filename"] == "/bin/true");
+}
+
+TEST_CASE("run: an open a non-root user is denied reports EACCES, the path and the uid", "[root][run]") {
+  REQUIRE_ROOT();
+  TempDir dir;
+  std::string path = dir.path() + "/app.log";
+  { std::ofstream(path) << "x"; }
+  REQUIRE(chmod(path.c_str(), 0600) == 0);
+  auto o = run_pmtrace({"run", "--json", "--", prog("deny_open"), "65534", path});
+  INFO(o.err);
+  bool seen = false;
+  for (const auto& e : o.events("open_failed")) {
+    if (e["path"] != path) continue;
+    seen = true;
+    CHECK(e["errno"] == "EACCES");
+    CHECK(e["uid"] == 65534);
+    CHECK(e["flags"] == "O_WRONLY|O_APPEND");
+  }
+  CHECK(seen);
+}
+
+TEST_CASE("run: a connect to a closed loopback port reports ECONNREFUSED", "[root][run][net]") {
+  REQUIRE_ROOT();
+  int port = closed_loopback_port();
+  auto o = run_pmtrace({"run", "--json", "--", prog("net_probe"), "refused", std::to_string(port)});
+  INFO(o.out << o.err);
+  REQUIRE(o.status == 0);
+  auto c = o.events("connect");
+  REQUIRE(c.size() == 1);
+  CHECK(c[0]["errno"] == "ECONNREFUSED");
+  CHECK(c[0]["addr"]["address"] == "127.0.0.1");
+  CHECK(c[0]["addr"]["port"] == port);
+}
+
+TEST_CASE("run: a connect to a listener with a full accept queue stalls over a second", "[root][run][net]") {
+  REQUIRE_ROOT();
+  auto o = run_pmtrace({"run", "--json", "--", prog("net_probe"), "stall"});
+  INFO(o.out << o.err);
+  REQUIRE(o.status == 0);
+  std::uint64_t longest = 0;
+  std::string err;
+  for (const auto& c : o.events("connect")) {
+    std::uint64_t d = c["duration_ns"];
+    if (d > longest) {
+      longest = d;
+      err = c["errno"];
+    }
+  }
+  CHECK(longest > 1000000000ull);
+  CHECK(longest < 10000000000ull);
+  CHECK(err == "EINPROGRESS");  // SO_SNDTIMEO ran out with the SYN unanswered
+}
+
+TEST_CASE("run: a bind to a taken port reports EADDRINUSE, and the holder's LISTEN", "[root][run][net]") {
+  REQUIRE_ROOT();
+  auto o = run_pmtrace({"run", "--json", "--", prog("net_probe"), "inuse"});
+  INFO(o.out << o.err);
+  REQUIRE(o.status == 0);
+  auto listens = o.events("listen");
+  REQUIRE(listens.size() == 1);
+  int port = listens[0]["addr"]["port"];
+  CHECK(listens[0]["addr"]["address"] == "127.0.0.1");
+  bool failed_bind = false;
+  for (const auto& b : o.events("bind"))
+    if (b["errno"] == "EADDRINUSE") {
+      failed_bind = true;
+      CHECK(b["addr"]["port"] == port);
+    }
+  CHECK(failed_bind);
+}
+
+TEST_CASE("run: text written to stderr is captured, start and end of long writes", "[root][run]") {
+  REQUIRE_ROOT();
+  // One long write, as Python writes a traceback: the error is on its last line.
+  std::string script =
+      "python3 -c \"import sys; sys.stderr.write('Traceback (most recent call last):\\n' + "
+      "'  File x\\n' * 200 + 'ModuleNotFoundError: No module named pm_missing\\n')\"";
+  auto o = run_pmtrace({"run", "--json", "--", "/bin/sh", "-c", "echo pm-stderr-marker >&2; " + script});
+  INFO(o.err);
+  bool marker = false, tail = false;
+  for (const auto& w : o.events("write")) {
+    std::string head = w["head"];
+    // dash's `echo >&2` dup2()s stderr onto fd 1 and writes there.
+    if (head.find("pm-stderr-marker") != std::string::npos) marker = true;
+    if (w["fd"] != 2) continue;
+    if (w.contains("tail") &&
+        w["tail"].get<std::string>().find("No module named pm_missing") != std::string::npos) {
+      tail = true;
+      CHECK(head.rfind("Traceback", 0) == 0);
+      CHECK(w["count"].get<unsigned>() > 1000);
+    }
+  }
+  CHECK(marker);
+  CHECK(tail);
+}
+
+TEST_CASE("run: secrets in the command line never reach the output", "[root][run]") {
+  REQUIRE_ROOT();
+  auto o = run_pmtrace({"run", "--", "/bin/sh", "-c",
+                        "SECRET_KEY=pm-very-secret true; echo postgres://app:pm-db-pass@127.0.0.1/db >&2"});
+  CHECK(o.out.find("pm-very-secret") == std::string::npos);
+  CHECK(o.out.find("pm-db-pass") == std::string::npos);
+  CHECK(o.out.find("SECRET_KEY=***") != std::string::npos);
+}
