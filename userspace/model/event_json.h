@@ -1,4 +1,4 @@
-// JSON form of a model event: one flat object, field names as in docs/events.md.
+// JSON form of a model event: one flat object, field names as listed in docs/architecture.md.
 #pragma once
 
 #include <nlohmann/json.hpp>

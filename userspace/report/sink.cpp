@@ -52,17 +52,79 @@ void TextSink::begin(const RunInfo& info) {
   char line[96];
   std::snprintf(line, sizeof line, "%9s %7s %-15s %s\n", "TIME", "PID", "COMM", "EVENT");
   out_ << line;
-  header_done_ = true;
 }
 
-void TextSink::event(const model::Event& e) {
+void TextSink::print(const model::Event& e, const std::string& what) {
   char prefix[64];
   std::snprintf(prefix, sizeof prefix, "%9s %7u %-15s ", relative_time(e.hdr.ts_ns, info_.start_ns).c_str(),
                 e.hdr.pid, escape_bytes(e.hdr.comm).c_str());
-  out_ << prefix << describe(e) << "\n";
+  out_ << prefix << what << "\n";
+}
+
+namespace {
+constexpr int kEnoent = 2;
+constexpr std::size_t kRunTextKeep = 4096;
+
+bool foldable(const model::Event& e) {
+  if (const auto* w = e.as<model::Write>()) return w->fd == 1 || w->fd == 2;
+  if (const auto* o = e.as<model::OpenFailed>()) return o->err == kEnoent;
+  return false;
+}
+}  // namespace
+
+bool TextSink::extends(const model::Event& e) const {
+  if (!run_ || run_->first.hdr.pid != e.hdr.pid || run_->first.hdr.type != e.hdr.type) return false;
+  if (const auto* w = e.as<model::Write>()) return w->fd == run_->first.as<model::Write>()->fd;
+  return foldable(e);
+}
+
+void TextSink::flush() {
+  if (!run_) return;
+  Run r = std::move(*run_);
+  run_.reset();
+  if (r.count == 1) {
+    print(r.first, describe(r.first));
+    return;
+  }
+  if (const auto* w = r.first.as<model::Write>()) {
+    model::Event merged = r.first;
+    auto& mw = std::get<model::Write>(merged.body);
+    mw.count = r.bytes;
+    mw.head = r.text;
+    mw.tail.clear();
+    std::string d = describe(merged);
+    std::string where = w->fd == 2 ? "stderr" : "stdout";
+    // describe() says "stderr NB:"; say how many writes it took.
+    if (starts_with(d, where)) d = where + " (" + std::to_string(r.count) + " writes)" + d.substr(where.size());
+    print(r.first, d);
+    return;
+  }
+  print(r.first, describe(r.first));
+  print(r.first, "... and " + std::to_string(r.count - 1) + " more ENOENT opens, the last " + redact(escape_bytes(r.last_path)));
+}
+
+void TextSink::event(const model::Event& e) {
+  if (!extends(e)) flush();
+  if (!foldable(e)) {
+    print(e, describe(e));
+    return;
+  }
+  if (!run_) run_ = Run{e, 0, 0, {}, {}};
+  ++run_->count;
+  if (const auto* w = e.as<model::Write>()) {
+    run_->bytes += w->count;
+    std::string piece = w->head + (w->skipped() ? "\n...\n" : "") + w->tail;
+    run_->text += piece;
+    // Keep the start and the end: the error is on the last line.
+    if (run_->text.size() > 2 * kRunTextKeep)
+      run_->text = run_->text.substr(0, kRunTextKeep) + "\n...\n" + run_->text.substr(run_->text.size() - kRunTextKeep);
+  } else if (const auto* o = e.as<model::OpenFailed>()) {
+    run_->last_path = o->path;
+  }
 }
 
 void TextSink::end(const Summary& s) {
+  flush();
   out_ << "\n";
   char buf[160];
   std::snprintf(buf, sizeof buf, "%llu events in %.2fs (%s); %llu lost",

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -40,6 +41,10 @@ class Sink {
   virtual void end(const Summary& s) = 0;
 };
 
+// The timeline for people. Runs of the same small thing from one process are
+// folded into one line: consecutive writes to the same fd (Python writes a
+// traceback in dozens of pieces) and consecutive ENOENT opens (library and
+// locale probing). JSON keeps every event.
 class TextSink final : public Sink {
  public:
   explicit TextSink(std::ostream& out) : out_(out) {}
@@ -48,9 +53,20 @@ class TextSink final : public Sink {
   void end(const Summary& s) override;
 
  private:
+  struct Run {
+    model::Event first;
+    std::uint64_t count = 0;
+    std::uint64_t bytes = 0;
+    std::string text;     // writes: what was written, head and tail kept
+    std::string last_path;  // opens: the last path probed
+  };
+  bool extends(const model::Event& e) const;
+  void flush();
+  void print(const model::Event& e, const std::string& what);
+
   std::ostream& out_;
   RunInfo info_;
-  bool header_done_ = false;
+  std::optional<Run> run_;
 };
 
 class JsonSink final : public Sink {
