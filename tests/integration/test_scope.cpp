@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <filesystem>
 #include <fstream>
 #include <thread>
 
@@ -185,4 +186,77 @@ TEST_CASE("tracefs is mounted by pmtrace when it is missing", "[root][env]") {
   CHECK(o.err.find("tracefs was not mounted: mounted it at /sys/kernel/tracing") != std::string::npos);
   struct stat st{};
   CHECK(stat("/sys/kernel/tracing/events/syscalls", &st) == 0);
+}
+
+TEST_CASE("attach --name: running processes are adopted and new ones are traced from their exec",
+          "[root][attach][name]") {
+  REQUIRE_ROOT();
+  TempDir dir;
+  // A program with a name no other process has.
+  // A program with a name no other process has: two of them, one that waits
+  // (running before attach) and one that fails an open (started after).
+  std::filesystem::create_directories(dir.path() + "/a");
+  std::filesystem::create_directories(dir.path() + "/b");
+  std::string sleeper = dir.path() + "/a/pmnamedproc";
+  std::string named = dir.path() + "/b/pmnamedproc";
+  REQUIRE(std::filesystem::copy_file("/bin/sleep", sleeper));
+  REQUIRE(std::filesystem::copy_file(prog("open_fail"), named));
+  pid_t early = spawn({sleeper, "30"});
+  std::this_thread::sleep_for(200ms);
+  Background bg({"attach", "--json", "--name", "pmnamedproc", "--duration", "20s"});
+  REQUIRE(bg.wait_ready());
+  pid_t late = spawn({named, "/nonexistent/pm-named-late"});
+  pid_t other = spawn({prog("open_fail"), "/nonexistent/pm-named-other"});
+  CHECK(wait_exit(late) == 0);
+  CHECK(wait_exit(other) == 0);
+  kill(early, SIGTERM);
+  wait_exit(early);
+  std::this_thread::sleep_for(300ms);
+  auto o = bg.stop(SIGINT);
+  INFO(o.err);
+  CHECK(o.err.find("attaching to 1 processes named pmnamedproc") != std::string::npos);
+  CHECK(has_open(o, "/nonexistent/pm-named-late"));
+  CHECK_FALSE(has_open(o, "/nonexistent/pm-named-other"));
+  auto execs = o.events_of("exec", static_cast<unsigned>(late));
+  REQUIRE(execs.size() == 1);
+  CHECK(execs[0]["adopted"] == true);
+  // The process that was already running is traced too: its death is seen.
+  auto exits = o.events_of("exit", static_cast<unsigned>(early));
+  REQUIRE(exits.size() == 1);
+  CHECK(exits[0]["signal"] == "SIGTERM");
+}
+
+TEST_CASE("attach --unit: the unit is followed across a restart (its cgroup re-created)", "[root][attach][unit]") {
+  REQUIRE_ROOT();
+  FakeUnit unit;
+  REQUIRE(unit.create_cgroup());
+  Background bg({"attach", "--json", "--unit", unit.name, "--duration", "30s"}, unit.env());
+  REQUIRE(bg.wait_ready());
+  pid_t first = spawn({prog("cg_exec"), unit.cgroup, prog("open_fail"), "/nonexistent/pm-restart-1"});
+  CHECK(wait_exit(first) == 0);
+  unit.remove_cgroup();  // the service manager stops the unit...
+  REQUIRE(unit.create_cgroup());  // ...and starts it again: a new cgroup, a new id
+  pid_t second = spawn({prog("cg_exec"), unit.cgroup, prog("open_fail"), "/nonexistent/pm-restart-2"});
+  CHECK(wait_exit(second) == 0);
+  std::this_thread::sleep_for(300ms);
+  auto o = bg.stop(SIGINT);
+  INFO(o.err);
+  CHECK(has_open(o, "/nonexistent/pm-restart-1"));
+  CHECK(has_open(o, "/nonexistent/pm-restart-2"));
+  CHECK(o.events("cgroup_adopt").size() == 1);
+}
+
+TEST_CASE("without root pmtrace says what it needs and exits 2", "[root][errors]") {
+  REQUIRE_ROOT();
+  std::string cmd = "setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all " + pmtrace_bin() +
+                    " run -- /bin/true 2>&1; echo \"status=$?\"";
+  FILE* p = popen(cmd.c_str(), "r");
+  REQUIRE(p);
+  std::string out;
+  char buf[512];
+  while (fgets(buf, sizeof buf, p)) out += buf;
+  pclose(p);
+  INFO(out);
+  CHECK(out.find("pmtrace needs root (or CAP_BPF and CAP_PERFMON)") != std::string::npos);
+  CHECK(out.find("status=2") != std::string::npos);
 }
