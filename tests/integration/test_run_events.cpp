@@ -179,3 +179,36 @@ TEST_CASE("run: secrets in the command line never reach the output", "[root][run
   CHECK(o.out.find("pm-db-pass") == std::string::npos);
   CHECK(o.out.find("SECRET_KEY=***") != std::string::npos);
 }
+
+TEST_CASE("run: events the ring buffer had no room for are counted, never silently dropped", "[root][run][loss]") {
+  REQUIRE_ROOT();
+  const int n = 20000;
+  const std::string path = "/nonexistent/pm-loss-storm";
+  // An 8 KiB ring holds about 20 open records: a storm overflows it.
+  auto o = run_pmtrace({"run", "--json", "--ringbuf-size", "8K", "--", prog("open_fail"), path, std::to_string(n)});
+  INFO(o.err);
+  REQUIRE(o.status == 0);
+  const json* s = o.summary();
+  REQUIRE(s);
+  std::uint64_t lost_opens = (*s)["lost"]["by_type"].value("open_failed", 0ull);
+  std::uint64_t seen = 0;
+  for (const auto& e : o.events("open_failed"))
+    if (e["path"] == path) ++seen;
+  CHECK(lost_opens > 0);
+  CHECK(seen < static_cast<std::uint64_t>(n));
+  // Every one of the n failed opens is either delivered or counted as lost
+  // (the loader's own failed opens may add a few to the lost count).
+  CHECK(seen + lost_opens >= static_cast<std::uint64_t>(n));
+  CHECK(seen + lost_opens <= static_cast<std::uint64_t>(n) + 64);
+  CHECK((*s)["lost"]["total"].get<std::uint64_t>() >= lost_opens);
+
+  auto text = run_pmtrace({"run", "--ringbuf-size", "8K", "--", prog("open_fail"), path, std::to_string(n)});
+  CHECK(text.out.find("lost because the ring buffer was full: increase --ringbuf-size") != std::string::npos);
+}
+
+TEST_CASE("run: a ring buffer size that is not a power of two is refused", "[root][run][errors]") {
+  REQUIRE_ROOT();
+  auto o = run_pmtrace({"run", "--ringbuf-size", "3M", "--", "/bin/true"});
+  CHECK(o.status == 2);
+  CHECK(o.err.find("--ringbuf-size must be a power of two") != std::string::npos);
+}

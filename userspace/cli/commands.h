@@ -15,7 +15,7 @@ inline constexpr int kExitUsage = 2;
 struct CommonOptions {
   bool json = false;
   bool verbose = false;
-  unsigned ringbuf_mib = 16;
+  std::string ringbuf_size = "16M";  // power of two, at least one page: 64K, 16M
 };
 
 struct RunOptions {

@@ -6,6 +6,7 @@
 #include "sources/environment.h"
 #include "target/cgroup.h"
 #include "target/unit.h"
+#include "util/strings.h"
 
 namespace pm::cli {
 
@@ -20,10 +21,11 @@ Result<std::unique_ptr<sources::BpfSource>> open_bpf(sources::BpfConfig cfg, con
   if (!env) return env.error();
   if (env->mounted_now) spdlog::info("tracefs was not mounted: mounted it at {}", env->path);
   cfg.tracefs = env->path;
-  unsigned mib = common.ringbuf_mib;
-  if (mib == 0 || (mib & (mib - 1)) != 0)
-    return make_error("--ringbuf-size must be a power of two (MiB), not " + std::to_string(mib));
-  cfg.ringbuf_bytes = mib << 20;
+  auto bytes = parse_size_bytes(common.ringbuf_size);
+  if (!bytes || *bytes < 4096 || *bytes > (1ull << 30) || (*bytes & (*bytes - 1)) != 0)
+    return make_error("--ringbuf-size must be a power of two from 4K to 1G (e.g. 64K, 16M), not '" +
+                      common.ringbuf_size + "'");
+  cfg.ringbuf_bytes = static_cast<std::uint32_t>(*bytes);
   sources::install_libbpf_logging(common.verbose);
   return sources::BpfSource::create(cfg);
 }

@@ -88,6 +88,22 @@ std::optional<long long> parse_int(std::string_view s) {
   return v;
 }
 
+std::optional<unsigned long long> parse_size_bytes(std::string_view s) {
+  s = trim(s);
+  if (s.empty()) return std::nullopt;
+  unsigned long long mult = 1;
+  switch (s.back()) {
+    case 'K': case 'k': mult = 1ull << 10; break;
+    case 'M': case 'm': mult = 1ull << 20; break;
+    case 'G': case 'g': mult = 1ull << 30; break;
+    default: break;
+  }
+  if (mult != 1) s.remove_suffix(1);
+  auto v = parse_int(s);
+  if (!v || *v < 0 || static_cast<unsigned long long>(*v) > (1ull << 40) / mult) return std::nullopt;
+  return static_cast<unsigned long long>(*v) * mult;
+}
+
 std::optional<long long> parse_duration_ms(std::string_view s) {
   s = trim(s);
   if (s.empty()) return std::nullopt;

@@ -25,6 +25,9 @@ std::optional<std::string> read_file(const std::string& path);
 
 std::optional<long long> parse_int(std::string_view s);
 
+// "4096", "64K", "16M", "1G" (powers of 1024) -> bytes.
+std::optional<unsigned long long> parse_size_bytes(std::string_view s);
+
 // "1.5s", "300ms", "2m", "10" (seconds) -> milliseconds.
 std::optional<long long> parse_duration_ms(std::string_view s);
 
