@@ -70,6 +70,9 @@ Result<std::unique_ptr<BpfSource>> BpfSource::create(const BpfConfig& cfg) {
   skel->rodata->cfg_scope_cgroups = !cfg.cgroup_ids.empty() || !cfg.cgroup_paths.empty();
   skel->rodata->cfg_adopt_comms = !cfg.comms.empty();
   skel->rodata->cfg_watch_cgpaths = !cfg.cgroup_paths.empty();
+  // Wake the reader once a quarter of the ring is waiting (64 KiB at most),
+  // so a small ring is drained before it fills.
+  skel->rodata->cfg_wakeup_bytes = std::min<__u64>(64 * 1024, cfg.ringbuf_bytes / 4);
 
   if (int err = bpf_map__set_max_entries(skel->maps.events, cfg.ringbuf_bytes); err) {
     return errno_error("failed to size the ring buffer to " + std::to_string(cfg.ringbuf_bytes) + " bytes",
