@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <iostream>
 
 #include "model/clock.h"
@@ -35,6 +36,21 @@ void install_stop_handlers() {
 
 Session::Session(sources::Source& src, report::RunInfo info, SessionOptions opts)
     : src_(src), info_(std::move(info)), opts_(std::move(opts)) {
+  const char* tmp = std::getenv("TMPDIR");
+  std::string path = std::string(tmp && *tmp ? tmp : "/tmp") + "/pmtrace-spool-XXXXXX";
+  int fd = ::mkstemp(path.data());
+  if (fd >= 0) {
+    spool_.open(path, std::ios::in | std::ios::out | std::ios::trunc | std::ios::binary);
+    ::unlink(path.c_str());
+    ::close(fd);
+  }
+  if (!spool_.is_open()) spdlog::warn("cannot create a spool file in {}: the report is kept in memory", path);
+  std::ostream& out = spool_.is_open() ? static_cast<std::ostream&>(spool_) : memory_;
+  if (opts_.json)
+    sink_ = std::make_unique<report::JsonSink>(out);
+  else
+    sink_ = std::make_unique<report::TextSink>(out);
+  sink_->begin(info_);
   if (opts_.verbose) {
     live_ = std::make_unique<report::TextSink>(std::cerr);
     live_->begin(info_);
@@ -44,7 +60,8 @@ Session::Session(sources::Source& src, report::RunInfo info, SessionOptions opts
 void Session::on_event(model::Event&& e) {
   table_.on_event(e);
   if (live_) live_->event(e);
-  events_.push_back(std::move(e));
+  sink_->event(e);
+  ++events_;
 }
 
 void Session::prune_gone(const target::Procfs& procfs) {
@@ -85,22 +102,23 @@ std::string Session::run(const std::function<std::optional<std::string>()>& done
 }
 
 int Session::finish(const std::string& end_reason) {
-  std::unique_ptr<report::Sink> sink;
-  if (opts_.json)
-    sink = std::make_unique<report::JsonSink>(std::cout);
-  else
-    sink = std::make_unique<report::TextSink>(std::cout);
-  sink->begin(info_);
-  for (const auto& e : events_) sink->event(e);
   report::Summary s;
   s.end_ns = end_ns_ ? end_ns_ : model::Clock::monotonic_ns();
-  s.events = events_.size();
+  s.events = events_;
   s.losses = src_.losses();
   s.notes = src_.notes();
   s.failures = table_.failures();
   s.end_reason = end_reason;
   s.exit_status = s.failures.empty() ? 0 : 1;
-  sink->end(s);
+  sink_->end(s);
+  if (spool_.is_open()) {
+    spool_.flush();
+    spool_.seekg(0);
+    std::cout << spool_.rdbuf();
+  } else {
+    std::cout << memory_.str();
+  }
+  std::cout.flush();
   return s.exit_status;
 }
 

@@ -1,10 +1,14 @@
 // The loop every tracing command shares: poll the source, feed the process
-// table, keep the events, stop on a signal, a deadline or the command's own
-// end condition, then render once.
+// table, stop on a signal, a deadline or the command's own end condition, then
+// print the report once. Events are rendered as they arrive into a spool file
+// (unlinked, in $TMPDIR), so memory stays flat however many there are; the
+// spool is copied to stdout at the end.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
+#include <fstream>
+#include <sstream>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -53,7 +57,10 @@ class Session {
   report::RunInfo info_;
   SessionOptions opts_;
   analysis::ProcessTable table_;
-  std::vector<model::Event> events_;
+  std::fstream spool_;
+  std::stringstream memory_;  // when no spool file can be made
+  std::unique_ptr<report::Sink> sink_;  // renders into spool_
+  std::uint64_t events_ = 0;
   std::unique_ptr<report::Sink> live_;  // -v: events as they come, on stderr
   std::uint64_t end_ns_ = 0;
 };
