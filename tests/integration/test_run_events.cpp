@@ -212,3 +212,39 @@ TEST_CASE("run: a ring buffer size that is not a power of two is refused", "[roo
   CHECK(o.status == 2);
   CHECK(o.err.find("--ringbuf-size must be a power of two") != std::string::npos);
 }
+
+TEST_CASE("run: an OOM kill under a memory limit names the victim and the kernel's SIGKILL", "[root][run][oom]") {
+  REQUIRE_ROOT();
+  // The memory controller is on the v1 hierarchy on hybrid machines, on v2
+  // (memory.max) on unified ones.
+  std::string v1 = "/sys/fs/cgroup/memory";
+  std::string cg, limit_file;
+  struct stat st{};
+  if (stat((v1 + "/memory.limit_in_bytes").c_str(), &st) == 0) {
+    cg = v1 + "/pmtrace-oom-" + std::to_string(getpid());
+    limit_file = cg + "/memory.limit_in_bytes";
+  } else {
+    cg = cgroup2_root() + "/pmtrace-oom-" + std::to_string(getpid());
+    limit_file = cg + "/memory.max";
+  }
+  REQUIRE((mkdir(cg.c_str(), 0755) == 0 || errno == EEXIST));
+  { std::ofstream(limit_file) << (32 << 20); }
+  auto o = run_pmtrace({"run", "--json", "--", prog("cg_exec"), cg, prog("eat_memory"), "512"});
+  rmdir(cg.c_str());
+  INFO(o.err);
+  CHECK(o.status == 1);
+  auto execs = o.events("exec");
+  REQUIRE(!execs.empty());
+  unsigned pid = execs.back()["pid"];
+  auto ooms = o.events("oom_victim");
+  REQUIRE(ooms.size() == 1);
+  CHECK(ooms[0]["victim_pid"] == pid);
+  CHECK(ooms[0]["victim_comm"] == "eat_memory");
+  auto exits = o.events_of("exit", pid);
+  REQUIRE(exits.size() == 1);
+  CHECK(exits[0]["signal"] == "SIGKILL");
+  bool kernel_kill = false;
+  for (const auto& s : o.events("signal_generate"))
+    if (s["target_pid"] == pid && s["signal"] == "SIGKILL" && s["from_kernel"] == true) kernel_kill = true;
+  CHECK(kernel_kill);
+}
