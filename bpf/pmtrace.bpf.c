@@ -180,13 +180,17 @@ _Static_assert(sizeof(struct pm_ev_exec) <= sizeof(pm_zero), "pm_zero too small"
 		ptr;                                                         \
 	})
 
-/* Submit without a wakeup unless the backlog is large: the reader polls with
- * a short timeout, so no event waits long, and a burst costs no wakeups. */
-static __always_inline void submit(void *ptr)
+/* Submit without a wakeup unless this record makes the backlog cross
+ * cfg_wakeup_bytes: the reader polls with a short timeout anyway, so no event
+ * waits long, a burst costs one wakeup per threshold's worth of records, and
+ * a reader that is behind is not interrupted once per record. */
+#define submit(ptr) submit_sized(ptr, sizeof(*(ptr)))
+static __always_inline void submit_sized(void *ptr, __u64 size)
 {
+	__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
 	__u64 flags = BPF_RB_NO_WAKEUP;
 
-	if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= cfg_wakeup_bytes)
+	if (avail >= cfg_wakeup_bytes && avail < cfg_wakeup_bytes + size + 8)
 		flags = BPF_RB_FORCE_WAKEUP;
 	bpf_ringbuf_submit(ptr, flags);
 }

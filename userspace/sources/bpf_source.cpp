@@ -31,12 +31,13 @@ int libbpf_print(enum libbpf_print_level level, const char* fmt, va_list args) {
   return 0;
 }
 
-// A tracepoint program to disable when the running kernel lacks it.
+// A tracepoint program to disable when the running kernel lacks it. Every
+// tracepoint, tp_btf ones included, has a directory in tracefs: checking there
+// avoids loading the kernel's BTF a second time (libbpf loads it once, ~40 ms).
 struct Optional {
   bpf_program* prog;
   const char* what;
-  bool btf;  // tp_btf: look for btf_trace_<name>; tp: look in tracefs
-  const char* name;
+  const char* name;  // "category/event"
 };
 
 bool tracefs_has(const std::string& tracefs, const char* cat_name) {
@@ -80,31 +81,22 @@ Result<std::unique_ptr<BpfSource>> BpfSource::create(const BpfConfig& cfg) {
   }
 
   // Optional tracepoints degrade: disable what this kernel lacks and say so.
-  btf* vmlinux = btf__load_vmlinux_btf();
   const Optional optional[] = {
-      {skel->progs.tp__syscalls__sys_enter_openat2, "openat2 failures", false, "syscalls/sys_enter_openat2"},
-      {skel->progs.tp__syscalls__sys_exit_openat2, "openat2 failures", false, "syscalls/sys_exit_openat2"},
-      {skel->progs.tp__syscalls__sys_enter_execveat, "execveat failures", false, "syscalls/sys_enter_execveat"},
-      {skel->progs.tp__syscalls__sys_exit_execveat, "execveat failures", false, "syscalls/sys_exit_execveat"},
-      {skel->progs.tp_btf__cgroup__cgroup_mkdir, "unit cgroups created after start", true, "cgroup_mkdir"},
-      {skel->progs.tp_btf__sock__inet_sock_set_state, "TCP connect results and LISTEN", true,
-       "inet_sock_set_state"},
-      {skel->progs.tp_btf__oom__mark_victim, "OOM kills", true, "mark_victim"},
+      {skel->progs.tp__syscalls__sys_enter_openat2, "openat2 failures", "syscalls/sys_enter_openat2"},
+      {skel->progs.tp__syscalls__sys_exit_openat2, "openat2 failures", "syscalls/sys_exit_openat2"},
+      {skel->progs.tp__syscalls__sys_enter_execveat, "execveat failures", "syscalls/sys_enter_execveat"},
+      {skel->progs.tp__syscalls__sys_exit_execveat, "execveat failures", "syscalls/sys_exit_execveat"},
+      {skel->progs.tp_btf__cgroup__cgroup_mkdir, "unit cgroups created after start", "cgroup/cgroup_mkdir"},
+      {skel->progs.tp_btf__sock__inet_sock_set_state, "TCP connect results and LISTEN",
+       "sock/inet_sock_set_state"},
+      {skel->progs.tp_btf__oom__mark_victim, "OOM kills", "oom/mark_victim"},
   };
   for (const auto& o : optional) {
-    bool present;
-    if (o.btf) {
-      std::string type = std::string("btf_trace_") + o.name;
-      present = vmlinux && btf__find_by_name_kind(vmlinux, type.c_str(), BTF_KIND_TYPEDEF) > 0;
-    } else {
-      present = tracefs_has(cfg.tracefs, o.name);
-    }
-    if (!present) {
+    if (!tracefs_has(cfg.tracefs, o.name)) {
       bpf_program__set_autoload(o.prog, false);
       self->notes_.push_back(std::string("no tracepoint ") + o.name + ": " + o.what + " are not seen");
     }
   }
-  btf__free(vmlinux);
   if (!tracefs_has(cfg.tracefs, "syscalls/sys_enter_openat")) {
     return make_error("this kernel has no syscall tracepoints (" + cfg.tracefs +
                           "/events/syscalls is missing)",

@@ -28,13 +28,30 @@ const std::regex& name_re() {
   return re;
 }
 
-bool may_hold_secret(std::string_view t) {
-  // Cheap pre-check so ordinary text skips the regexes.
-  for (std::size_t i = 0; i + 1 < t.size(); ++i) {
-    char c = t[i];
-    if (c == '=' || c == ':' || c == '-' || c == ' ') return true;
+char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+
+bool contains_nocase(std::string_view hay, std::string_view needle) {
+  if (needle.size() > hay.size()) return false;
+  for (std::size_t i = 0; i + needle.size() <= hay.size(); ++i) {
+    std::size_t j = 0;
+    while (j < needle.size() && lower(hay[i + j]) == needle[j]) ++j;
+    if (j == needle.size()) return true;
   }
   return false;
+}
+
+// The regexes are slow (std::regex, case-insensitive): a linear scan for the
+// words they need decides whether they run at all. Every word the assignment
+// pattern requires contains one of these; a URL password needs "://" and '@'.
+bool may_hold_secret(std::string_view t) {
+  static const std::string_view words[] = {"secret", "passw", "passphrase", "token", "key", "credential"};
+  for (auto w : words)
+    if (contains_nocase(t, w)) return true;
+  return false;
+}
+
+bool may_hold_url_password(std::string_view t) {
+  return t.find("://") != std::string_view::npos && t.find('@') != std::string_view::npos;
 }
 
 }  // namespace
@@ -44,9 +61,9 @@ bool secret_name(std::string_view name) {
 }
 
 std::string redact(std::string_view text) {
-  if (!may_hold_secret(text)) return std::string(text);
   std::string s(text);
-  s = std::regex_replace(s, url_re(), "$1***$3");
+  if (may_hold_url_password(s)) s = std::regex_replace(s, url_re(), "$1***$3");
+  if (!may_hold_secret(s)) return s;
   std::string out;
   auto begin = std::sregex_iterator(s.begin(), s.end(), assignment_re());
   std::size_t last = 0;
