@@ -59,7 +59,9 @@ struct {
 	__type(value, __u8);
 } watch_cgpaths SEC(".maps");
 
-/* Syscall arguments stashed at enter, by tid, for the exit handler. */
+/* Syscall arguments stashed at enter, by tid, for the exit handler. A plain
+ * (preallocated) hash: every stashed syscall has an exit that deletes its entry
+ * (a killed thread still returns through sys_exit), and it is cheaper than LRU. */
 struct inflight {
 	__u64 start_ns;
 	__u64 arg[4];
@@ -77,7 +79,7 @@ enum inflight_kind {
 };
 
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 8192);
 	__type(key, __u32);   /* tid */
 	__type(value, struct inflight);
