@@ -5,13 +5,24 @@
 namespace pm {
 namespace {
 
-// NAME=value, NAME: value, --name=value, --name value, with NAME containing a
-// secret word. The value ends at white space, a quote, '&' or ','.
+#define PM_SECRET_WORDS \
+  "(?:SECRET|PASSWORD|PASSWD|PASSPHRASE|TOKEN|API[_-]?KEY|PRIVATE[_-]?KEY|ACCESS[_-]?KEY|CREDENTIAL)"
+// A value: quoted (up to its closing quote, which may be missing when the
+// capture was cut) or a bare word ending at white space, a quote, '&' or ','.
+#define PM_SECRET_VALUE R"(('[^']*'?|"[^"]*"?|[^\s'"&,]+))"
+
+// NAME=value, NAME: value, "name": "value", with NAME containing a secret word.
 const std::regex& assignment_re() {
-  static const std::regex re(
-      R"(((?:--?)?[A-Za-z0-9_.-]*(?:SECRET|PASSWORD|PASSWD|PASSPHRASE|TOKEN|API[_-]?KEY|PRIVATE[_-]?KEY|ACCESS[_-]?KEY|CREDENTIAL)[A-Za-z0-9_.-]*)((?:['"]?\s*[=:]\s*|\s+)['"]?))"
-      R"(([^\s'"&,]+))",
-      std::regex::icase | std::regex::optimize);
+  static const std::regex re(R"(([A-Za-z0-9_.-]*)" PM_SECRET_WORDS R"([A-Za-z0-9_.-]*)(['"]?\s*[=:]\s*))"
+                                 PM_SECRET_VALUE,
+                             std::regex::icase | std::regex::optimize);
+  return re;
+}
+
+// --password VALUE (an option takes its value after white space too).
+const std::regex& option_re() {
+  static const std::regex re(R"((--?[A-Za-z0-9_.-]*)" PM_SECRET_WORDS R"([A-Za-z0-9_.-]*)(\s+))" PM_SECRET_VALUE,
+                             std::regex::icase | std::regex::optimize);
   return re;
 }
 
@@ -54,6 +65,27 @@ bool may_hold_url_password(std::string_view t) {
   return t.find("://") != std::string_view::npos && t.find('@') != std::string_view::npos;
 }
 
+// Replaces group 3 (the value) of every match by "***", keeping its quotes.
+std::string replace_values(const std::string& s, const std::regex& re) {
+  std::string out;
+  std::size_t last = 0;
+  for (auto it = std::sregex_iterator(s.begin(), s.end(), re); it != std::sregex_iterator(); ++it) {
+    const auto& m = *it;
+    std::string value = m[3].str();
+    out.append(s, last, m.position(0) - last);
+    out += m[1].str();
+    out += m[2].str();
+    char q = value.empty() ? '\0' : value.front();
+    if (q == '\'' || q == '"')
+      out += std::string(1, q) + std::string(kRedacted) + std::string(1, q);
+    else
+      out += kRedacted;
+    last = m.position(0) + m.length(0);
+  }
+  out.append(s, last, std::string::npos);
+  return out;
+}
+
 }  // namespace
 
 bool secret_name(std::string_view name) {
@@ -64,20 +96,7 @@ std::string redact(std::string_view text) {
   std::string s(text);
   if (may_hold_url_password(s)) s = std::regex_replace(s, url_re(), "$1***$3");
   if (!may_hold_secret(s)) return s;
-  std::string out;
-  auto begin = std::sregex_iterator(s.begin(), s.end(), assignment_re());
-  std::size_t last = 0;
-  for (auto it = begin; it != std::sregex_iterator(); ++it) {
-    const auto& m = *it;
-    std::string value = m[3].str();
-    out.append(s, last, m.position(0) - last);
-    out += m[1].str();
-    out += m[2].str();
-    out += value == kRedacted ? value : std::string(kRedacted);
-    last = m.position(0) + m.length(0);
-  }
-  out.append(s, last, std::string::npos);
-  return out;
+  return replace_values(replace_values(s, assignment_re()), option_re());
 }
 
 }  // namespace pm
