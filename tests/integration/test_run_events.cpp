@@ -132,7 +132,7 @@ TEST_CASE("run: a bind to a taken port reports EADDRINUSE, and the holder's LIST
   REQUIRE_ROOT();
   auto o = run_pmtrace({"run", "--json", "--", prog("net_probe"), "inuse"});
   INFO(o.out << o.err);
-  REQUIRE(o.status == 0);
+  REQUIRE(o.status == 1);  // the process exited 0, but a bind failed: a finding
   auto listens = o.events("listen");
   REQUIRE(listens.size() == 1);
   int port = listens[0]["addr"]["port"];
@@ -144,6 +144,12 @@ TEST_CASE("run: a bind to a taken port reports EADDRINUSE, and the holder's LIST
       CHECK(b["addr"]["port"] == port);
     }
   CHECK(failed_bind);
+  const json* s = o.summary();
+  REQUIRE(s);
+  REQUIRE((*s)["findings"].size() == 1);
+  CHECK((*s)["findings"][0]["rule"] == "address-in-use");
+  CHECK((*s)["findings"][0]["title"].get<std::string>().find("127.0.0.1:" + std::to_string(port)) !=
+        std::string::npos);
 }
 
 TEST_CASE("run: text written to stderr is captured, start and end of long writes", "[root][run]") {

@@ -8,8 +8,14 @@
 #include <iostream>
 
 #include "model/clock.h"
+#include "rules/finding.h"
+#include "target/host.h"
 
 namespace pm::cli {
+
+using target::host_file_lookup;
+using target::host_group_name;
+using target::host_user_name;
 
 std::atomic<int> g_stop_requests{0};
 
@@ -58,15 +64,15 @@ Session::Session(sources::Source& src, report::RunInfo info, SessionOptions opts
 }
 
 void Session::on_event(model::Event&& e) {
-  table_.on_event(e);
+  agg_.on_event(e);
   if (live_) live_->event(e);
   sink_->event(e);
   ++events_;
 }
 
 void Session::prune_gone(const target::Procfs& procfs) {
-  for (auto pid : table_.live_pids())
-    if (!procfs.exists(pid)) table_.forget(pid);
+  for (auto pid : table().live_pids())
+    if (!procfs.exists(pid)) table().forget(pid);
 }
 
 std::string Session::run(const std::function<std::optional<std::string>()>& done) {
@@ -107,9 +113,14 @@ int Session::finish(const std::string& end_reason) {
   s.events = events_;
   s.losses = src_.losses();
   s.notes = src_.notes();
-  s.failures = table_.failures();
+  s.failures = table().failures();
+  agg_.set_file_lookup(host_file_lookup());
+  agg_.set_name_lookups(host_user_name, host_group_name);
+  s.findings = rules::run_rules(agg_);
   s.end_reason = end_reason;
-  s.exit_status = s.failures.empty() ? 0 : 1;
+  bool failure_found = false;
+  for (const auto& f : s.findings) failure_found |= f.severity == rules::Severity::failure;
+  s.exit_status = s.failures.empty() && !failure_found ? 0 : 1;
   sink_->end(s);
   if (spool_.is_open()) {
     spool_.flush();

@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "analysis/process_table.h"
+#include "analysis/aggregator.h"
 #include "report/sink.h"
 #include "sources/source.h"
 #include "target/procfs.h"
@@ -37,7 +37,7 @@ class Session {
  public:
   Session(sources::Source& src, report::RunInfo info, SessionOptions opts);
 
-  analysis::ProcessTable& table() { return table_; }
+  analysis::ProcessTable& table() { return agg_.table(); }
 
   // Polls until `done` returns a reason, a stop signal arrives or the deadline
   // passes; then drains the source. Returns why it ended.
@@ -56,7 +56,7 @@ class Session {
   sources::Source& src_;
   report::RunInfo info_;
   SessionOptions opts_;
-  analysis::ProcessTable table_;
+  analysis::Aggregator agg_;
   std::fstream spool_;
   std::stringstream memory_;  // when no spool file can be made
   std::unique_ptr<report::Sink> sink_;  // renders into spool_

@@ -139,6 +139,24 @@ void TextSink::end(const Summary& s) {
   if (s.losses.malformed || s.losses.unknown)
     out_ << "  " << s.losses.malformed << " malformed and " << s.losses.unknown << " unknown records skipped\n";
   for (const auto& n : s.notes) out_ << "note: " << n << "\n";
+  if (!s.findings.empty()) {
+    out_ << "\nFINDINGS (root cause first)\n";
+    int n = 0;
+    for (const auto& f : s.findings) {
+      out_ << "\n" << ++n << ". [" << (f.severity == rules::Severity::failure ? "FAILURE" : "warning") << "] "
+           << redact(f.title) << "   (" << f.rule << ")\n";
+      for (const auto& e : f.evidence) {
+        char prefix[64];
+        std::snprintf(prefix, sizeof prefix, "   %9s %7u %-15s ", relative_time(e.hdr.ts_ns, info_.start_ns).c_str(),
+                      e.hdr.pid, escape_bytes(e.hdr.comm).c_str());
+        out_ << prefix << describe(e) << "\n";
+      }
+      for (const auto& fact : f.facts) out_ << "   - " << redact(fact) << "\n";
+      out_ << "   why: " << redact(f.explanation) << "\n";
+      out_ << "   fix: " << redact(f.fix) << "\n";
+    }
+    out_ << "\n";
+  }
   if (s.failures.empty()) {
     out_ << "no traced process failed\n";
   } else {
@@ -178,7 +196,24 @@ void JsonSink::end(const Summary& s) {
     else fj["exit_code"] = f.exit.code();
     failures.push_back(fj);
   }
+  json findings = json::array();
+  for (const auto& f : s.findings) {
+    json ev = json::array();
+    for (const auto& e : f.evidence) {
+      json ej = model::to_json(e);
+      ej["time"] = (static_cast<double>(e.hdr.ts_ns) - static_cast<double>(info_.start_ns)) / 1e9;
+      ev.push_back(ej);
+    }
+    findings.push_back({{"rule", f.rule},
+                        {"severity", f.severity == rules::Severity::failure ? "failure" : "warning"},
+                        {"title", f.title},
+                        {"evidence", ev},
+                        {"facts", f.facts},
+                        {"explanation", f.explanation},
+                        {"fix", f.fix}});
+  }
   json j = {{"type", "summary"},
+            {"findings", findings},
             {"events", s.events},
             {"duration_s", (s.end_ns - info_.start_ns) / 1e9},
             {"end_reason", s.end_reason},

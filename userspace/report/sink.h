@@ -12,6 +12,7 @@
 #include "model/clock.h"
 #include "model/event.h"
 #include "model/losses.h"
+#include "rules/finding.h"
 
 namespace pm::report {
 
@@ -29,6 +30,7 @@ struct Summary {
   model::Losses losses;
   std::vector<std::string> notes;  // probes not available, etc.
   std::vector<analysis::ProcessEnd> failures;
+  std::vector<rules::Finding> findings;  // root cause first
   std::string end_reason;          // "command and its processes exited", "timeout", ...
   int exit_status = 0;
 };

@@ -1,0 +1,102 @@
+// The aggregator: what the event stream says about the service. Processes with
+// their roles (gunicorn master, workers), command lines, users, how each ended;
+// the failures worth explaining (denied opens, signals, refused binds, failed
+// connects and execs, OOM kills); what each process last wrote to stderr.
+// Rules read this; they never see a source.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "analysis/process_table.h"
+#include "model/event.h"
+
+namespace pm::analysis {
+
+enum class Role { other, gunicorn_master, gunicorn_worker };
+const char* role_name(Role r);
+
+struct Process {
+  std::uint32_t pid = 0, ppid = 0;
+  std::string comm;
+  std::string exe;                 // last exec'd filename
+  std::vector<std::string> argv;   // last exec'd command line
+  std::uint32_t uid = 0, gid = 0;
+  bool uid_known = false;
+  std::uint64_t first_ns = 0;      // fork or first event
+  std::optional<std::uint64_t> exec_ns;
+  std::optional<model::Exit> exit;
+  std::uint64_t exit_ns = 0;
+  Role role = Role::other;
+  std::string output;              // the end of what it wrote to fd 1 and 2
+};
+
+// A file's owner and mode, read at report time (file facts are in no syscall).
+struct FileFacts {
+  std::uint32_t uid = 0, gid = 0;
+  std::uint32_t mode = 0;          // st_mode
+  std::string owner, group;        // names, when known
+};
+using FileLookup = std::function<std::optional<FileFacts>(const std::string& path)>;
+// uid -> user name and gid -> group name, read at report time.
+using NameLookup = std::function<std::string(std::uint32_t id)>;
+
+class Aggregator {
+ public:
+  static constexpr std::size_t kOutputKeep = 8192;
+
+  void on_event(const model::Event& e);
+
+  const std::map<std::uint32_t, Process>& processes() const { return procs_; }
+  const Process* process(std::uint32_t pid) const;
+  const ProcessTable& table() const { return table_; }
+  ProcessTable& table() { return table_; }
+
+  // When the service started: the first exec seen (or the first event).
+  std::uint64_t start_ns() const { return start_ns_; }
+
+  const std::vector<model::Event>& denied_opens() const { return denied_opens_; }
+  const std::vector<model::Event>& signals() const { return signals_; }
+  const std::vector<model::Event>& failed_binds() const { return failed_binds_; }
+  const std::vector<model::Event>& binds() const { return binds_; }
+  const std::vector<model::Event>& listens() const { return listens_; }
+  const std::vector<model::Event>& connects() const { return connects_; }
+  const std::vector<model::Event>& tcp_connects() const { return tcp_connects_; }
+  const std::vector<model::Event>& exec_failures() const { return exec_failures_; }
+  const std::vector<model::Event>& oom_victims() const { return ooms_; }
+
+  // The gunicorn master that `pid` belongs to (itself, or its parent for a
+  // worker), if any.
+  const Process* gunicorn_master_of(std::uint32_t pid) const;
+
+  void set_file_lookup(FileLookup f) { file_lookup_ = std::move(f); }
+  void set_name_lookups(NameLookup users, NameLookup groups) {
+    user_names_ = std::move(users);
+    group_names_ = std::move(groups);
+  }
+  std::optional<FileFacts> file_facts(const std::string& path) const;
+  // The name, or the number when there is no name for it.
+  std::string user_name(std::uint32_t uid) const;
+  std::string group_name(std::uint32_t gid) const;
+
+ private:
+  Process& proc(const model::Event& e);
+
+  ProcessTable table_;
+  std::map<std::uint32_t, Process> procs_;
+  std::uint64_t start_ns_ = 0;
+  std::vector<model::Event> denied_opens_, signals_, failed_binds_, binds_, listens_, connects_,
+      tcp_connects_, exec_failures_, ooms_;
+  FileLookup file_lookup_;
+  NameLookup user_names_, group_names_;
+};
+
+// Whether an argv runs gunicorn (gunicorn, python3 /usr/bin/gunicorn,
+// python3 -m gunicorn, /srv/venv/bin/gunicorn).
+bool runs_gunicorn(const std::vector<std::string>& argv);
+
+}  // namespace pm::analysis

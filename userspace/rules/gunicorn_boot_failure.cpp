@@ -1,0 +1,98 @@
+// Rule: a gunicorn worker that failed to boot (exit code 3) or an app that
+// failed to load (exit code 4), pointing at the traceback that caused it.
+// gunicorn's arbiter.py: WORKER_BOOT_ERROR = 3, APP_LOAD_ERROR = 4; the
+// master then halts with the same code (or 1 when a second HaltServer escapes
+// during stop()).
+#include <set>
+
+#include "rules/finding.h"
+#include "rules/traceback.h"
+#include "util/strings.h"
+
+namespace pm::rules {
+namespace {
+
+// The WSGI app spec on a gunicorn command line: the last positional argument
+// (options that take a value are skipped with their value).
+std::string app_spec(const std::vector<std::string>& argv) {
+  static const std::set<std::string> with_value = {
+      "-b", "--bind", "-w", "--workers", "-k", "--worker-class", "-c", "--config", "--chdir", "-t",
+      "--timeout", "-u", "--user", "-g", "--group", "--error-logfile", "--access-logfile", "--log-level",
+      "-p", "--pid", "--worker-tmp-dir", "--graceful-timeout", "--threads", "-e", "--env", "--log-file"};
+  std::string spec;
+  bool skip = false;
+  // argv[0] is python or gunicorn; with python, argv[1] is the gunicorn script.
+  for (std::size_t i = 1; i < argv.size(); ++i) {
+    const auto& a = argv[i];
+    if (skip) {
+      skip = false;
+      continue;
+    }
+    if (with_value.count(a)) {
+      skip = true;
+      continue;
+    }
+    if (starts_with(a, "-") || analysis::runs_gunicorn({a})) continue;
+    spec = a;
+  }
+  return spec;
+}
+
+}  // namespace
+
+std::vector<Finding> gunicorn_boot_failure(const analysis::Aggregator& agg) {
+  std::vector<Finding> out;
+  std::set<std::uint32_t> masters_done;
+  for (const auto& [pid, p] : agg.processes()) {
+    if (!p.exit || p.exit->signal() || (p.exit->code() != 3 && p.exit->code() != 4)) continue;
+    if (p.role != analysis::Role::gunicorn_worker && p.role != analysis::Role::gunicorn_master) continue;
+    const analysis::Process* master = agg.gunicorn_master_of(pid);
+    std::uint32_t key = master ? master->pid : pid;
+    if (!masters_done.insert(key).second) continue;  // one finding per gunicorn
+
+    // The traceback is on a worker's stderr (or the master's with --preload).
+    std::string output = p.output;
+    std::optional<std::string> error = python_error_line(output);
+    for (const auto& [wpid, w] : agg.processes()) {
+      if (error) break;
+      if (w.ppid == key && w.role == analysis::Role::gunicorn_worker && (error = python_error_line(w.output)))
+        output = w.output;
+    }
+    if (!error && master && (error = python_error_line(master->output))) output = master->output;
+    int code = p.exit->code();
+
+    Finding f;
+    f.rank = 30;
+    f.ts_ns = p.exit_ns;
+    f.title = code == 3 ? "gunicorn worker failed to boot (exit code 3)" : "gunicorn could not load the app (exit code 4)";
+    if (error) f.title += ": " + *error;
+    model::Event exit_ev;
+    exit_ev.hdr.type = model::EventType::exit;
+    exit_ev.hdr.pid = pid;
+    exit_ev.hdr.ts_ns = p.exit_ns;
+    exit_ev.hdr.comm = p.comm;
+    exit_ev.body = *p.exit;
+    f.evidence.push_back(exit_ev);
+    if (code == 3) {
+      f.explanation = "gunicorn exits with 3 (WORKER_BOOT_ERROR) when a worker raises before it has booted: an "
+                      "import error, a missing module, a file the app cannot open, a failing settings module. "
+                      "The master then halts the whole service.";
+      if (missing_module(output)) {
+        f.fix = "see the missing-python-module finding";
+      } else {
+        f.fix = "fix the error in the traceback" + (error ? " (" + *error + ")" : std::string()) +
+                "; run gunicorn once with --preload in a shell to see it directly";
+      }
+    } else {
+      f.explanation = "gunicorn exits with 4 (APP_LOAD_ERROR) when the module imports but the application "
+                      "object named after the colon does not exist or is not callable.";
+      std::string spec = master ? app_spec(master->argv) : "";
+      f.fix = "correct the app spec" + (spec.empty() ? std::string() : " '" + spec + "'") +
+              " in ExecStart= to module:variable (Django: project.wsgi:application; Flask: app:app)";
+    }
+    out.push_back(std::move(f));
+  }
+  return out;
+}
+
+}  // namespace pm::rules

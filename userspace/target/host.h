@@ -1,0 +1,17 @@
+// State of this machine read at report time: file owners and modes, user and
+// group names (the aggregator's lookups, real ones).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "analysis/aggregator.h"
+
+namespace pm::target {
+
+analysis::FileLookup host_file_lookup(const std::string& root = "");
+std::string host_user_name(std::uint32_t uid);
+std::string host_group_name(std::uint32_t gid);
+
+}  // namespace pm::target
