@@ -124,7 +124,18 @@ bool Background::wait_ready(int timeout_ms) {
 Output Background::collect(int timeout_s) {
   Output o;
   long long deadline = now_ms() + timeout_s * 1000LL;
+  int status = 0;
+  bool exited = false;
   while ((out_fd_ >= 0 || err_fd_ >= 0) && now_ms() < deadline) {
+    // pmtrace may have exited while a service it started still holds its
+    // stdout: stop at pmtrace's exit, after reading what is there.
+    if (!exited && waitpid(pid_, &status, WNOHANG) == pid_) exited = true;
+    if (exited) {
+      pump(0);
+      pollfd p[2] = {{out_fd_, POLLIN, 0}, {err_fd_, POLLIN, 0}};
+      if (poll(p, 2, 0) <= 0) break;
+      continue;
+    }
     if (out_fd_ < 0 && err_fd_ >= 0) {
       pollfd p{err_fd_, POLLIN, 0};
       if (poll(&p, 1, 100) > 0) {
@@ -137,9 +148,10 @@ Output Background::collect(int timeout_s) {
     }
     pump(100);
   }
-  int status = 0;
-  if (out_fd_ >= 0 || err_fd_ >= 0) kill(pid_, SIGKILL);
-  waitpid(pid_, &status, 0);
+  if (!exited) {
+    if (out_fd_ >= 0 || err_fd_ >= 0) kill(pid_, SIGKILL);
+    waitpid(pid_, &status, 0);
+  }
   pid_ = -1;
   o.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   o.out = out_;

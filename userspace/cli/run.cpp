@@ -121,14 +121,15 @@ int cmd_run(const RunOptions& opts) {
   std::uint64_t last_prune = 0;
   std::string reason = session.run([&]() -> std::optional<std::string> {
     if (!child_done && ::waitpid(child->pid, &child_status, WNOHANG) == child->pid) child_done = true;
-    if (!child_done) return std::nullopt;
     auto now = model::Clock::monotonic_ns();
     if (now - last_prune > 500000000ull) {
       session.prune_gone(procfs);
       last_prune = now;
     }
     auto& t = session.table();
-    if (t.live_count() == 0) return "the command and every traced process exited";
+    if (child_done && t.live_count() == 0) return "the command and every traced process exited";
+    // A service started in the foreground (run -- gunicorn ...) or through
+    // its manager (run -- systemctl start ...): listening and quiet is started.
     if (t.listening() && now - std::max(t.last_event_ns(), info.start_ns) >= static_cast<std::uint64_t>(*settle_ms) * 1000000ull)
       return "the service is listening and settled";
     return std::nullopt;

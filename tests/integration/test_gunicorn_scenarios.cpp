@@ -1,0 +1,169 @@
+// Real gunicorn (Debian's, serving a small Flask app) failing as it does in
+// production, under pmtrace run: the finding, its evidence and its fix.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <fstream>
+#include <thread>
+
+#include "harness.h"
+
+using namespace pmtest;
+using namespace std::chrono_literals;
+
+namespace {
+
+const std::string kApp = std::string(PM_SCENARIOS_DIR) + "/flask_app";
+
+int free_port() {
+  int s = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  getsockname(s, reinterpret_cast<sockaddr*>(&a), &len);
+  close(s);
+  return ntohs(a.sin_port);
+}
+
+bool have_gunicorn() { return access("/usr/bin/gunicorn", X_OK) == 0; }
+
+std::vector<std::string> gunicorn(int port, const std::string& spec, std::vector<std::string> extra = {}) {
+  std::vector<std::string> argv{"/usr/bin/gunicorn", "--chdir", kApp, "-b", "127.0.0.1:" + std::to_string(port),
+                                "-w", "2"};
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  argv.push_back(spec);
+  return argv;
+}
+
+std::vector<std::string> as_nobody(std::vector<std::string> argv) {
+  std::vector<std::string> out{"/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"};
+  out.insert(out.end(), argv.begin(), argv.end());
+  return out;
+}
+
+const json* finding(const Output& o, const std::string& rule) {
+  const json* s = o.summary();
+  if (!s) return nullptr;
+  for (const auto& f : (*s)["findings"])
+    if (f["rule"] == rule) return &f;
+  return nullptr;
+}
+
+std::vector<std::string> run_args(std::vector<std::string> cmd) {
+  std::vector<std::string> a{"run", "--json", "--timeout", "40s", "--settle", "2s", "--"};
+  a.insert(a.end(), cmd.begin(), cmd.end());
+  return a;
+}
+
+}  // namespace
+
+TEST_CASE("gunicorn: a log file the service user cannot write", "[root][scenario][gunicorn]") {
+  REQUIRE_ROOT();
+  if (!have_gunicorn()) FAIL("gunicorn is not installed (tools/setup.sh installs it)");
+  TempDir dir;
+  std::string log = dir.path() + "/error.log";
+  { std::ofstream(log) << ""; }  // root's, 0644: the service user may read, not write
+  chmod(log.c_str(), 0644);
+  auto o = run_pmtrace(run_args(as_nobody(gunicorn(free_port(), "app:app", {"--error-logfile", log}))));
+  INFO(o.err);
+  CHECK(o.status == 1);
+  const json* f = finding(o, "permission-denied");
+  REQUIRE(f);
+  std::string title = (*f)["title"];
+  CHECK(title.find("gunicorn master") == 0);
+  CHECK(title.find("may not write (and create) " + log) != std::string::npos);
+  CHECK((*f)["evidence"][0]["errno"] == "EACCES");
+  CHECK((*f)["evidence"][0]["uid"] == 65534);
+  CHECK((*f)["fix"] == "chown nobody:nogroup " + log);
+  CHECK((*f)["explanation"].get<std::string>().find("owned by root:root with mode 0644") != std::string::npos);
+  // The root cause is reported first.
+  CHECK((*o.summary())["findings"][0]["rule"] == "permission-denied");
+}
+
+TEST_CASE("gunicorn: a missing module makes the worker fail to boot", "[root][scenario][gunicorn]") {
+  REQUIRE_ROOT();
+  if (!have_gunicorn()) FAIL("gunicorn is not installed (tools/setup.sh installs it)");
+  auto o = run_pmtrace(run_args(gunicorn(free_port(), "broken_import:app")));
+  INFO(o.err);
+  CHECK(o.status == 1);
+  const json* s = o.summary();
+  REQUIRE(s);
+  REQUIRE((*s)["findings"].size() >= 2);
+  CHECK((*s)["findings"][0]["rule"] == "missing-python-module");
+  const json* m = finding(o, "missing-python-module");
+  REQUIRE(m);
+  CHECK((*m)["title"] == "Python module 'rest_framework' is missing for /usr/bin/python3");
+  CHECK((*m)["fix"].get<std::string>().find("/usr/bin/python3 -m pip install djangorestframework") == 0);
+  const json* b = finding(o, "gunicorn-boot-failure");
+  REQUIRE(b);
+  CHECK((*b)["title"] ==
+        "gunicorn worker failed to boot (exit code 3): ModuleNotFoundError: No module named 'rest_framework'");
+}
+
+TEST_CASE("gunicorn: an app spec naming a missing attribute (exit 4)", "[root][scenario][gunicorn]") {
+  REQUIRE_ROOT();
+  if (!have_gunicorn()) FAIL("gunicorn is not installed (tools/setup.sh installs it)");
+  auto o = run_pmtrace(run_args(gunicorn(free_port(), "wrong_attr:app")));
+  INFO(o.err);
+  CHECK(o.status == 1);
+  const json* b = finding(o, "gunicorn-boot-failure");
+  REQUIRE(b);
+  CHECK((*b)["title"].get<std::string>().find("gunicorn could not load the app (exit code 4)") == 0);
+  CHECK((*b)["fix"].get<std::string>().find("'wrong_attr:app'") != std::string::npos);
+  CHECK_FALSE(finding(o, "missing-python-module"));
+}
+
+TEST_CASE("gunicorn: a port already in use", "[root][scenario][gunicorn]") {
+  REQUIRE_ROOT();
+  if (!have_gunicorn()) FAIL("gunicorn is not installed (tools/setup.sh installs it)");
+  // Something else holds the port (an old instance, say): a listener of ours.
+  int holder = socket(AF_INET, SOCK_STREAM, 0);
+  int one = 1;
+  setsockopt(holder, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  REQUIRE(bind(holder, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+  REQUIRE(listen(holder, 8) == 0);
+  getsockname(holder, reinterpret_cast<sockaddr*>(&a), &len);
+  int port = ntohs(a.sin_port);
+  auto o = run_pmtrace(run_args(gunicorn(port, "app:app")));
+  close(holder);
+  INFO(o.err);
+  CHECK(o.status == 1);
+  const json* f = finding(o, "address-in-use");
+  REQUIRE(f);
+  CHECK((*f)["title"].get<std::string>().find("could not bind 127.0.0.1:" + std::to_string(port)) !=
+        std::string::npos);
+  CHECK((*f)["evidence"].size() == 5);  // gunicorn's five tries
+  CHECK((*f)["fix"].get<std::string>().find("ss -ltnp 'sport = :" + std::to_string(port) + "'") != std::string::npos);
+}
+
+TEST_CASE("gunicorn: a healthy start reports no failure and exits 0", "[root][scenario][gunicorn]") {
+  REQUIRE_ROOT();
+  if (!have_gunicorn()) FAIL("gunicorn is not installed (tools/setup.sh installs it)");
+  int port = free_port();
+  auto o = run_pmtrace(run_args(gunicorn(port, "app:app")));
+  INFO(o.err);
+  const json* s = o.summary();
+  REQUIRE(s);
+  CHECK((*s)["end_reason"] == "the service is listening and settled");
+  CHECK((*s)["findings"].empty());
+  CHECK(o.status == 0);
+  // Workers were forked by the master and seen; then stop it on purpose.
+  auto execs = o.events("exec");
+  REQUIRE(!execs.empty());
+  unsigned master = execs[0]["pid"];
+  CHECK(o.events_of("fork", master).size() >= 2);
+  CHECK(o.events("listen").size() >= 1);
+  kill(static_cast<pid_t>(master), SIGTERM);
+  for (int i = 0; i < 50 && kill(static_cast<pid_t>(master), 0) == 0; ++i) std::this_thread::sleep_for(100ms);
+}
