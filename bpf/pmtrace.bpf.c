@@ -347,7 +347,7 @@ int BPF_PROG(tp_btf__signal__signal_deliver, int sig, struct kernel_siginfo *inf
 		}
 	}
 	if (ka)
-		e->sa_handler = (__u64)BPF_CORE_READ(ka, sa.sa_handler);
+		e->handler = (__u64)BPF_CORE_READ(ka, sa.sa_handler);
 	submit(e);
 	return 0;
 }

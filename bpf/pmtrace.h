@@ -130,7 +130,7 @@ struct pm_ev_signal_deliver {
 	__u32 sender_pid;             /* sender pid from the siginfo (user signals) */
 	__u32 sender_uid;
 	__u32 _pad;
-	__u64 sa_handler;         /* 0 SIG_DFL, 1 SIG_IGN, else a handler address */
+	__u64 handler;         /* 0 SIG_DFL, 1 SIG_IGN, else a handler address */
 };
 
 struct pm_ev_open_fail {

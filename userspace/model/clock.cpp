@@ -29,7 +29,7 @@ std::string Clock::to_iso8601(std::uint64_t mono_ns) const {
   unsigned ms = static_cast<unsigned>((wall / 1000000ull) % 1000);
   tm t{};
   gmtime_r(&secs, &t);
-  char buf[40];
+  char buf[64];
   std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03uZ", t.tm_year + 1900, t.tm_mon + 1,
                 t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec, ms);
   return buf;

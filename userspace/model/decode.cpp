@@ -84,7 +84,7 @@ Payload payload_of(const pm_ev_signal_generate& e) {
   return p;
 }
 Payload payload_of(const pm_ev_signal_deliver& e) {
-  return SignalDeliver{e.sig, e.code, e.err, e.sender_pid, e.sender_uid, e.sa_handler};
+  return SignalDeliver{e.sig, e.code, e.err, e.sender_pid, e.sender_uid, e.handler};
 }
 Payload payload_of(const pm_ev_open_fail& e) {
   return OpenFailed{str(e.path), e.dfd, e.err, e.flags, e.mode, e.openat2 != 0};

@@ -51,7 +51,7 @@ PM_OFF(pm_ev_signal_generate, target_comm, 104);
 
 PM_SIZE(pm_ev_signal_deliver, 96);
 PM_OFF(pm_ev_signal_deliver, sender_pid, 76);
-PM_OFF(pm_ev_signal_deliver, sa_handler, 88);
+PM_OFF(pm_ev_signal_deliver, handler, 88);
 
 PM_SIZE(pm_ev_open_fail, 344);
 PM_OFF(pm_ev_open_fail, flags, 72);

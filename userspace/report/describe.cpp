@@ -26,7 +26,7 @@ std::string clip(std::string s, std::size_t max) {
 
 std::string argv_text(const std::vector<std::string>& argv) {
   std::vector<std::string> q;
-  for (const auto& a : argv) q.push_back(quote_arg(a));
+  for (const auto& a : redact_argv(argv)) q.push_back(quote_arg(a));
   return clip(join(q, " "), kMaxArgs);
 }
 
@@ -123,7 +123,7 @@ std::string format_duration(std::uint64_t ns) {
 std::string describe(const model::Event& e) {
   std::string s = std::visit([](const auto& p) { return text(p); }, e.body);
   if (e.hdr.adopted) s += " [adopted]";
-  return redact(clip(s, kMaxText + kMaxArgs));
+  return clip(redact(s), kMaxText + kMaxArgs);
 }
 
 }  // namespace pm::report

@@ -16,6 +16,12 @@ using nlohmann::json;
 
 // Every string in an output object passes through redaction.
 void redact_json(json& j) {
+  if (j.is_object() && j.contains("argv") && j["argv"].is_array()) {
+    std::vector<std::string> argv;
+    for (const auto& a : j["argv"])
+      if (a.is_string()) argv.push_back(a.get<std::string>());
+    if (argv.size() == j["argv"].size()) j["argv"] = redact_argv(argv);
+  }
   if (j.is_string()) {
     j = redact(j.get_ref<const std::string&>());
   } else if (j.is_structured()) {

@@ -54,7 +54,11 @@ std::optional<ProcInfo> Procfs::read(std::uint32_t pid) const {
   if (!stat) return std::nullopt;
   ProcInfo info;
   if (!parse_stat(*stat, info)) return std::nullopt;
-  if (auto cmdline = read_file(dir + "/cmdline")) info.argv = split(*cmdline, '\0');
+  if (auto cmdline = read_file(dir + "/cmdline")) {
+    // NUL-terminated arguments; an empty one is an argument too.
+    info.argv = split(*cmdline, '\0', false);
+    if (!info.argv.empty() && info.argv.back().empty()) info.argv.pop_back();
+  }
   return info;
 }
 

@@ -72,7 +72,9 @@ std::string slice_from_unit_text(const std::string& text) {
   std::string slice;
   for (const auto& raw : split(text, '\n')) {
     auto line = trim(raw);
-    if (starts_with(line, "Slice=")) slice = std::string(trim(line.substr(6)));
+    auto eq = line.find('=');
+    if (eq != std::string_view::npos && trim(line.substr(0, eq)) == "Slice")
+      slice = std::string(trim(line.substr(eq + 1)));
   }
   return slice;
 }

@@ -8,8 +8,10 @@ namespace {
 #define PM_SECRET_WORDS \
   "(?:SECRET|PASSWORD|PASSWD|PASSPHRASE|TOKEN|API[_-]?KEY|PRIVATE[_-]?KEY|ACCESS[_-]?KEY|CREDENTIAL)"
 // A value: quoted (up to its closing quote, which may be missing when the
-// capture was cut) or a bare word ending at white space, a quote, '&' or ','.
-#define PM_SECRET_VALUE R"(('[^']*'?|"[^"]*"?|[^\s'"&,]+))"
+// capture was cut) or a bare word ending at white space or a quote. Not at
+// '&' or ',': Django's generated keys contain them, and hiding a URL's next
+// query parameter too is the safe side.
+#define PM_SECRET_VALUE R"(('[^']*'?|"[^"]*"?|[^\s'"]+))"
 
 // NAME=value, NAME: value, "name": "value", with NAME containing a secret word.
 const std::regex& assignment_re() {
@@ -87,6 +89,30 @@ std::string replace_values(const std::string& s, const std::regex& re) {
 }
 
 }  // namespace
+
+std::vector<std::string> redact_argv(const std::vector<std::string>& argv) {
+  std::vector<std::string> out;
+  out.reserve(argv.size());
+  bool hide_next = false;
+  for (const auto& a : argv) {
+    if (hide_next) {
+      out.emplace_back(kRedacted);
+      hide_next = false;
+      continue;
+    }
+    auto eq = a.find('=');
+    std::string_view name = std::string_view(a).substr(0, eq);
+    while (!name.empty() && name.front() == '-') name.remove_prefix(1);
+    bool secret = !name.empty() && secret_name(name);
+    if (secret && eq != std::string::npos) {
+      out.push_back(a.substr(0, eq + 1) + std::string(kRedacted));
+    } else {
+      hide_next = secret && a.size() > 1 && a[0] == '-';  // --password VALUE
+      out.push_back(redact(a));
+    }
+  }
+  return out;
+}
 
 bool secret_name(std::string_view name) {
   return std::regex_match(name.begin(), name.end(), name_re());

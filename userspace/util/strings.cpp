@@ -1,6 +1,7 @@
 #include "util/strings.h"
 
 #include <charconv>
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -126,7 +127,7 @@ std::optional<long long> parse_duration_ms(std::string_view s) {
   else if (unit == "m" || unit == "min") mult = 60000;
   else if (unit == "h") mult = 3600000;
   else return std::nullopt;
-  return static_cast<long long>(v * mult);
+  return std::llround(v * mult);
 }
 
 }  // namespace pm

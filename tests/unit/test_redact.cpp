@@ -1,0 +1,112 @@
+// util/redact.h: secret values and URL passwords replaced by "***", the rest
+// of the text kept as it was.
+#include <catch2/catch.hpp>
+#include <string>
+
+#include "util/redact.h"
+
+using pm::redact;
+using pm::secret_name;
+
+namespace {
+bool has(const std::string& hay, const std::string& needle) { return hay.find(needle) != std::string::npos; }
+}  // namespace
+
+TEST_CASE("redact: NAME=value assignments of secret-looking names", "[redact]") {
+  CHECK(redact("SECRET_KEY=abc") == "SECRET_KEY=***");
+  CHECK(redact("env SECRET_KEY=abc gunicorn app:app") == "env SECRET_KEY=*** gunicorn app:app");
+  CHECK(redact("GITHUB_TOKEN=ghp_16C7e42F292c6912E7710c838347Ae178B4a") == "GITHUB_TOKEN=***");
+  CHECK(redact("API_KEY=k-123") == "API_KEY=***");
+  CHECK(redact("STRIPE_API_KEY=sk_live_abc") == "STRIPE_API_KEY=***");
+  CHECK(redact("aws_secret_access_key = wJalrXUtnFEMI") == "aws_secret_access_key = ***");
+  CHECK(redact("DB_PASSWD=x1 DB_USER=meats") == "DB_PASSWD=*** DB_USER=meats");
+}
+
+TEST_CASE("redact: option values, with '=' or after white space", "[redact]") {
+  CHECK(redact("--password=x") == "--password=***");
+  CHECK(redact("--password x") == "--password ***");
+  CHECK(redact("mysqladmin --password s3cr3t --host db") == "mysqladmin --password *** --host db");
+  CHECK(redact("celery --broker-password=pw worker") == "celery --broker-password=*** worker");
+  CHECK(redact("--api-key abcd") == "--api-key ***");
+}
+
+TEST_CASE("redact: YAML/JSON style settings keep their quotes", "[redact]") {
+  CHECK(redact(R"(DJANGO_DB_PASSWORD: "x")") == R"(DJANGO_DB_PASSWORD: "***")");
+  CHECK(redact("DJANGO_DB_PASSWORD: 'hunter2'") == "DJANGO_DB_PASSWORD: '***'");
+  CHECK(redact(R"({"password":"hunter2","user":"meats"})") == R"({"password":"***","user":"meats"})");
+  CHECK(redact("{'api_key': 'abc def', 'debug': True}") == "{'api_key': '***', 'debug': True}");
+}
+
+TEST_CASE("redact: URL passwords go, user and host stay", "[redact]") {
+  std::string r = redact("DATABASE_URL=postgres://user:pw@host/db");
+  CHECK(r == "DATABASE_URL=postgres://user:***@host/db");
+  CHECK_FALSE(has(r, ":pw@"));
+  CHECK(has(r, "user"));
+  CHECK(has(r, "@host/db"));
+
+  CHECK(redact("CELERY_BROKER_URL=amqp://guest:guest@rabbit:5672//") ==
+        "CELERY_BROKER_URL=amqp://guest:***@rabbit:5672//");
+  CHECK(redact("connecting to mysql://root:Pa55:word@10.0.0.2:3306/app") ==
+        "connecting to mysql://root:***@10.0.0.2:3306/app");
+  // No password part: nothing to hide.
+  CHECK(redact("https://user@example.org/x") == "https://user@example.org/x");
+  CHECK(redact("http://example.org:8080/path?q=1") == "http://example.org:8080/path?q=1");
+}
+
+TEST_CASE("redact: text without secrets is unchanged", "[redact]") {
+  for (const char* s : {
+           "/var/log/app.log",
+           "/var/log/gunicorn/error.log",
+           "open failed EACCES /var/log/app.log (O_WRONLY|O_CREAT|O_APPEND)",
+           "gunicorn --bind 0.0.0.0:8000 --workers 4 app:app",
+           "ModuleNotFoundError: No module named 'flask'",
+           "KeyError: 'SECRET_KEY'",
+           "django.core.exceptions.ImproperlyConfigured: The SECRET_KEY setting must not be empty.",
+           "KEYBOARD=us LANG=C.UTF-8",
+           "",
+       }) {
+    CHECK(redact(s) == s);
+  }
+}
+
+TEST_CASE("redact: several secrets in one text", "[redact]") {
+  std::string r = redact("SECRET_KEY=k1 DATABASE_URL=postgres://u:p2@db/x --password p3");
+  CHECK(r == "SECRET_KEY=*** DATABASE_URL=postgres://u:***@db/x --password ***");
+}
+
+// Django's generated keys come from "abcdefghijklmnopqrstuvwxyz0123456789!@#$%^&*(-_=+)":
+// most 50-character keys hold a '&'. The bare value stops at '&' (meant for
+// query strings), so everything after the first '&' is printed.
+TEST_CASE("redact: a secret value holding '&' is hidden whole", "[redact]") {
+  std::string r = redact("SECRET_KEY=django-insecure-k3(x&9v+w^2z");
+  CHECK_FALSE(has(r, "9v+w^2z"));
+  CHECK(r == "SECRET_KEY=***");
+}
+
+TEST_CASE("secret_name: which names hold secrets", "[redact]") {
+  for (const char* n : {"SECRET_KEY", "DJANGO_SECRET_KEY", "DB_PASSWORD", "postgres_password", "GITHUB_TOKEN",
+                        "API_KEY", "api-key", "apikey", "AWS_SECRET_ACCESS_KEY", "private_key", "passphrase",
+                        "GOOGLE_APPLICATION_CREDENTIALS"}) {
+    INFO(n);
+    CHECK(secret_name(n));
+  }
+  for (const char* n : {"PATH", "HOME", "DATABASE_URL", "KEYBOARD", "MONKEY", "DEBUG", ""}) {
+    INFO(n);
+    CHECK_FALSE(secret_name(n));
+  }
+}
+
+TEST_CASE("redact: quoted values are hidden whole, prose naming a setting is kept", "[redact]") {
+  CHECK(pm::redact("DJANGO_SECRET_KEY='x y'") == "DJANGO_SECRET_KEY='***'");
+  CHECK(pm::redact(R"({"password": "hunter2"})") == R"({"password": "***"})");
+  // Diagnosis needs the message; there is no value in it.
+  CHECK(pm::redact("The SECRET_KEY setting must not be empty.") == "The SECRET_KEY setting must not be empty.");
+}
+
+TEST_CASE("redact_argv: assignments, options taking the next argument, URLs", "[redact]") {
+  std::vector<std::string> in{"gunicorn", "--env", "SECRET_KEY=a b c", "--password", "hunter2",
+                              "postgres://u:pw@db/x", "--workers", "3"};
+  std::vector<std::string> want{"gunicorn", "--env", "SECRET_KEY=***", "--password", "***",
+                                "postgres://u:***@db/x", "--workers", "3"};
+  CHECK(pm::redact_argv(in) == want);
+}
