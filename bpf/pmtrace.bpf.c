@@ -76,6 +76,8 @@ enum inflight_kind {
 	IF_OPENAT2 = 4,
 	IF_CONNECT = 5,
 	IF_BIND = 6,
+	IF_CHDIR = 7,
+	IF_ACCEPT = 8,
 };
 
 struct {
@@ -98,6 +100,15 @@ struct {
 	__type(key, __u64);
 	__type(value, struct tcp_pending);
 } tcp_pending SEC(".maps");
+
+/* Milestones already emitted, by (tgid << 8 | kind): one record per process
+ * and kind, so a busy worker's accepts and heartbeats cost a lookup each. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, __u8);
+} milestones SEC(".maps");
 
 /* ---- scope ---------------------------------------------------------------- */
 
@@ -282,6 +293,13 @@ int BPF_PROG(tp_btf__sched__sched_process_exit, struct task_struct *p)
 		submit(e);
 	}
 	bpf_map_delete_elem(&tracked_tgids, &tgid);
+	{
+		__u64 k = (__u64)tgid << 8 | PM_MS_HEARTBEAT;
+
+		bpf_map_delete_elem(&milestones, &k);
+		k = (__u64)tgid << 8 | PM_MS_ACCEPT;
+		bpf_map_delete_elem(&milestones, &k);
+	}
 	return 0;
 }
 
@@ -326,6 +344,43 @@ int BPF_PROG(tp_btf__signal__signal_generate, int sig, struct kernel_siginfo *in
 	return 0;
 }
 
+/* The system call the current task was in when a signal reached it: signal
+ * delivery runs on the way back to user space, before a restart is decided,
+ * so orig_ax still holds the call and ax its (interrupted) result. */
+static __always_inline void blocked_in(struct pm_ev_signal_deliver *e)
+{
+	e->syscall_nr = -1;
+	e->syscall_fd = -1;
+#if defined(__TARGET_ARCH_x86)
+	{
+		struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+		long nr;
+
+		if (!regs)
+			return;
+		nr = BPF_CORE_READ(regs, orig_ax);
+		e->syscall_nr = nr;
+		e->syscall_ret = BPF_CORE_READ(regs, ax);
+		switch (nr) {
+		case 0: case 1: case 17: case 18: case 19: case 20: /* read write pread pwrite readv writev */
+		case 42: case 43: case 44: case 45: case 46: case 47: /* connect accept sendto recvfrom sendmsg recvmsg */
+		case 288: /* accept4 */
+			e->syscall_fd = (__s32)BPF_CORE_READ(regs, di);
+			break;
+		case 7: case 271: { /* poll, ppoll: the first descriptor waited on */
+			struct pollfd pfd = {};
+
+			if (bpf_probe_read_user(&pfd, sizeof(pfd), (void *)BPF_CORE_READ(regs, di)) == 0)
+				e->syscall_fd = pfd.fd;
+			break;
+		}
+		default:
+			break;
+		}
+	}
+#endif
+}
+
 SEC("tp_btf/signal_deliver")
 int BPF_PROG(tp_btf__signal__signal_deliver, int sig, struct kernel_siginfo *info,
 	     struct k_sigaction *ka)
@@ -348,6 +403,7 @@ int BPF_PROG(tp_btf__signal__signal_deliver, int sig, struct kernel_siginfo *inf
 	}
 	if (ka)
 		e->handler = (__u64)BPF_CORE_READ(ka, sa.sa_handler);
+	blocked_in(e);
 	submit(e);
 	return 0;
 }
@@ -504,7 +560,8 @@ static __always_inline int stash(__u32 kind, struct trace_event_raw_sys_enter *c
 	f.start_ns = bpf_ktime_get_ns();
 	f.kind = kind;
 	f.arg[0] = ctx->args[0];
-	f.arg[1] = ctx->args[1];
+	if (nargs > 1)
+		f.arg[1] = ctx->args[1];
 	if (nargs > 2)
 		f.arg[2] = ctx->args[2];
 	if (nargs > 3)
@@ -720,4 +777,135 @@ int tp__syscalls__sys_enter_write(struct trace_event_raw_sys_enter *ctx)
 		e->hdr.flags |= PM_F_TRUNCATED;
 	submit(e);
 	return 0;
+}
+
+/* ---- working directory ---------------------------------------------------- */
+
+SEC("tp/syscalls/sys_enter_chdir")
+int tp__syscalls__sys_enter_chdir(struct trace_event_raw_sys_enter *ctx)
+{
+	return stash(IF_CHDIR, ctx, 1);
+}
+
+SEC("tp/syscalls/sys_exit_chdir")
+int tp__syscalls__sys_exit_chdir(struct trace_event_raw_sys_exit *ctx)
+{
+	struct pm_ev_chdir_fail *e;
+	struct inflight f = {};
+	long ret = ctx->ret;
+
+	if (!unstash(IF_CHDIR, &f) || ret >= 0)
+		return 0;
+	if (!PM_RESERVE(e, PM_EV_CHDIR_FAIL))
+		return 0;
+	fill_hdr(&e->hdr, PM_EV_CHDIR_FAIL, sizeof(*e));
+	e->err = -ret;
+	if (bpf_probe_read_user_str(e->path, sizeof(e->path), (void *)f.arg[0]) == sizeof(e->path))
+		e->hdr.flags |= PM_F_TRUNCATED;
+	submit(e);
+	return 0;
+}
+
+/* ---- milestones: the first heartbeat and the first accepted connection ----- */
+
+static __always_inline bool milestone_seen(__u32 tgid, __u32 kind)
+{
+	__u64 k = (__u64)tgid << 8 | kind;
+
+	return bpf_map_lookup_elem(&milestones, &k) != NULL;
+}
+
+static __always_inline void milestone(__u32 kind, __s32 fd, const struct inflight *f)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	__u64 k = (__u64)tgid << 8 | kind;
+	struct pm_ev_milestone *e;
+	__u8 one = 1;
+
+	if (bpf_map_update_elem(&milestones, &k, &one, BPF_NOEXIST))
+		return; /* already emitted (or a racing thread did it) */
+	if (!PM_RESERVE(e, PM_EV_MILESTONE))
+		return;
+	fill_hdr(&e->hdr, PM_EV_MILESTONE, sizeof(*e));
+	e->kind = kind;
+	e->fd = fd;
+	if (f && f->arg[1] && f->arg[2]) {
+		int len = 0;
+
+		bpf_probe_read_user(&len, sizeof(len), (void *)f->arg[2]);
+		if (len > 0)
+			read_sockaddr(&e->addr, f->arg[1], len);
+	}
+	submit(e);
+}
+
+/* gunicorn workers signal they are alive by touching a temporary file: fchmod
+ * up to gunicorn 21, utime(fd) = utimensat(fd, NULL, ...) from 22. Workers call
+ * it only once booted (the app imported). */
+SEC("tp/syscalls/sys_enter_fchmod")
+int tp__syscalls__sys_enter_fchmod(struct trace_event_raw_sys_enter *ctx)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+
+	if (!current_in_scope(tgid) || milestone_seen(tgid, PM_MS_HEARTBEAT))
+		return 0;
+	milestone(PM_MS_HEARTBEAT, (__s32)ctx->args[0], NULL);
+	return 0;
+}
+
+SEC("tp/syscalls/sys_enter_utimensat")
+int tp__syscalls__sys_enter_utimensat(struct trace_event_raw_sys_enter *ctx)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+
+	if (ctx->args[1] != 0) /* a path: not futimens(fd) */
+		return 0;
+	if (!current_in_scope(tgid) || milestone_seen(tgid, PM_MS_HEARTBEAT))
+		return 0;
+	milestone(PM_MS_HEARTBEAT, (__s32)ctx->args[0], NULL);
+	return 0;
+}
+
+static __always_inline int accept_enter(struct trace_event_raw_sys_enter *ctx)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+
+	if (!current_in_scope(tgid) || milestone_seen(tgid, PM_MS_ACCEPT))
+		return 0;
+	return stash(IF_ACCEPT, ctx, 3);
+}
+
+static __always_inline int accept_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	struct inflight f = {};
+	long ret = ctx->ret;
+
+	if (!unstash(IF_ACCEPT, &f) || ret < 0)
+		return 0;
+	milestone(PM_MS_ACCEPT, (__s32)ret, &f);
+	return 0;
+}
+
+SEC("tp/syscalls/sys_enter_accept4")
+int tp__syscalls__sys_enter_accept4(struct trace_event_raw_sys_enter *ctx)
+{
+	return accept_enter(ctx);
+}
+
+SEC("tp/syscalls/sys_exit_accept4")
+int tp__syscalls__sys_exit_accept4(struct trace_event_raw_sys_exit *ctx)
+{
+	return accept_exit(ctx);
+}
+
+SEC("tp/syscalls/sys_enter_accept")
+int tp__syscalls__sys_enter_accept(struct trace_event_raw_sys_enter *ctx)
+{
+	return accept_enter(ctx);
+}
+
+SEC("tp/syscalls/sys_exit_accept")
+int tp__syscalls__sys_exit_accept(struct trace_event_raw_sys_exit *ctx)
+{
+	return accept_exit(ctx);
 }

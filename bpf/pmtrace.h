@@ -47,7 +47,9 @@ enum pm_event_type {
 	PM_EV_WRITE = 12,          /* write() to fd 1 or 2 */
 	PM_EV_OOM_VICTIM = 13,     /* oom:mark_victim */
 	PM_EV_CGROUP_ADOPT = 14,   /* a watched unit cgroup was created and is now tracked */
-	PM_EV_TYPE_MAX = 15,       /* bound for arrays indexed by type */
+	PM_EV_CHDIR_FAIL = 15,     /* chdir() returned an error */
+	PM_EV_MILESTONE = 16,      /* the first time a process did something that marks progress */
+	PM_EV_TYPE_MAX = 17,       /* bound for arrays indexed by type */
 };
 
 /* pm_hdr.flags */
@@ -131,6 +133,12 @@ struct pm_ev_signal_deliver {
 	__u32 sender_uid;
 	__u32 _pad;
 	__u64 handler;         /* 0 SIG_DFL, 1 SIG_IGN, else a handler address */
+	/* What the receiver was doing when the signal arrived: the system call it
+	 * was in (orig_ax; -1 when none) and, for calls on a descriptor, the fd
+	 * (for poll/ppoll the first pollfd's); -1 when there is none. */
+	__s32 syscall_nr;
+	__s32 syscall_fd;
+	__s64 syscall_ret;        /* the call's result as it stood: -ERESTARTSYS, -EINTR, ... */
 };
 
 struct pm_ev_open_fail {
@@ -195,6 +203,25 @@ struct pm_ev_cgroup_adopt {
 	__s32 level;
 	__u32 _pad;
 	char path[PM_CGPATH_LEN]; /* relative to the cgroup2 mount */
+};
+
+struct pm_ev_chdir_fail {
+	struct pm_hdr hdr;
+	__s32 err;                /* positive errno */
+	__u32 _pad;
+	char path[PM_PATH_LEN];
+};
+
+/* pm_ev_milestone.kind */
+#define PM_MS_HEARTBEAT 1 /* fchmod(fd)/futimens(fd): a gunicorn worker's heartbeat, sent once booted */
+#define PM_MS_ACCEPT 2    /* accept()/accept4() returned a connection: serving */
+
+/* Emitted once per process and kind (deduplicated in the kernel). */
+struct pm_ev_milestone {
+	struct pm_hdr hdr;
+	__u32 kind;               /* PM_MS_* */
+	__s32 fd;                 /* the heartbeat file or the accepted connection */
+	struct pm_sockaddr addr;  /* accept: the peer */
 };
 
 /* Key of the watch_cgpaths map: a cgroup path relative to the cgroup2 root,

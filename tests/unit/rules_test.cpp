@@ -69,7 +69,11 @@ struct Stream {
     push(EventType::open_failed, pid, o);
   }
   void file(std::string path, std::uint32_t uid, std::uint32_t gid, std::uint32_t mode) {
-    files[path] = analysis::FileFacts{uid, gid, mode, "", ""};
+    analysis::FileFacts f;
+    f.uid = uid;
+    f.gid = gid;
+    f.mode = mode;
+    files[path] = f;
   }
 };
 

@@ -1,6 +1,9 @@
 #include "analysis/aggregator.h"
 
+#include <algorithm>
 #include <cerrno>
+
+#include "model/names.h"
 
 namespace pm::analysis {
 namespace {
@@ -26,6 +29,8 @@ const char* role_name(Role r) {
   switch (r) {
     case Role::gunicorn_master: return "gunicorn master";
     case Role::gunicorn_worker: return "gunicorn worker";
+    case Role::supervisor: return "supervisor";
+    case Role::service_manager: return "service manager";
     default: return "process";
   }
 }
@@ -58,6 +63,7 @@ Process& Aggregator::proc(const model::Event& e) {
     p.uid = e.hdr.uid;
     p.gid = e.hdr.gid;
     p.uid_known = true;
+    p.cgroup_id = e.hdr.cgroup_id;
   }
   return p;
 }
@@ -75,6 +81,22 @@ std::optional<FileFacts> Aggregator::file_facts(const std::string& path) const {
   return file_lookup_(path);
 }
 
+std::optional<FileFacts> Aggregator::path_facts(const std::string& path) const {
+  if (!path_lookup_) return std::nullopt;
+  return path_lookup_(path);
+}
+
+std::optional<std::string> Aggregator::memory_limit(std::uint64_t cgroup_id) const {
+  if (!cgroup_lookup_) return std::nullopt;
+  return cgroup_lookup_(cgroup_id);
+}
+
+std::vector<PendingConnect> Aggregator::pending_connects() const {
+  std::vector<PendingConnect> out = ended_pending_;
+  for (const auto& [key, e] : inflight_connects_) out.push_back({e, std::max(end_ns(), e.hdr.ts_ns), false});
+  return out;
+}
+
 std::string Aggregator::user_name(std::uint32_t uid) const {
   std::string n = user_names_ ? user_names_(uid) : "";
   return n.empty() ? std::to_string(uid) : n;
@@ -89,6 +111,7 @@ void Aggregator::on_event(const model::Event& e) {
   using model::EventType;
   table_.on_event(e);
   if (start_ns_ == 0 || (e.hdr.type == EventType::exec && e.hdr.ts_ns < start_ns_)) start_ns_ = e.hdr.ts_ns;
+  last_ns_ = std::max(last_ns_, e.hdr.ts_ns);
 
   switch (e.hdr.type) {
     case EventType::exec: {
@@ -99,6 +122,12 @@ void Aggregator::on_event(const model::Event& e) {
       p.comm = e.hdr.comm;
       p.exec_ns = e.hdr.ts_ns;
       p.role = runs_gunicorn(x->argv) ? Role::gunicorn_master : Role::other;
+      // Whoever started gunicorn and is traced too supervises it.
+      if (p.role == Role::gunicorn_master) {
+        auto parent = procs_.find(p.ppid);
+        if (parent != procs_.end() && parent->second.role == Role::other) parent->second.role = Role::supervisor;
+      }
+      if (e.hdr.pid == 1) p.role = Role::service_manager;
       break;
     }
     case EventType::fork: {
@@ -121,6 +150,15 @@ void Aggregator::on_event(const model::Event& e) {
       Process& p = proc(e);
       p.exit = *e.as<model::Exit>();
       p.exit_ns = e.hdr.ts_ns;
+      // Its connects still in flight end with it.
+      for (auto it = inflight_connects_.begin(); it != inflight_connects_.end();) {
+        if (it->first.first == e.hdr.pid) {
+          ended_pending_.push_back({it->second, e.hdr.ts_ns, true});
+          it = inflight_connects_.erase(it);
+        } else {
+          ++it;
+        }
+      }
       break;
     }
     case EventType::write: {
@@ -151,12 +189,61 @@ void Aggregator::on_event(const model::Event& e) {
       proc(e);
       keep(listens_, e);
       break;
-    case EventType::connect:
-      proc(e);
+    case EventType::connect: {
+      Process& p = proc(e);
+      const auto* c = e.as<model::Connect>();
       keep(connects_, e);
+      p.fd_peers[c->fd] = c->addr;
+      if (c->err == EINPROGRESS && inflight_connects_.size() < kKeepPerKind)
+        inflight_connects_[{e.hdr.pid, c->fd}] = e;
       break;
-    case EventType::tcp_connect:
+    }
+    case EventType::tcp_connect: {
       keep(tcp_connects_, e);
+      // The non-blocking connect it completes: same process, same peer.
+      const auto& peer = e.as<model::TcpConnect>()->peer;
+      for (auto it = inflight_connects_.begin(); it != inflight_connects_.end(); ++it) {
+        if (it->first.first == e.hdr.pid && it->second.as<model::Connect>()->addr == peer) {
+          inflight_connects_.erase(it);
+          break;
+        }
+      }
+      break;
+    }
+    case EventType::signal_deliver: {
+      Process& p = proc(e);
+      const auto* d = e.as<model::SignalDeliver>();
+      Blocked b;
+      b.ts_ns = e.hdr.ts_ns;
+      b.sig = d->sig;
+      b.syscall = model::syscall_name(d->syscall_nr);
+      b.fd = d->syscall_fd;
+      if (auto it = p.fd_peers.find(b.fd); b.fd >= 0 && it != p.fd_peers.end()) b.peer = it->second;
+      // How long: an interrupted connect reports its own duration just before;
+      // a poll on a socket still connecting has waited since the connect.
+      if (auto it = inflight_connects_.find({e.hdr.pid, b.fd}); it != inflight_connects_.end()) {
+        b.for_ns = e.hdr.ts_ns - it->second.hdr.ts_ns + it->second.as<model::Connect>()->duration_ns;
+      } else if (b.syscall == "connect") {
+        for (auto it = connects_.rbegin(); it != connects_.rend(); ++it) {
+          if (it->hdr.pid != e.hdr.pid || it->as<model::Connect>()->fd != b.fd) continue;
+          if (e.hdr.ts_ns - it->hdr.ts_ns < 100000000ull) b.for_ns = it->as<model::Connect>()->duration_ns;
+          break;
+        }
+      }
+      if (p.blocked.size() < 16) p.blocked.push_back(std::move(b));
+      break;
+    }
+    case EventType::milestone: {
+      Process& p = proc(e);
+      keep(milestones_, e);
+      auto kind = e.as<model::Milestone>()->kind;
+      if (kind == model::MilestoneKind::heartbeat && !p.heartbeat_ns) p.heartbeat_ns = e.hdr.ts_ns;
+      if (kind == model::MilestoneKind::accept && !p.accept_ns) p.accept_ns = e.hdr.ts_ns;
+      break;
+    }
+    case EventType::chdir_failed:
+      proc(e);
+      keep(chdir_failures_, e);
       break;
     case EventType::exec_failed:
       proc(e);

@@ -5,6 +5,7 @@
 // Rules read this; they never see a source.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -17,8 +18,18 @@
 
 namespace pm::analysis {
 
-enum class Role { other, gunicorn_master, gunicorn_worker };
+enum class Role { other, gunicorn_master, gunicorn_worker, supervisor, service_manager };
 const char* role_name(Role r);
+
+// What a process was in when a signal reached it.
+struct Blocked {
+  std::uint64_t ts_ns = 0;        // when the signal arrived
+  int sig = 0;
+  std::string syscall;            // "connect", "poll", ""
+  int fd = -1;
+  std::optional<model::SockAddr> peer;  // what that descriptor was connected to
+  std::uint64_t for_ns = 0;       // how long it had been in the call, when known
+};
 
 struct Process {
   std::uint32_t pid = 0, ppid = 0;
@@ -27,12 +38,25 @@ struct Process {
   std::vector<std::string> argv;   // last exec'd command line
   std::uint32_t uid = 0, gid = 0;
   bool uid_known = false;
+  std::uint64_t cgroup_id = 0;
   std::uint64_t first_ns = 0;      // fork or first event
   std::optional<std::uint64_t> exec_ns;
   std::optional<model::Exit> exit;
   std::uint64_t exit_ns = 0;
   Role role = Role::other;
   std::string output;              // the end of what it wrote to fd 1 and 2
+  std::map<int, model::SockAddr> fd_peers;  // the address each descriptor last connected to
+  std::vector<Blocked> blocked;    // what it was in when signals arrived
+  std::optional<std::uint64_t> heartbeat_ns;  // first gunicorn heartbeat: booted
+  std::optional<std::uint64_t> accept_ns;     // first accepted connection: serving
+};
+
+// A connect that had not completed: started (EINPROGRESS, or a blocking call
+// interrupted) and still in SYN_SENT when the trace or the process ended.
+struct PendingConnect {
+  model::Event start;             // the connect event
+  std::uint64_t until_ns = 0;     // when it stopped being watched: the process's end, or the trace's
+  bool process_ended = false;
 };
 
 // A file's owner and mode, read at report time (file facts are in no syscall).
@@ -40,8 +64,15 @@ struct FileFacts {
   std::uint32_t uid = 0, gid = 0;
   std::uint32_t mode = 0;          // st_mode
   std::string owner, group;        // names, when known
+  // From lstat: a symlink and where it points (dangling when the target is gone).
+  bool symlink = false;
+  std::string link_target;
+  bool target_exists = true;
+  std::string shebang;             // the first line of a script that starts with "#!"
 };
 using FileLookup = std::function<std::optional<FileFacts>(const std::string& path)>;
+// A cgroup's memory limit (memory.max, "max" when none) by cgroup id.
+using CgroupLookup = std::function<std::optional<std::string>(std::uint64_t cgroup_id)>;
 // uid -> user name and gid -> group name, read at report time.
 using NameLookup = std::function<std::string(std::uint32_t id)>;
 
@@ -68,12 +99,24 @@ class Aggregator {
   const std::vector<model::Event>& tcp_connects() const { return tcp_connects_; }
   const std::vector<model::Event>& exec_failures() const { return exec_failures_; }
   const std::vector<model::Event>& oom_victims() const { return ooms_; }
+  const std::vector<model::Event>& chdir_failures() const { return chdir_failures_; }
+  const std::vector<model::Event>& milestones() const { return milestones_; }
+  // Connects never answered by the end of the trace (or of their process).
+  std::vector<PendingConnect> pending_connects() const;
+  // The end of the trace (set when it ends; the last event until then).
+  std::uint64_t end_ns() const { return std::max(end_ns_, last_ns_); }
+  void set_end_ns(std::uint64_t ns) { end_ns_ = ns; }
 
   // The gunicorn master that `pid` belongs to (itself, or its parent for a
   // worker), if any.
   const Process* gunicorn_master_of(std::uint32_t pid) const;
 
   void set_file_lookup(FileLookup f) { file_lookup_ = std::move(f); }
+  // lstat semantics: symlinks reported as such (the file lookup follows them).
+  void set_path_lookup(FileLookup f) { path_lookup_ = std::move(f); }
+  void set_cgroup_lookup(CgroupLookup f) { cgroup_lookup_ = std::move(f); }
+  std::optional<FileFacts> path_facts(const std::string& path) const;
+  std::optional<std::string> memory_limit(std::uint64_t cgroup_id) const;
   void set_name_lookups(NameLookup users, NameLookup groups) {
     user_names_ = std::move(users);
     group_names_ = std::move(groups);
@@ -90,8 +133,13 @@ class Aggregator {
   std::map<std::uint32_t, Process> procs_;
   std::uint64_t start_ns_ = 0;
   std::vector<model::Event> denied_opens_, signals_, failed_binds_, binds_, listens_, connects_,
-      tcp_connects_, exec_failures_, ooms_;
-  FileLookup file_lookup_;
+      tcp_connects_, exec_failures_, ooms_, chdir_failures_, milestones_;
+  // Connects in flight, by (pid, fd): the connect event.
+  std::map<std::pair<std::uint32_t, int>, model::Event> inflight_connects_;
+  std::vector<PendingConnect> ended_pending_;
+  std::uint64_t last_ns_ = 0, end_ns_ = 0;
+  FileLookup file_lookup_, path_lookup_;
+  CgroupLookup cgroup_lookup_;
   NameLookup user_names_, group_names_;
 };
 

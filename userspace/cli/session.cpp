@@ -115,12 +115,16 @@ int Session::finish(const std::string& end_reason) {
   s.notes = src_.notes();
   s.failures = table().failures();
   agg_.set_file_lookup(host_file_lookup());
+  agg_.set_path_lookup(target::host_path_lookup());
+  agg_.set_cgroup_lookup(target::host_cgroup_lookup());
   agg_.set_name_lookups(host_user_name, host_group_name);
+  agg_.set_end_ns(s.end_ns);
   s.findings = rules::run_rules(agg_);
   s.end_reason = end_reason;
   bool failure_found = false;
   for (const auto& f : s.findings) failure_found |= f.severity == rules::Severity::failure;
   s.exit_status = s.failures.empty() && !failure_found ? 0 : 1;
+  s.checkpoints = analysis::infer_checkpoints(agg_, s.exit_status != 0);
   sink_->end(s);
   if (spool_.is_open()) {
     spool_.flush();

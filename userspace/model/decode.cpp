@@ -84,7 +84,8 @@ Payload payload_of(const pm_ev_signal_generate& e) {
   return p;
 }
 Payload payload_of(const pm_ev_signal_deliver& e) {
-  return SignalDeliver{e.sig, e.code, e.err, e.sender_pid, e.sender_uid, e.handler};
+  return SignalDeliver{e.sig, e.code, e.err, e.sender_pid, e.sender_uid, e.handler, e.syscall_nr, e.syscall_fd,
+                       e.syscall_ret};
 }
 Payload payload_of(const pm_ev_open_fail& e) {
   return OpenFailed{str(e.path), e.dfd, e.err, e.flags, e.mode, e.openat2 != 0};
@@ -112,6 +113,10 @@ Payload payload_of(const pm_ev_oom_victim& e) {
 }
 Payload payload_of(const pm_ev_cgroup_adopt& e) {
   return CgroupAdopt{e.cgroup_id, e.level, str(e.path)};
+}
+Payload payload_of(const pm_ev_chdir_fail& e) { return ChdirFailed{str(e.path), e.err}; }
+Payload payload_of(const pm_ev_milestone& e) {
+  return Milestone{static_cast<MilestoneKind>(e.kind), e.fd, sockaddr_of(e.addr)};
 }
 
 // Copies the record into an aligned local of its wire type and decodes it.
@@ -187,6 +192,8 @@ DecodeResult decode_record(const void* data, std::size_t size) noexcept {
       case PM_EV_WRITE: return decode_as<pm_ev_write>(data, size);
       case PM_EV_OOM_VICTIM: return decode_as<pm_ev_oom_victim>(data, size);
       case PM_EV_CGROUP_ADOPT: return decode_as<pm_ev_cgroup_adopt>(data, size);
+      case PM_EV_CHDIR_FAIL: return decode_as<pm_ev_chdir_fail>(data, size);
+      case PM_EV_MILESTONE: return decode_as<pm_ev_milestone>(data, size);
       default: r.error = DecodeError::unknown_type; return r;
     }
   } catch (...) {  // std::bad_alloc from a string: count it as malformed

@@ -8,7 +8,7 @@
 namespace pm::model {
 namespace {
 
-constexpr std::array<std::pair<EventType, const char*>, 14> kNames{{
+constexpr std::array<std::pair<EventType, const char*>, 16> kNames{{
     {EventType::exec, "exec"},
     {EventType::exec_failed, "exec_failed"},
     {EventType::fork, "fork"},
@@ -23,6 +23,8 @@ constexpr std::array<std::pair<EventType, const char*>, 14> kNames{{
     {EventType::write, "write"},
     {EventType::oom_victim, "oom_victim"},
     {EventType::cgroup_adopt, "cgroup_adopt"},
+    {EventType::chdir_failed, "chdir_failed"},
+    {EventType::milestone, "milestone"},
 }};
 
 }  // namespace

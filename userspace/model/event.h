@@ -25,6 +25,8 @@ enum class EventType : std::uint16_t {
   write = 12,
   oom_victim = 13,
   cgroup_adopt = 14,
+  chdir_failed = 15,
+  milestone = 16,
 };
 
 // Stable names used in JSON and recordings ("exec", "open_failed", ...).
@@ -84,6 +86,11 @@ struct SignalDeliver {
   int sig = 0, code = 0, err = 0;
   std::uint32_t sender_pid = 0, sender_uid = 0;
   std::uint64_t handler = 0;  // 0 default, 1 ignored, else a handler
+  // What the receiver was in when the signal arrived: a system call number
+  // (x86_64; -1 none), its descriptor (-1 none) and its interrupted result.
+  int syscall_nr = -1;
+  int syscall_fd = -1;
+  std::int64_t syscall_ret = 0;
 };
 struct OpenFailed {
   std::string path;
@@ -131,8 +138,21 @@ struct CgroupAdopt {
   std::string path;
 };
 
+struct ChdirFailed {
+  std::string path;
+  int err = 0;
+};
+enum class MilestoneKind : std::uint32_t { heartbeat = 1, accept = 2 };
+// The first time a process did something that marks progress (once per kind).
+struct Milestone {
+  MilestoneKind kind = MilestoneKind::heartbeat;
+  int fd = -1;
+  SockAddr peer;  // accept: the client
+};
+
 using Payload = std::variant<Exec, ExecFailed, Fork, Exit, SignalGenerate, SignalDeliver, OpenFailed,
-                             Connect, TcpConnect, Bind, Listen, Write, OomVictim, CgroupAdopt>;
+                             Connect, TcpConnect, Bind, Listen, Write, OomVictim, CgroupAdopt, ChdirFailed,
+                             Milestone>;
 
 struct Event {
   Header hdr;

@@ -48,6 +48,11 @@ void fill(json& j, const SignalDeliver& p) {
   j["si_code"] = si_code_name(p.code);
   if (p.sender_pid) j["sender_pid"] = p.sender_pid;
   j["handler"] = p.handler == 0 ? "default" : p.handler == 1 ? "ignore" : "handler";
+  if (p.syscall_nr >= 0) {
+    j["syscall"] = syscall_name(p.syscall_nr);
+    j["syscall_fd"] = p.syscall_fd;
+    j["syscall_ret"] = p.syscall_ret;
+  }
 }
 void fill(json& j, const OpenFailed& p) {
   j["path"] = text(p.path);
@@ -86,6 +91,15 @@ void fill(json& j, const OomVictim& p) {
   j["victim_uid"] = p.victim_uid;
   j["victim_comm"] = text(p.victim_comm);
   j["total_vm_pages"] = p.total_vm_pages;
+}
+void fill(json& j, const ChdirFailed& p) {
+  j["path"] = text(p.path);
+  j["errno"] = errno_name(p.err);
+}
+void fill(json& j, const Milestone& p) {
+  j["kind"] = p.kind == MilestoneKind::heartbeat ? "heartbeat" : p.kind == MilestoneKind::accept ? "accept" : "unknown";
+  j["fd"] = p.fd;
+  if (p.peer.family) j["peer"] = to_json(p.peer);
 }
 void fill(json& j, const CgroupAdopt& p) {
   j["cgroup_id"] = p.cgroup_id;

@@ -17,6 +17,15 @@ std::string signal_name(int sig) {
 }
 
 std::string errno_name(int err) {
+  // Kernel-internal codes a syscall exit tracepoint sees when a signal
+  // interrupts a call (include/linux/errno.h); user space gets EINTR or a restart.
+  switch (err) {
+    case 512: return "ERESTARTSYS";
+    case 513: return "ERESTARTNOINTR";
+    case 514: return "ERESTARTNOHAND";
+    case 516: return "ERESTART_RESTARTBLOCK";
+    default: break;
+  }
   const char* name = strerrorname_np(err);
   return name ? name : "E" + std::to_string(err);
 }
@@ -71,6 +80,26 @@ std::string si_code_name(int code) {
     case SI_TKILL: return "SI_TKILL";
     default: return std::to_string(code);
   }
+}
+
+std::string syscall_name(int nr) {
+  struct Call {
+    int nr;
+    const char* name;
+  };
+  // arch/x86/entry/syscalls/syscall_64.tbl
+  static const Call calls[] = {
+      {0, "read"},        {1, "write"},          {7, "poll"},          {17, "pread64"},    {18, "pwrite64"},
+      {19, "readv"},      {20, "writev"},        {23, "select"},       {34, "pause"},      {35, "nanosleep"},
+      {42, "connect"},    {43, "accept"},        {44, "sendto"},       {45, "recvfrom"},   {46, "sendmsg"},
+      {47, "recvmsg"},    {61, "wait4"},         {73, "flock"},        {74, "fsync"},      {202, "futex"},
+      {230, "clock_nanosleep"}, {232, "epoll_wait"}, {270, "pselect6"}, {271, "ppoll"},  {281, "epoll_pwait"},
+      {288, "accept4"},   {441, "epoll_pwait2"},
+  };
+  if (nr < 0) return "";
+  for (const auto& c : calls)
+    if (c.nr == nr) return c.name;
+  return "syscall " + std::to_string(nr);
 }
 
 }  // namespace pm::model

@@ -49,9 +49,11 @@ PM_OFF(pm_ev_signal_generate, from_kernel, 92);
 PM_OFF(pm_ev_signal_generate, sender_pid, 96);
 PM_OFF(pm_ev_signal_generate, target_comm, 104);
 
-PM_SIZE(pm_ev_signal_deliver, 96);
+PM_SIZE(pm_ev_signal_deliver, 112);
 PM_OFF(pm_ev_signal_deliver, sender_pid, 76);
 PM_OFF(pm_ev_signal_deliver, handler, 88);
+PM_OFF(pm_ev_signal_deliver, syscall_nr, 96);
+PM_OFF(pm_ev_signal_deliver, syscall_ret, 104);
 
 PM_SIZE(pm_ev_open_fail, 344);
 PM_OFF(pm_ev_open_fail, flags, 72);
@@ -83,3 +85,10 @@ PM_OFF(pm_ev_oom_victim, victim_comm, 80);
 PM_SIZE(pm_ev_cgroup_adopt, 208);
 PM_OFF(pm_ev_cgroup_adopt, cgroup_id, 64);
 PM_OFF(pm_ev_cgroup_adopt, path, 80);
+
+PM_SIZE(pm_ev_chdir_fail, 328);
+PM_OFF(pm_ev_chdir_fail, path, 72);
+
+PM_SIZE(pm_ev_milestone, 192);
+PM_OFF(pm_ev_milestone, fd, 68);
+PM_OFF(pm_ev_milestone, addr, 72);

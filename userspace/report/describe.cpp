@@ -76,6 +76,10 @@ std::string text(const SignalDeliver& p) {
   std::string s = "got " + signal_name(p.sig);
   if (p.sender_pid) s += " from pid " + std::to_string(p.sender_pid);
   s += p.handler == 0 ? " (default action)" : p.handler == 1 ? " (ignored)" : " (handler)";
+  if (p.syscall_nr >= 0) {
+    s += " in " + syscall_name(p.syscall_nr) + "()";
+    if (p.syscall_fd >= 0) s += " on fd " + std::to_string(p.syscall_fd);
+  }
   return s;
 }
 std::string text(const OpenFailed& p) {
@@ -105,6 +109,15 @@ std::string text(const Write& p) {
 std::string text(const OomVictim& p) {
   return "OOM killer chose " + std::to_string(p.victim_pid) + " (" + escape_bytes(p.victim_comm) + "), " +
          std::to_string(p.total_vm_pages * 4 / 1024) + " MiB virtual";
+}
+std::string text(const ChdirFailed& p) {
+  return "chdir failed " + errno_name(p.err) + " " + escape_bytes(p.path);
+}
+std::string text(const Milestone& p) {
+  if (p.kind == MilestoneKind::heartbeat) return "first heartbeat (fd " + std::to_string(p.fd) + "): booted";
+  if (p.kind == MilestoneKind::accept)
+    return "first connection accepted" + (p.peer.family ? " from " + p.peer.to_string() : std::string());
+  return "milestone " + std::to_string(static_cast<unsigned>(p.kind));
 }
 std::string text(const CgroupAdopt& p) {
   return "cgroup " + escape_bytes(p.path) + " created: tracing its processes";

@@ -145,11 +145,28 @@ void TextSink::end(const Summary& s) {
   if (s.losses.malformed || s.losses.unknown)
     out_ << "  " << s.losses.malformed << " malformed and " << s.losses.unknown << " unknown records skipped\n";
   for (const auto& n : s.notes) out_ << "note: " << n << "\n";
+  if (!s.checkpoints.list.empty()) {
+    out_ << "\nCHECKPOINTS\n";
+    for (const auto& c : s.checkpoints.list) {
+      char line[96];
+      std::snprintf(line, sizeof line, "  %9s  %-21s ", c.reached ? relative_time(c.ts_ns, info_.start_ns).c_str() : "",
+                    c.name.c_str());
+      std::string state = c.reached ? redact(c.evidence) : c.failed ? "FAILED here" : "not reached";
+      if (!c.reached && c.failed && !c.evidence.empty()) state += " (" + redact(c.evidence) + ")";
+      out_ << line << state << "\n";
+    }
+    const auto* last = s.checkpoints.last_reached();
+    const auto* failed = s.checkpoints.failed();
+    if (failed)
+      out_ << "  last reached: " << (last ? last->name : std::string("none")) << "; failed: " << failed->name << "\n";
+  }
   if (!s.findings.empty()) {
     out_ << "\nFINDINGS (root cause first)\n";
     int n = 0;
     for (const auto& f : s.findings) {
-      out_ << "\n" << ++n << ". [" << (f.severity == rules::Severity::failure ? "FAILURE" : "warning") << "] "
+      std::string sev = rules::severity_name(f.severity);
+      if (f.severity == rules::Severity::failure) sev = "FAILURE";
+      out_ << "\n" << ++n << ". [" << sev << "] "
            << redact(f.title) << "   (" << f.rule << ")\n";
       for (const auto& e : f.evidence) {
         char prefix[64];
@@ -211,15 +228,26 @@ void JsonSink::end(const Summary& s) {
       ev.push_back(ej);
     }
     findings.push_back({{"rule", f.rule},
-                        {"severity", f.severity == rules::Severity::failure ? "failure" : "warning"},
+                        {"severity", rules::severity_name(f.severity)},
                         {"title", f.title},
                         {"evidence", ev},
                         {"facts", f.facts},
                         {"explanation", f.explanation},
                         {"fix", f.fix}});
   }
+  json checkpoints = json::array();
+  for (const auto& c : s.checkpoints.list) {
+    json cj = {{"name", c.name}, {"reached", c.reached}, {"failed", c.failed}, {"evidence", c.evidence}};
+    if (c.reached) cj["time"] = (static_cast<double>(c.ts_ns) - static_cast<double>(info_.start_ns)) / 1e9;
+    checkpoints.push_back(cj);
+  }
+  const auto* last = s.checkpoints.last_reached();
+  const auto* failed = s.checkpoints.failed();
   json j = {{"type", "summary"},
             {"findings", findings},
+            {"checkpoints", checkpoints},
+            {"last_checkpoint", last ? json(last->name) : json(nullptr)},
+            {"failed_checkpoint", failed ? json(failed->name) : json(nullptr)},
             {"events", s.events},
             {"duration_s", (s.end_ns - info_.start_ns) / 1e9},
             {"end_reason", s.end_reason},

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "analysis/checkpoints.h"
 #include "analysis/process_table.h"
 #include "model/clock.h"
 #include "model/event.h"
@@ -31,6 +32,7 @@ struct Summary {
   std::vector<std::string> notes;  // probes not available, etc.
   std::vector<analysis::ProcessEnd> failures;
   std::vector<rules::Finding> findings;  // root cause first
+  analysis::Checkpoints checkpoints;
   std::string end_reason;          // "command and its processes exited", "timeout", ...
   int exit_status = 0;
 };

@@ -11,7 +11,11 @@
 
 namespace pm::rules {
 
-enum class Severity { failure, warning };
+// failure: what broke the service; warning: worth fixing; info: what happened,
+// not a fault (an operator's stop).
+enum class Severity { failure, warning, info };
+const char* severity_name(Severity s);  // "failure", "warning", "info"
+
 
 struct Finding {
   std::string rule;          // the rule's id, as in docs/rules.md
@@ -43,9 +47,26 @@ std::vector<Finding> permission_denied(const analysis::Aggregator& agg);
 std::vector<Finding> address_in_use(const analysis::Aggregator& agg);
 std::vector<Finding> gunicorn_boot_failure(const analysis::Aggregator& agg);
 std::vector<Finding> missing_python_module(const analysis::Aggregator& agg);
+std::vector<Finding> killed_by_signal(const analysis::Aggregator& agg);
+std::vector<Finding> database_connect(const analysis::Aggregator& agg);
+std::vector<Finding> exec_failure(const analysis::Aggregator& agg);
+std::vector<Finding> oom_kill(const analysis::Aggregator& agg);
+std::vector<Finding> worker_timeout(const analysis::Aggregator& agg);
 
 // Helpers shared by rules.
 std::string describe_process(const analysis::Process& p);  // "gunicorn master (pid 12, uid 33)"
 double seconds_since_start(const analysis::Aggregator& agg, std::uint64_t ts_ns);
+std::string seconds_text(double s);  // "3.2 s"
+// A process's end as an event, for evidence.
+model::Event exit_event(const analysis::Process& p);
+
+// Who sent a signal, from its signal_generate event.
+enum class SenderKind { kernel, service_manager, gunicorn_master, supervisor, operator_tool, self, other };
+struct Sender {
+  SenderKind kind = SenderKind::other;
+  std::uint32_t pid = 0;
+  std::string text;  // "PID 1 (systemd)", "the kernel", "the gunicorn master (pid 12)", "kill (pid 40)"
+};
+Sender signal_sender(const analysis::Aggregator& agg, const model::Event& generate);
 
 }  // namespace pm::rules

@@ -66,13 +66,7 @@ std::vector<Finding> gunicorn_boot_failure(const analysis::Aggregator& agg) {
     f.ts_ns = p.exit_ns;
     f.title = code == 3 ? "gunicorn worker failed to boot (exit code 3)" : "gunicorn could not load the app (exit code 4)";
     if (error) f.title += ": " + *error;
-    model::Event exit_ev;
-    exit_ev.hdr.type = model::EventType::exit;
-    exit_ev.hdr.pid = pid;
-    exit_ev.hdr.ts_ns = p.exit_ns;
-    exit_ev.hdr.comm = p.comm;
-    exit_ev.body = *p.exit;
-    f.evidence.push_back(exit_ev);
+    f.evidence.push_back(exit_event(p));
     if (code == 3) {
       f.explanation = "gunicorn exits with 3 (WORKER_BOOT_ERROR) when a worker raises before it has booted: an "
                       "import error, a missing module, a file the app cannot open, a failing settings module. "

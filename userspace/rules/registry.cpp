@@ -1,5 +1,6 @@
 #include <algorithm>
 #include <cstdio>
+#include <set>
 
 #include "rules/finding.h"
 
@@ -11,6 +12,11 @@ const std::vector<RuleInfo>& all_rules() {
       {"address-in-use", address_in_use},
       {"missing-python-module", missing_python_module},
       {"gunicorn-boot-failure", gunicorn_boot_failure},
+      {"killed-by-signal", killed_by_signal},
+      {"database-connect", database_connect},
+      {"exec-failure", exec_failure},
+      {"oom-kill", oom_kill},
+      {"worker-timeout", worker_timeout},
   };
   return rules;
 }
@@ -25,7 +31,7 @@ std::vector<Finding> run_rules(const analysis::Aggregator& agg) {
     }
   }
   std::stable_sort(out.begin(), out.end(), [](const Finding& a, const Finding& b) {
-    if (a.severity != b.severity) return a.severity == Severity::failure;
+    if (a.severity != b.severity) return a.severity < b.severity;
     if (a.rank != b.rank) return a.rank < b.rank;
     return a.ts_ns < b.ts_ns;
   });
@@ -43,6 +49,77 @@ std::string describe_process(const analysis::Process& p) {
 double seconds_since_start(const analysis::Aggregator& agg, std::uint64_t ts_ns) {
   if (ts_ns < agg.start_ns()) return 0;
   return static_cast<double>(ts_ns - agg.start_ns()) / 1e9;
+}
+
+const char* severity_name(Severity s) {
+  switch (s) {
+    case Severity::failure: return "failure";
+    case Severity::warning: return "warning";
+    default: return "info";
+  }
+}
+
+std::string seconds_text(double s) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f s", s);
+  return buf;
+}
+
+model::Event exit_event(const analysis::Process& p) {
+  model::Event e;
+  e.hdr.type = model::EventType::exit;
+  e.hdr.pid = p.pid;
+  e.hdr.tid = p.pid;
+  e.hdr.ppid = p.ppid;
+  e.hdr.ts_ns = p.exit_ns;
+  e.hdr.comm = p.comm;
+  e.body = p.exit.value_or(model::Exit{});
+  return e;
+}
+
+namespace {
+// A supervisor, or a command it ran (a `kill` a supervising script started).
+bool is_supervisor(const analysis::Aggregator& agg, const analysis::Process* p) {
+  if (!p) return false;
+  if (p->role == analysis::Role::supervisor) return true;
+  const analysis::Process* parent = agg.process(p->ppid);
+  return parent && parent->role == analysis::Role::supervisor;
+}
+}  // namespace
+
+Sender signal_sender(const analysis::Aggregator& agg, const model::Event& generate) {
+  const auto* g = generate.as<model::SignalGenerate>();
+  Sender s;
+  s.pid = generate.hdr.pid;
+  std::string who = generate.hdr.comm + " (pid " + std::to_string(s.pid) + ")";
+  // The operator's own tools: kill, pkill, systemctl stop, a shell's kill builtin.
+  static const std::set<std::string> tools = {"kill",  "pkill", "killall", "systemctl", "supervisorctl",
+                                              "bash",  "sh",    "dash",    "zsh",       "fish"};
+  const analysis::Process* target = agg.process(g->target_pid);
+  const analysis::Process* sender = agg.process(s.pid);
+  if (g->from_kernel) {
+    s.kind = SenderKind::kernel;
+    s.text = "the kernel";
+  } else if (s.pid == g->target_pid) {
+    s.kind = SenderKind::self;
+    s.text = "itself";
+  } else if (s.pid == 1) {
+    s.kind = SenderKind::service_manager;
+    s.text = "PID 1 (" + generate.hdr.comm + ")";
+  } else if (target && target->role == analysis::Role::gunicorn_worker && target->ppid == s.pid) {
+    s.kind = SenderKind::gunicorn_master;
+    s.text = "the gunicorn master (pid " + std::to_string(s.pid) + ")";
+  } else if (is_supervisor(agg, sender) || (target && target->ppid == s.pid)) {
+    s.kind = SenderKind::supervisor;
+    s.text = "its supervisor " + who;
+  } else if (tools.count(generate.hdr.comm)) {
+    s.kind = SenderKind::operator_tool;
+    s.text = who;
+  } else {
+    s.kind = SenderKind::other;
+    s.text = "another process, " + who;
+  }
+  return s;
 }
 
 }  // namespace pm::rules

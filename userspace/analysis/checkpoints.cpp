@@ -1,0 +1,200 @@
+#include "analysis/checkpoints.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <optional>
+
+#include "util/strings.h"
+
+namespace pm::analysis {
+namespace {
+
+struct Phase {
+  const char* name;
+  std::optional<std::uint64_t> ts;
+  std::string evidence;
+  bool applies = true;
+};
+
+// gunicorn's -w N / --workers N / --workers=N; 1 by default.
+unsigned expected_workers(const std::vector<std::string>& argv) {
+  for (std::size_t i = 0; i < argv.size(); ++i) {
+    std::string v;
+    if ((argv[i] == "-w" || argv[i] == "--workers") && i + 1 < argv.size()) v = argv[i + 1];
+    else if (starts_with(argv[i], "--workers=")) v = argv[i].substr(10);
+    else if (starts_with(argv[i], "-w") && argv[i].size() > 2) v = argv[i].substr(2);
+    if (auto n = parse_int(v); n && *n > 0) return static_cast<unsigned>(*n);
+  }
+  return 1;
+}
+
+bool has_flag(const std::vector<std::string>& argv, const std::string& flag) {
+  return std::find(argv.begin(), argv.end(), flag) != argv.end();
+}
+
+std::string pid_text(std::uint32_t pid) { return "pid " + std::to_string(pid); }
+
+}  // namespace
+
+bool is_database_address(const model::SockAddr& a, std::string* what) {
+  std::string name;
+  if (!a.path.empty()) {
+    if (a.path.find(".s.PGSQL.") != std::string::npos) name = "PostgreSQL";
+    else if (a.path.find("mysql") != std::string::npos) name = "MySQL";
+  } else {
+    switch (a.port) {
+      case 5432: name = "PostgreSQL"; break;
+      case 6432: name = "PgBouncer"; break;
+      case 3306: name = "MySQL"; break;
+      case 6379: name = "Redis"; break;
+      case 27017: name = "MongoDB"; break;
+      default: break;
+    }
+  }
+  if (what) *what = name;
+  return !name.empty();
+}
+
+const Checkpoint* Checkpoints::last_reached() const {
+  const Checkpoint* last = nullptr;
+  for (const auto& c : list)
+    if (c.reached && (!last || c.ts_ns >= last->ts_ns)) last = &c;
+  return last;
+}
+
+const Checkpoint* Checkpoints::failed() const {
+  for (const auto& c : list)
+    if (c.failed) return &c;
+  return nullptr;
+}
+
+Checkpoints infer_checkpoints(const Aggregator& agg, bool service_failed) {
+  // The service's first exec, and its gunicorn master if it has one.
+  const Process* first = nullptr;
+  const Process* master = nullptr;
+  for (const auto& [pid, p] : agg.processes()) {
+    if (p.exec_ns && (!first || *p.exec_ns < *first->exec_ns)) first = &p;
+    if (p.role == Role::gunicorn_master && (!master || *p.exec_ns < *master->exec_ns)) master = &p;
+  }
+
+  Phase started{"started", {}, {}};
+  if (first) {
+    started.ts = *first->exec_ns;
+    started.evidence = "exec " + first->exe + " (" + pid_text(first->pid) + ")";
+  }
+
+  Phase config{"configuration read", {}, {}, master != nullptr};
+  Phase imported{"application imported", {}, {}, master != nullptr};
+  Phase workers{"workers booted", {}, {}, master != nullptr};
+  Phase listening{"port listening", {}, {}};
+  Phase database{"database connected", {}, {}, false};
+  Phase serving{"serving", {}, {}};
+  bool preload = master && has_flag(master->argv, "--preload");
+
+  if (master) {
+    for (const auto& b : agg.binds()) {
+      if (b.hdr.pid != master->pid) continue;
+      config.ts = b.hdr.ts_ns;
+      config.evidence = "the master binds " + b.as<model::Bind>()->addr.to_string() +
+                        " after reading its configuration and opening its log files";
+      if (preload) {
+        imported.ts = b.hdr.ts_ns;
+        imported.evidence = "--preload: the master imports the app before it binds";
+      }
+      break;
+    }
+    std::vector<std::pair<std::uint64_t, std::uint32_t>> beats;
+    for (const auto& [pid, p] : agg.processes())
+      if (p.role == Role::gunicorn_worker && p.ppid == master->pid && p.heartbeat_ns)
+        beats.emplace_back(*p.heartbeat_ns, pid);
+    std::sort(beats.begin(), beats.end());
+    if (!preload && !beats.empty()) {
+      imported.ts = beats.front().first;
+      imported.evidence = "worker " + pid_text(beats.front().second) + " booted (first heartbeat)";
+    }
+    unsigned want = expected_workers(master->argv);
+    if (beats.size() >= want) {
+      workers.ts = beats[want - 1].first;
+      workers.evidence = std::to_string(want) + " of " + std::to_string(want) + " workers sent their first heartbeat";
+    } else {
+      workers.evidence = std::to_string(beats.size()) + " of " + std::to_string(want) + " workers booted";
+    }
+  }
+
+  for (const auto& l : agg.listens()) {
+    listening.ts = l.hdr.ts_ns;
+    listening.evidence = "listening on " + l.as<model::Listen>()->addr.to_string() + " (" + pid_text(l.hdr.pid) + ")";
+    break;
+  }
+
+  // Database: applies once the service tries one; reached at the first success.
+  auto db_success = [&](const model::SockAddr& a, std::uint64_t ts, std::uint32_t pid) {
+    std::string what;
+    if (!is_database_address(a, &what)) return;
+    database.applies = true;
+    if (!database.ts || ts < *database.ts) {
+      database.ts = ts;
+      database.evidence = what + " at " + a.to_string() + " (" + pid_text(pid) + ")";
+    }
+  };
+  for (const auto& e : agg.connects()) {
+    const auto* c = e.as<model::Connect>();
+    if (is_database_address(c->addr)) database.applies = true;
+    if (c->err == 0) db_success(c->addr, e.hdr.ts_ns, e.hdr.pid);
+  }
+  for (const auto& e : agg.tcp_connects()) {
+    const auto* t = e.as<model::TcpConnect>();
+    if (t->established()) db_success(t->peer, e.hdr.ts_ns, e.hdr.pid);
+  }
+
+  for (const auto& m : agg.milestones()) {
+    const auto* ms = m.as<model::Milestone>();
+    if (ms->kind != model::MilestoneKind::accept) continue;
+    if (!serving.ts || m.hdr.ts_ns < *serving.ts) {
+      serving.ts = m.hdr.ts_ns;
+      serving.evidence = "first connection accepted by " + pid_text(m.hdr.pid) +
+                         (ms->peer.family ? " from " + ms->peer.to_string() : std::string());
+    }
+  }
+
+  std::vector<Phase*> order;
+  if (preload) order = {&started, &config, &imported, &database, &listening, &workers, &serving};
+  else order = {&started, &config, &listening, &imported, &database, &workers, &serving};
+
+  Checkpoints out;
+  bool db_failed = database.applies && !database.ts;
+  bool marked = false;
+  for (Phase* ph : order) {
+    if (!ph->applies) continue;
+    Checkpoint c;
+    c.name = ph->name;
+    c.reached = ph->ts.has_value();
+    c.ts_ns = ph->ts.value_or(0);
+    c.evidence = ph->evidence;
+    out.list.push_back(std::move(c));
+  }
+  if (service_failed) {
+    // A database that never answered is what the phases after it wait on.
+    for (auto& c : out.list) {
+      if (c.reached) continue;
+      if (db_failed && c.name != "database connected") continue;
+      c.failed = true;
+      marked = true;
+      break;
+    }
+    if (!marked)
+      for (auto& c : out.list)
+        if (!c.reached) {
+          c.failed = true;
+          break;
+        }
+  }
+  // Reached phases in time order, then the rest in the order they would come.
+  std::stable_sort(out.list.begin(), out.list.end(), [](const Checkpoint& a, const Checkpoint& b) {
+    if (a.reached != b.reached) return a.reached;
+    return a.reached && a.ts_ns < b.ts_ns;
+  });
+  return out;
+}
+
+}  // namespace pm::analysis

@@ -1,0 +1,40 @@
+// Checkpoints: the phases a service reached, inferred from its events, with
+// times. gunicorn (without --preload) goes: started, configuration read, port
+// listening, application imported (in each worker), database connected (when
+// the app connects at import), workers booted, serving. With --preload the app
+// is imported by the master before it binds. Processes that are not gunicorn
+// get the phases that apply to anything: started, database connected, port
+// listening, serving.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "analysis/aggregator.h"
+
+namespace pm::analysis {
+
+struct Checkpoint {
+  std::string name;          // "started", "configuration read", ...
+  bool reached = false;
+  bool failed = false;       // the phase the service failed in
+  std::uint64_t ts_ns = 0;   // when it was reached
+  std::string evidence;      // how it was seen, or why it counts as failed
+};
+
+struct Checkpoints {
+  std::vector<Checkpoint> list;  // in the order the service goes through them
+  const Checkpoint* last_reached() const;
+  const Checkpoint* failed() const;
+};
+
+// `service_failed`: a process failed or a rule found a failure; only then is
+// the first phase not reached marked failed.
+Checkpoints infer_checkpoints(const Aggregator& agg, bool service_failed);
+
+// A connect to a database: PostgreSQL, MySQL, Redis, MongoDB ports, or a
+// PostgreSQL/MySQL unix socket. Sets `what` to "PostgreSQL" etc.
+bool is_database_address(const model::SockAddr& a, std::string* what = nullptr);
+
+}  // namespace pm::analysis

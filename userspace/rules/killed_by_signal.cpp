@@ -1,0 +1,148 @@
+// Rule: the service was stopped or killed by a signal someone sent it. Who
+// sent it (PID 1, its supervisor, the kernel, another process, an operator's
+// kill), how long after the start, the cascade (the gunicorn master passing
+// SIGTERM on to its workers, their exits) and what to change for that sender.
+// Signals the gunicorn master sends its own workers are the cascade or the
+// worker-timeout rule; OOM kills are the oom-kill rule.
+#include <set>
+
+#include "model/names.h"
+#include "rules/finding.h"
+
+namespace pm::rules {
+namespace {
+
+// Signals that end a process unless it handles them.
+bool terminating(int sig) {
+  static const std::set<int> s = {1, 2, 3, 4, 6, 7, 8, 9, 11, 13, 14, 15, 24, 25};
+  return s.count(sig) != 0;
+}
+
+bool is_oom_victim(const analysis::Aggregator& agg, std::uint32_t pid) {
+  for (const auto& e : agg.oom_victims())
+    if (e.as<model::OomVictim>()->victim_pid == pid) return true;
+  return false;
+}
+
+std::string what_to_change(const Sender& s, int sig) {
+  switch (s.kind) {
+    case SenderKind::service_manager:
+      return "systemd sends SIGTERM when a start times out (TimeoutStartSec=, 90 s by default; with Type=notify "
+             "gunicorn >= 20 must send READY=1 itself: run gunicorn directly or with `exec` in a wrapper, or set "
+             "NotifyAccess=all; or use Type=exec), when the unit is stopped or restarted, or when WatchdogSec= "
+             "expires. Check which: `journalctl -u UNIT` around that time and `systemctl show -p Result UNIT` "
+             "('timeout' is the start timeout)";
+    case SenderKind::supervisor:
+      return "the process that started the service stopped it: check its start or health-check timeout "
+             "(supervisord startsecs/stopwaitsecs, a deploy script's wait, a platform's boot timeout for $PORT) "
+             "and what it expects from the service (a port open in time, a ready file, a pid file)";
+    case SenderKind::kernel:
+      if (sig == 11 || sig == 7 || sig == 4 || sig == 8)
+        return "the process crashed in native code: run it with PYTHONFAULTHANDLER=1 to get the Python stack, and "
+               "check the versions of compiled extensions (psycopg2, lxml, numpy) against the interpreter";
+      if (sig == 24 || sig == 25) return "a resource limit was hit (LimitCPU=/LimitFSIZE=, ulimit): raise it";
+      return "the kernel killed it without an OOM record: look for cgroup.kill, a CPU or file-size limit, or a "
+             "ptrace/seccomp policy";
+    case SenderKind::operator_tool:
+      return "nothing, if the stop was intended";
+    default:
+      return "find out why that process signals the service (its command line is above) and stop it from doing so";
+  }
+}
+
+}  // namespace
+
+std::vector<Finding> killed_by_signal(const analysis::Aggregator& agg) {
+  std::vector<Finding> out;
+  std::set<std::uint32_t> targets_done;
+  for (const auto& g : agg.signals()) {
+    const auto* s = g.as<model::SignalGenerate>();
+    if (!terminating(s->sig)) continue;
+    const analysis::Process* target = agg.process(s->target_pid);
+    if (!target) continue;  // not one of the traced processes
+    Sender sender = signal_sender(agg, g);
+    if (sender.kind == SenderKind::gunicorn_master || sender.kind == SenderKind::self) continue;
+    if (sender.kind == SenderKind::kernel && s->sig == 9 && is_oom_victim(agg, s->target_pid)) continue;
+    // A process inside the service signalling a sibling is not a stop from outside.
+    if (agg.process(sender.pid) && sender.kind == SenderKind::other) continue;
+    if (!targets_done.insert(s->target_pid).second) continue;
+
+    Finding f;
+    f.ts_ns = g.hdr.ts_ns;
+    f.rank = sender.kind == SenderKind::kernel ? 12 : 40;
+    f.severity = sender.kind == SenderKind::operator_tool ? Severity::info : Severity::failure;
+    double after = seconds_since_start(agg, g.hdr.ts_ns);
+
+    // Workers running at that moment (forked, not yet exited).
+    unsigned workers = 0, booted = 0;
+    for (const auto& [pid, p] : agg.processes()) {
+      if (p.role != analysis::Role::gunicorn_worker || p.ppid != target->pid) continue;
+      if (p.first_ns > g.hdr.ts_ns || (p.exit && p.exit_ns < g.hdr.ts_ns)) continue;
+      ++workers;
+      if (p.heartbeat_ns && *p.heartbeat_ns <= g.hdr.ts_ns) ++booted;
+    }
+
+    f.title = describe_process(*target) + " " + (s->sig == 9 ? "killed" : "stopped") + " by " +
+              model::signal_name(s->sig) + " from " + sender.text + " " + seconds_text(after) + " after start";
+    if (workers) f.title += ", while " + std::to_string(workers) + " worker" + (workers > 1 ? "s were" : " was") + " running";
+    if (sender.kind == SenderKind::operator_tool) f.title += " (an operator's stop, not a failure)";
+
+    // The evidence: the signal, its delivery, the cascade to the target's
+    // children, their ends and the target's own end.
+    f.evidence.push_back(g);
+    for (const auto& e : agg.signals()) {
+      if (e.hdr.ts_ns <= g.hdr.ts_ns || e.hdr.pid != target->pid || f.evidence.size() >= 8) continue;
+      const auto* c = e.as<model::SignalGenerate>();
+      const analysis::Process* child = agg.process(c->target_pid);
+      if (child && child->ppid == target->pid) f.evidence.push_back(e);
+    }
+    std::size_t cascade = f.evidence.size() - 1;
+    for (const auto& [pid, p] : agg.processes())
+      if (p.ppid == target->pid && p.exit && p.exit_ns >= g.hdr.ts_ns && f.evidence.size() < 12)
+        f.evidence.push_back(exit_event(p));
+    if (target->exit) f.evidence.push_back(exit_event(*target));
+    std::stable_sort(f.evidence.begin(), f.evidence.end(),
+                     [](const model::Event& a, const model::Event& b) { return a.hdr.ts_ns < b.hdr.ts_ns; });
+
+    if (const analysis::Process* sp = agg.process(sender.pid); sp && !sp->argv.empty()) {
+      std::string argv;
+      for (const auto& a : sp->argv) argv += (argv.empty() ? "" : " ") + a;
+      f.facts.push_back("sender's command line: " + argv);
+    }
+    f.facts.push_back("sender uid " + std::to_string(g.hdr.uid) + ", parent pid " + std::to_string(g.hdr.ppid));
+    if (workers)
+      f.facts.push_back(std::to_string(booted) + " of " + std::to_string(workers) +
+                        " running workers had booted (sent a heartbeat) by then");
+    if (cascade)
+      f.facts.push_back("cascade: the master passed the signal on to " + std::to_string(cascade) + " worker signal" +
+                        (cascade > 1 ? "s" : ""));
+    if (target->exit)
+      f.facts.push_back("it then " + std::string(target->exit->signal() ? "died of " + model::signal_name(target->exit->signal())
+                                                                      : "exited with code " + std::to_string(target->exit->code())) +
+                        " " + seconds_text(seconds_since_start(agg, target->exit_ns)) + " after start");
+
+    switch (sender.kind) {
+      case SenderKind::kernel:
+        f.explanation = "The kernel sent " + model::signal_name(s->sig) + " itself (si_code " +
+                        model::si_code_name(s->code) + "): a fault or a resource limit, not a process asking.";
+        break;
+      case SenderKind::operator_tool:
+        f.explanation = "An operator's command (" + sender.text + ") sent the signal: a deliberate stop. gunicorn "
+                        "answers SIGTERM with a graceful shutdown of its workers.";
+        break;
+      default:
+        f.explanation = "Nothing inside the service asked to stop: " + sender.text + " sent " +
+                        model::signal_name(s->sig) + ". " +
+                        (target->role == analysis::Role::gunicorn_master
+                             ? "gunicorn answers SIGTERM/SIGINT/SIGQUIT by stopping its workers and exiting, "
+                               "so the whole service went down with it."
+                             : "");
+        break;
+    }
+    f.fix = what_to_change(sender, s->sig);
+    out.push_back(std::move(f));
+  }
+  return out;
+}
+
+}  // namespace pm::rules
