@@ -11,62 +11,14 @@
 #include <fstream>
 #include <thread>
 
-#include "harness.h"
+#include "scenario.h"
 
 using namespace pmtest;
 using namespace std::chrono_literals;
 
-namespace {
-
-const std::string kApp = std::string(PM_SCENARIOS_DIR) + "/flask_app";
-
-int free_port() {
-  int s = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  getsockname(s, reinterpret_cast<sockaddr*>(&a), &len);
-  close(s);
-  return ntohs(a.sin_port);
-}
-
-bool have_gunicorn() { return access("/usr/bin/gunicorn", X_OK) == 0; }
-
-std::vector<std::string> gunicorn(int port, const std::string& spec, std::vector<std::string> extra = {}) {
-  std::vector<std::string> argv{"/usr/bin/gunicorn", "--chdir", kApp, "-b", "127.0.0.1:" + std::to_string(port),
-                                "-w", "2"};
-  argv.insert(argv.end(), extra.begin(), extra.end());
-  argv.push_back(spec);
-  return argv;
-}
-
-std::vector<std::string> as_nobody(std::vector<std::string> argv) {
-  std::vector<std::string> out{"/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"};
-  out.insert(out.end(), argv.begin(), argv.end());
-  return out;
-}
-
-const json* finding(const Output& o, const std::string& rule) {
-  const json* s = o.summary();
-  if (!s) return nullptr;
-  for (const auto& f : (*s)["findings"])
-    if (f["rule"] == rule) return &f;
-  return nullptr;
-}
-
-std::vector<std::string> run_args(std::vector<std::string> cmd) {
-  std::vector<std::string> a{"run", "--json", "--timeout", "40s", "--settle", "2s", "--"};
-  a.insert(a.end(), cmd.begin(), cmd.end());
-  return a;
-}
-
-}  // namespace
 
 TEST_CASE("gunicorn: a log file the service user cannot write", "[root][scenario][gunicorn]") {
-  REQUIRE_ROOT();
-  if (!have_gunicorn()) FAIL("gunicorn is not installed (tools/setup.sh installs it)");
+  REQUIRE_GUNICORN();
   TempDir dir;
   std::string log = dir.path() + "/error.log";
   { std::ofstream(log) << ""; }  // root's, 0644: the service user may read, not write
@@ -88,8 +40,7 @@ TEST_CASE("gunicorn: a log file the service user cannot write", "[root][scenario
 }
 
 TEST_CASE("gunicorn: a missing module makes the worker fail to boot", "[root][scenario][gunicorn]") {
-  REQUIRE_ROOT();
-  if (!have_gunicorn()) FAIL("gunicorn is not installed (tools/setup.sh installs it)");
+  REQUIRE_GUNICORN();
   auto o = run_pmtrace(run_args(gunicorn(free_port(), "broken_import:app")));
   INFO(o.err);
   CHECK(o.status == 1);
@@ -108,8 +59,7 @@ TEST_CASE("gunicorn: a missing module makes the worker fail to boot", "[root][sc
 }
 
 TEST_CASE("gunicorn: an app spec naming a missing attribute (exit 4)", "[root][scenario][gunicorn]") {
-  REQUIRE_ROOT();
-  if (!have_gunicorn()) FAIL("gunicorn is not installed (tools/setup.sh installs it)");
+  REQUIRE_GUNICORN();
   auto o = run_pmtrace(run_args(gunicorn(free_port(), "wrong_attr:app")));
   INFO(o.err);
   CHECK(o.status == 1);
@@ -121,8 +71,7 @@ TEST_CASE("gunicorn: an app spec naming a missing attribute (exit 4)", "[root][s
 }
 
 TEST_CASE("gunicorn: a port already in use", "[root][scenario][gunicorn]") {
-  REQUIRE_ROOT();
-  if (!have_gunicorn()) FAIL("gunicorn is not installed (tools/setup.sh installs it)");
+  REQUIRE_GUNICORN();
   // Something else holds the port (an old instance, say): a listener of ours.
   int holder = socket(AF_INET, SOCK_STREAM, 0);
   int one = 1;
@@ -148,8 +97,7 @@ TEST_CASE("gunicorn: a port already in use", "[root][scenario][gunicorn]") {
 }
 
 TEST_CASE("gunicorn: a healthy start reports no failure and exits 0", "[root][scenario][gunicorn]") {
-  REQUIRE_ROOT();
-  if (!have_gunicorn()) FAIL("gunicorn is not installed (tools/setup.sh installs it)");
+  REQUIRE_GUNICORN();
   int port = free_port();
   auto o = run_pmtrace(run_args(gunicorn(port, "app:app")));
   INFO(o.err);

@@ -10,37 +10,12 @@
 #include <fstream>
 #include <thread>
 
-#include "harness.h"
+#include "scenario.h"
 
 using namespace pmtest;
 using namespace std::chrono_literals;
 
 namespace {
-
-// A fake systemd unit: a unit file in its own unit path and, on request, its
-// cgroup under system.slice in the cgroup v2 hierarchy, made as systemd would.
-struct FakeUnit {
-  TempDir units;
-  std::string name = "pmtrace-test-" + std::to_string(getpid()) + ".service";
-  std::string cgroup;
-
-  FakeUnit() {
-    std::ofstream(units.path() + "/" + name) << "[Service]\nExecStart=/bin/true\n";
-    std::string root = cgroup2_root();
-    mkdir((root + "/system.slice").c_str(), 0755);
-    cgroup = root + "/system.slice/" + name;
-  }
-  ~FakeUnit() { remove_cgroup(); }
-  bool create_cgroup() { return mkdir(cgroup.c_str(), 0755) == 0 || errno == EEXIST; }
-  void remove_cgroup() {
-    for (int i = 0; i < 50 && rmdir(cgroup.c_str()) != 0 && errno == EBUSY; ++i) std::this_thread::sleep_for(100ms);
-  }
-  std::vector<std::string> env() const { return {"SYSTEMD_UNIT_PATH=" + units.path()}; }
-  // Starts a process in the unit's cgroup that fails to open `path`.
-  pid_t start_failing_open(const std::string& path) const {
-    return spawn({prog("cg_exec"), cgroup, prog("open_fail"), path});
-  }
-};
 
 bool has_open(const Output& o, const std::string& path) {
   for (const auto& e : o.events("open_failed"))
@@ -102,7 +77,7 @@ TEST_CASE("attach --unit: a process in the unit's cgroup is traced, one outside 
   REQUIRE(unit.create_cgroup());
   Background bg({"attach", "--json", "--unit", unit.name, "--duration", "20s"}, unit.env());
   REQUIRE(bg.wait_ready());
-  pid_t inside = unit.start_failing_open("/nonexistent/pm-inside-unit");
+  pid_t inside = spawn(unit.start_argv({prog("open_fail"), "/nonexistent/pm-inside-unit"}));
   pid_t outside = spawn({prog("open_fail"), "/nonexistent/pm-outside-unit"});
   CHECK(wait_exit(inside) == 0);
   CHECK(wait_exit(outside) == 0);
@@ -122,7 +97,7 @@ TEST_CASE("attach --unit: a unit not started yet is waited for and traced from i
   Background bg({"attach", "--json", "--unit", unit.name, "--duration", "20s"}, unit.env());
   REQUIRE(bg.wait_ready());
   REQUIRE(unit.create_cgroup());  // the service manager starts the unit now
-  pid_t inside = unit.start_failing_open("/nonexistent/pm-late-unit");
+  pid_t inside = spawn(unit.start_argv({prog("open_fail"), "/nonexistent/pm-late-unit"}));
   pid_t outside = spawn({prog("open_fail"), "/nonexistent/pm-late-outside"});
   CHECK(wait_exit(inside) == 0);
   CHECK(wait_exit(outside) == 0);
@@ -236,11 +211,11 @@ TEST_CASE("attach --unit: the unit is followed across a restart (its cgroup re-c
   REQUIRE(unit.create_cgroup());
   Background bg({"attach", "--json", "--unit", unit.name, "--duration", "30s"}, unit.env());
   REQUIRE(bg.wait_ready());
-  pid_t first = unit.start_failing_open("/nonexistent/pm-restart-1");
+  pid_t first = spawn(unit.start_argv({prog("open_fail"), "/nonexistent/pm-restart-1"}));
   CHECK(wait_exit(first) == 0);
   unit.remove_cgroup();  // the service manager stops the unit...
   REQUIRE(unit.create_cgroup());  // ...and starts it again: a new cgroup, a new id
-  pid_t second = unit.start_failing_open("/nonexistent/pm-restart-2");
+  pid_t second = spawn(unit.start_argv({prog("open_fail"), "/nonexistent/pm-restart-2"}));
   CHECK(wait_exit(second) == 0);
   std::this_thread::sleep_for(300ms);
   auto o = bg.stop(SIGINT);

@@ -1,5 +1,7 @@
 #include "analysis/aggregator.h"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <cerrno>
 
@@ -15,6 +17,11 @@ std::string basename_of(const std::string& p) {
 
 // Denials worth explaining; ENOENT is what import probing produces by the
 // thousand and is never one.
+bool is_ip_literal(const std::string& s) {
+  unsigned char buf[sizeof(in6_addr)];
+  return inet_pton(AF_INET, s.c_str(), buf) == 1 || inet_pton(AF_INET6, s.c_str(), buf) == 1;
+}
+
 bool is_denial(int err) { return err == EACCES || err == EPERM || err == EROFS; }
 
 // Bounded: rules need the first few hundred of each kind, not a flood.
@@ -86,15 +93,57 @@ std::optional<FileFacts> Aggregator::path_facts(const std::string& path) const {
   return path_lookup_(path);
 }
 
-std::optional<std::string> Aggregator::memory_limit(std::uint64_t cgroup_id) const {
-  if (!cgroup_lookup_) return std::nullopt;
-  return cgroup_lookup_(cgroup_id);
+std::optional<std::string> Aggregator::memory_limit(std::uint32_t pid) const {
+  for (int depth = 0; depth < 16; ++depth) {
+    const Process* p = process(pid);
+    if (!p) return std::nullopt;
+    if (!p->memory_limit.empty()) return p->memory_limit;
+    pid = p->ppid;
+  }
+  return std::nullopt;
 }
 
 std::vector<PendingConnect> Aggregator::pending_connects() const {
   std::vector<PendingConnect> out = ended_pending_;
   for (const auto& [key, e] : inflight_connects_) out.push_back({e, std::max(end_ns(), e.hdr.ts_ns), false});
   return out;
+}
+
+void Aggregator::add_database(const model::SockAddr& a, const std::string& what) {
+  for (const auto& [known, w] : databases_)
+    if (known == a) return;
+  if (databases_.size() < 16) databases_.emplace_back(a, what);
+}
+
+bool Aggregator::is_database(const model::SockAddr& a, std::string* what) const {
+  std::string name;
+  for (const auto& [known, w] : databases_) {
+    // A host name (not an address literal) matches any address on its port:
+    // the trace has addresses, the configuration may have names.
+    bool same = !known.path.empty()
+                    ? known.path == a.path
+                    : a.path.empty() && known.port == a.port &&
+                          (known.address == a.address || !is_ip_literal(known.address));
+    if (same) {
+      if (what) *what = w;
+      return true;
+    }
+  }
+  if (!a.path.empty()) {
+    if (a.path.find(".s.PGSQL.") != std::string::npos) name = "PostgreSQL";
+    else if (a.path.find("mysql") != std::string::npos) name = "MySQL";
+  } else {
+    switch (a.port) {
+      case 5432: name = "PostgreSQL"; break;
+      case 6432: name = "PgBouncer"; break;
+      case 3306: name = "MySQL"; break;
+      case 6379: name = "Redis"; break;
+      case 27017: name = "MongoDB"; break;
+      default: break;
+    }
+  }
+  if (what) *what = name;
+  return !name.empty();
 }
 
 std::string Aggregator::user_name(std::uint32_t uid) const {
@@ -194,12 +243,20 @@ void Aggregator::on_event(const model::Event& e) {
       const auto* c = e.as<model::Connect>();
       keep(connects_, e);
       p.fd_peers[c->fd] = c->addr;
-      if (c->err == EINPROGRESS && inflight_connects_.size() < kKeepPerKind)
+      // On loopback the handshake can finish inside connect(): the TCP state
+      // change then arrives before the EINPROGRESS it answers.
+      bool answered = false;
+      for (auto it = recent_tcp_.rbegin(); it != recent_tcp_.rend() && !answered; ++it)
+        answered = it->hdr.pid == e.hdr.pid && it->as<model::TcpConnect>()->peer == c->addr &&
+                   it->hdr.ts_ns + c->duration_ns >= e.hdr.ts_ns;
+      if (c->err == EINPROGRESS && !answered && inflight_connects_.size() < kKeepPerKind)
         inflight_connects_[{e.hdr.pid, c->fd}] = e;
       break;
     }
     case EventType::tcp_connect: {
       keep(tcp_connects_, e);
+      recent_tcp_.push_back(e);
+      if (recent_tcp_.size() > 64) recent_tcp_.pop_front();
       // The non-blocking connect it completes: same process, same peer.
       const auto& peer = e.as<model::TcpConnect>()->peer;
       for (auto it = inflight_connects_.begin(); it != inflight_connects_.end(); ++it) {

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <optional>
@@ -39,6 +40,7 @@ struct Process {
   std::uint32_t uid = 0, gid = 0;
   bool uid_known = false;
   std::uint64_t cgroup_id = 0;
+  std::string memory_limit;        // of its cgroup, when read
   std::uint64_t first_ns = 0;      // fork or first event
   std::optional<std::uint64_t> exec_ns;
   std::optional<model::Exit> exit;
@@ -71,8 +73,6 @@ struct FileFacts {
   std::string shebang;             // the first line of a script that starts with "#!"
 };
 using FileLookup = std::function<std::optional<FileFacts>(const std::string& path)>;
-// A cgroup's memory limit (memory.max, "max" when none) by cgroup id.
-using CgroupLookup = std::function<std::optional<std::string>(std::uint64_t cgroup_id)>;
 // uid -> user name and gid -> group name, read at report time.
 using NameLookup = std::function<std::string(std::uint32_t id)>;
 
@@ -111,12 +111,22 @@ class Aggregator {
   // worker), if any.
   const Process* gunicorn_master_of(std::uint32_t pid) const;
 
+  // A database the service is configured to use (from DATABASE_URL in its
+  // environment): host (an address or a name) and port, or a socket path.
+  void add_database(const model::SockAddr& a, const std::string& what);
+  // Whether a connect went to a database: one the service is configured with,
+  // a well-known database port, or a PostgreSQL/MySQL unix socket. Sets `what`
+  // to "PostgreSQL" etc.
+  bool is_database(const model::SockAddr& a, std::string* what = nullptr) const;
+
   void set_file_lookup(FileLookup f) { file_lookup_ = std::move(f); }
   // lstat semantics: symlinks reported as such (the file lookup follows them).
   void set_path_lookup(FileLookup f) { path_lookup_ = std::move(f); }
-  void set_cgroup_lookup(CgroupLookup f) { cgroup_lookup_ = std::move(f); }
+  // The memory limit of a process's cgroup, read while it runs ("64M (path)").
+  void set_memory_limit(std::uint32_t pid, const std::string& limit) { procs_[pid].memory_limit = limit; }
   std::optional<FileFacts> path_facts(const std::string& path) const;
-  std::optional<std::string> memory_limit(std::uint64_t cgroup_id) const;
+  // The memory limit of pid's cgroup, or of its nearest traced ancestor's.
+  std::optional<std::string> memory_limit(std::uint32_t pid) const;
   void set_name_lookups(NameLookup users, NameLookup groups) {
     user_names_ = std::move(users);
     group_names_ = std::move(groups);
@@ -137,9 +147,10 @@ class Aggregator {
   // Connects in flight, by (pid, fd): the connect event.
   std::map<std::pair<std::uint32_t, int>, model::Event> inflight_connects_;
   std::vector<PendingConnect> ended_pending_;
+  std::deque<model::Event> recent_tcp_;  // the last TCP connect results, unbounded runs included
+  std::vector<std::pair<model::SockAddr, std::string>> databases_;
   std::uint64_t last_ns_ = 0, end_ns_ = 0;
   FileLookup file_lookup_, path_lookup_;
-  CgroupLookup cgroup_lookup_;
   NameLookup user_names_, group_names_;
 };
 

@@ -36,25 +36,6 @@ std::string pid_text(std::uint32_t pid) { return "pid " + std::to_string(pid); }
 
 }  // namespace
 
-bool is_database_address(const model::SockAddr& a, std::string* what) {
-  std::string name;
-  if (!a.path.empty()) {
-    if (a.path.find(".s.PGSQL.") != std::string::npos) name = "PostgreSQL";
-    else if (a.path.find("mysql") != std::string::npos) name = "MySQL";
-  } else {
-    switch (a.port) {
-      case 5432: name = "PostgreSQL"; break;
-      case 6432: name = "PgBouncer"; break;
-      case 3306: name = "MySQL"; break;
-      case 6379: name = "Redis"; break;
-      case 27017: name = "MongoDB"; break;
-      default: break;
-    }
-  }
-  if (what) *what = name;
-  return !name.empty();
-}
-
 const Checkpoint* Checkpoints::last_reached() const {
   const Checkpoint* last = nullptr;
   for (const auto& c : list)
@@ -130,7 +111,7 @@ Checkpoints infer_checkpoints(const Aggregator& agg, bool service_failed) {
   // Database: applies once the service tries one; reached at the first success.
   auto db_success = [&](const model::SockAddr& a, std::uint64_t ts, std::uint32_t pid) {
     std::string what;
-    if (!is_database_address(a, &what)) return;
+    if (!agg.is_database(a, &what)) return;
     database.applies = true;
     if (!database.ts || ts < *database.ts) {
       database.ts = ts;
@@ -139,7 +120,7 @@ Checkpoints infer_checkpoints(const Aggregator& agg, bool service_failed) {
   };
   for (const auto& e : agg.connects()) {
     const auto* c = e.as<model::Connect>();
-    if (is_database_address(c->addr)) database.applies = true;
+    if (agg.is_database(c->addr)) database.applies = true;
     if (c->err == 0) db_success(c->addr, e.hdr.ts_ns, e.hdr.pid);
   }
   for (const auto& e : agg.tcp_connects()) {

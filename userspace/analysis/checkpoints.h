@@ -33,8 +33,4 @@ struct Checkpoints {
 // the first phase not reached marked failed.
 Checkpoints infer_checkpoints(const Aggregator& agg, bool service_failed);
 
-// A connect to a database: PostgreSQL, MySQL, Redis, MongoDB ports, or a
-// PostgreSQL/MySQL unix socket. Sets `what` to "PostgreSQL" etc.
-bool is_database_address(const model::SockAddr& a, std::string* what = nullptr);
-
 }  // namespace pm::analysis

@@ -9,7 +9,9 @@
 
 #include "model/clock.h"
 #include "rules/finding.h"
+#include "target/environ.h"
 #include "target/host.h"
+#include "util/strings.h"
 
 namespace pm::cli {
 
@@ -65,6 +67,13 @@ Session::Session(sources::Source& src, report::RunInfo info, SessionOptions opts
 
 void Session::on_event(model::Event&& e) {
   agg_.on_event(e);
+  // The database the service is configured with, read while the process is
+  // alive: connects to it are then recognised on any port.
+  if (e.hdr.type == model::EventType::exec) {
+    if (auto env = read_file("/proc/" + std::to_string(e.hdr.pid) + "/environ"))
+      for (const auto& d : target::databases_from_environ(*env)) agg_.add_database(d.addr, d.what);
+    if (auto limit = target::host_memory_limit(e.hdr.pid)) agg_.set_memory_limit(e.hdr.pid, *limit);
+  }
   if (live_) live_->event(e);
   sink_->event(e);
   ++events_;
@@ -116,7 +125,6 @@ int Session::finish(const std::string& end_reason) {
   s.failures = table().failures();
   agg_.set_file_lookup(host_file_lookup());
   agg_.set_path_lookup(target::host_path_lookup());
-  agg_.set_cgroup_lookup(target::host_cgroup_lookup());
   agg_.set_name_lookups(host_user_name, host_group_name);
   agg_.set_end_ns(s.end_ns);
   s.findings = rules::run_rules(agg_);

@@ -82,7 +82,7 @@ std::vector<Finding> database_connect(const analysis::Aggregator& agg) {
   std::map<std::pair<int, std::string>, Problem> problems;
   auto note = [&](Kind k, const model::SockAddr& a, const model::Event& e, std::uint64_t took, bool ended) {
     std::string db;
-    if (!analysis::is_database_address(a, &db)) return;
+    if (!agg.is_database(a, &db)) return;
     auto [it, inserted] = problems.try_emplace({static_cast<int>(k), a.to_string()}, Problem{k, a, db, {}});
     Problem& p = it->second;
     if (inserted) p.ts_ns = e.hdr.ts_ns;

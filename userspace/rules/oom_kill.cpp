@@ -29,12 +29,12 @@ std::vector<Finding> oom_kill(const analysis::Aggregator& agg) {
     if (p && p->exit) f.evidence.push_back(exit_event(*p));
     f.facts.push_back("its virtual memory: " + std::to_string(v->total_vm_pages * 4 / 1024) + " MiB");
     std::optional<std::string> limit;
-    if (p && p->cgroup_id) limit = agg.memory_limit(p->cgroup_id);
+    limit = agg.memory_limit(v->victim_pid);
     if (limit) {
       f.facts.push_back("memory limit of its cgroup: " + *limit);
       f.title += " (cgroup memory limit " + limit->substr(0, limit->find(' ')) + ")";
     } else {
-      f.facts.push_back("memory limit: not known (its cgroup is gone or has none)");
+      f.facts.push_back("memory limit: not known (its cgroup sets none, or it was not read while the process ran)");
     }
     if (p && p->role == analysis::Role::gunicorn_worker)
       f.facts.push_back("gunicorn logs this as \"Worker (pid:" + std::to_string(p->pid) +

@@ -32,9 +32,9 @@ std::string blocked_text(const analysis::Blocked& b) {
   return s;
 }
 
-std::string fix_for(const analysis::Blocked* b, const std::string& timeout) {
+std::string fix_for(const analysis::Aggregator& agg, const analysis::Blocked* b, const std::string& timeout) {
   std::string db;
-  if (b && b->peer && analysis::is_database_address(*b->peer, &db)) {
+  if (b && b->peer && agg.is_database(*b->peer, &db)) {
     if (b->syscall == "connect" || b->for_ns)
       return "the " + db + " connect never completed: fix the database address (see database-connect) and add "
              "connect_timeout=5 to DATABASE_URL so a dead database fails the request instead of the worker";
@@ -108,7 +108,7 @@ std::vector<Finding> worker_timeout(const analysis::Aggregator& agg) {
     f.explanation = "A sync worker serves one request at a time and tells the master it is alive between requests. "
                     "This one spent more than --timeout (" + timeout +
                     " s) inside one request, so the master aborted it; the client got a 502 from the proxy.";
-    f.fix = fix_for(blocked, timeout);
+    f.fix = fix_for(agg, blocked, timeout);
     out.push_back(std::move(f));
   }
   return out;

@@ -5,7 +5,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <filesystem>
 #include <fstream>
 #include <vector>
 
@@ -70,23 +69,33 @@ analysis::FileLookup host_path_lookup(const std::string& root) {
   };
 }
 
-analysis::CgroupLookup host_cgroup_lookup() {
-  return [](std::uint64_t id) -> std::optional<std::string> {
-    auto root = cgroup2_mount();
-    if (!root || id == 0) return std::nullopt;
-    // A cgroup's id is its directory's inode number in cgroupfs.
-    std::error_code ec;
-    for (auto it = std::filesystem::recursive_directory_iterator(*root, ec);
-         !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
-      if (!it->is_directory(ec)) continue;
-      struct stat st{};
-      if (::stat(it->path().c_str(), &st) != 0 || st.st_ino != id) continue;
-      auto max = read_file(it->path().string() + "/memory.max");
-      if (!max) return std::nullopt;
-      return std::string(trim(*max)) + " (" + it->path().string() + "/memory.max)";
+std::optional<std::string> host_memory_limit(std::uint32_t pid) {
+  auto text = read_file("/proc/" + std::to_string(pid) + "/cgroup");
+  if (!text) return std::nullopt;
+  for (const auto& line : split(*text, '\n')) {
+    // "0::/system.slice/x.service" (v2) or "5:memory:/x" (v1)
+    auto parts = split(line, ':', false);
+    if (parts.size() < 3) continue;
+    std::string path = line.substr(parts[0].size() + parts[1].size() + 2);
+    std::string file;
+    if (parts[1] == "memory") {
+      file = "/sys/fs/cgroup/memory" + path + "/memory.limit_in_bytes";
+    } else if (parts[0] == "0" && parts[1].empty()) {
+      auto root = cgroup2_mount();
+      if (!root) continue;
+      file = *root + path + "/memory.max";
+    } else {
+      continue;
     }
-    return std::nullopt;
-  };
+    auto value = read_file(file);
+    if (!value) continue;
+    std::string v(trim(*value));
+    auto bytes = parse_int(v);
+    if (v == "max" || (bytes && *bytes >= (1LL << 60))) continue;  // no limit here
+    std::string shown = bytes && *bytes % (1 << 20) == 0 ? std::to_string(*bytes >> 20) + "M" : v;
+    return shown + " (" + file + ")";
+  }
+  return std::nullopt;
 }
 
 }  // namespace pm::target

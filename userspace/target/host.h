@@ -14,8 +14,10 @@ analysis::FileLookup host_file_lookup(const std::string& root = "");
 // lstat: symlinks as such, with their target and whether it exists; the "#!"
 // line of a script.
 analysis::FileLookup host_path_lookup(const std::string& root = "");
-// memory.max of a cgroup found by id under the cgroup2 mount.
-analysis::CgroupLookup host_cgroup_lookup();
+// The memory limit of a running process's cgroup: memory.max (cgroup v2) or
+// memory.limit_in_bytes (v1, on hybrid machines), with the file it came from;
+// nullopt when the process is gone or its cgroup sets no limit.
+std::optional<std::string> host_memory_limit(std::uint32_t pid);
 std::string host_user_name(std::uint32_t uid);
 std::string host_group_name(std::uint32_t gid);
 

@@ -1,0 +1,135 @@
+#include "scenario.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <fstream>
+#include <thread>
+
+namespace pmtest {
+
+using namespace std::chrono_literals;
+
+const std::string kFlaskApp = std::string(PM_SCENARIOS_DIR) + "/flask_app";
+const std::string kDjangoApp = std::string(PM_SCENARIOS_DIR) + "/django_app";
+
+int free_port() {
+  int s = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  getsockname(s, reinterpret_cast<sockaddr*>(&a), &len);
+  close(s);
+  return ntohs(a.sin_port);
+}
+
+bool have_gunicorn() { return access("/usr/bin/gunicorn", X_OK) == 0; }
+
+std::vector<std::string> gunicorn(int port, const std::string& spec, std::vector<std::string> extra,
+                                  const std::string& app_dir) {
+  std::vector<std::string> argv{"/usr/bin/gunicorn", "--chdir", app_dir, "-b", "127.0.0.1:" + std::to_string(port),
+                                "-w", "2"};
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  argv.push_back(spec);
+  return argv;
+}
+
+std::vector<std::string> as_nobody(std::vector<std::string> argv) {
+  std::vector<std::string> out{"/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"};
+  out.insert(out.end(), argv.begin(), argv.end());
+  return out;
+}
+
+const json* finding(const Output& o, const std::string& rule) {
+  const json* s = o.summary();
+  if (!s) return nullptr;
+  for (const auto& f : (*s)["findings"])
+    if (f["rule"] == rule) return &f;
+  return nullptr;
+}
+
+std::string field(const json* f, const char* key) {
+  if (!f || !f->contains(key) || !(*f)[key].is_string()) return "";
+  return (*f)[key].get<std::string>();
+}
+
+std::vector<std::string> run_args(std::vector<std::string> cmd, const std::string& timeout, const std::string& settle) {
+  std::vector<std::string> a{"run", "--json", "--timeout", timeout, "--settle", settle, "--"};
+  a.insert(a.end(), cmd.begin(), cmd.end());
+  return a;
+}
+
+int http_get(int port, const std::string& path, int timeout_s) {
+  int s = socket(AF_INET, SOCK_STREAM, 0);
+  timeval tv{timeout_s, 0};
+  setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  int code = -1;
+  if (connect(s, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) {
+    std::string req = "GET " + path + " HTTP/1.0\r\nHost: localhost\r\n\r\n";
+    if (write(s, req.data(), req.size()) == static_cast<ssize_t>(req.size())) {
+      char buf[64] = {};
+      ssize_t n = read(s, buf, sizeof buf - 1);
+      if (n > 12 && std::string(buf, 5) == "HTTP/") code = std::atoi(buf + 9);
+    }
+  }
+  close(s);
+  return code;
+}
+
+bool wait_listening(int port, int timeout_ms) {
+  for (int waited = 0; waited < timeout_ms; waited += 100) {
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<uint16_t>(port));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bool ok = connect(s, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+    close(s);
+    if (ok) return true;
+    std::this_thread::sleep_for(100ms);
+  }
+  return false;
+}
+
+FakeUnit::FakeUnit(const std::string& unit_text) {
+  static int n = 0;
+  name = "pmtrace-test-" + std::to_string(getpid()) + "-" + std::to_string(++n) + ".service";
+  std::ofstream(units.path() + "/" + name) << unit_text;
+  std::string root = cgroup2_root();
+  mkdir((root + "/system.slice").c_str(), 0755);
+  cgroup = root + "/system.slice/" + name;
+}
+
+FakeUnit::~FakeUnit() { remove_cgroup(); }
+
+bool FakeUnit::create_cgroup() { return mkdir(cgroup.c_str(), 0755) == 0 || errno == EEXIST; }
+
+void FakeUnit::remove_cgroup() {
+  for (int i = 0; i < 50 && rmdir(cgroup.c_str()) != 0 && errno == EBUSY; ++i) std::this_thread::sleep_for(100ms);
+}
+
+std::vector<std::string> FakeUnit::env() const { return {"SYSTEMD_UNIT_PATH=" + units.path()}; }
+
+std::vector<std::string> FakeUnit::start_argv(const std::vector<std::string>& cmd,
+                                              const std::vector<std::string>& opts) const {
+  std::vector<std::string> argv{prog("svc_start"), "--cgroup", cgroup};
+  argv.insert(argv.end(), opts.begin(), opts.end());
+  argv.push_back("--");
+  argv.insert(argv.end(), cmd.begin(), cmd.end());
+  return argv;
+}
+
+}  // namespace pmtest

@@ -1,0 +1,41 @@
+// Reading a systemd EnvironmentFile= the way systemd reads it, and saying where
+// that differs from what the file's author meant. The reading follows systemd's
+// parser in src/basic/env-file.c (parse_env_file_internal and load_env_file),
+// its name rule in src/basic/env-util.c (env_name_is_valid) and what the
+// service manager does with the result in src/core/execute.c
+// (exec_context_load_environment: invalid names are logged and dropped).
+//
+// Values may be secrets: `problem` never contains a value, but `text` and
+// `corrected` hold the raw line, so callers redact those before showing them.
+// Nothing here logs.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace pm::target {
+
+// One variable as systemd will set it. `line` is where its (last) assignment
+// starts, counting every line of the file from 1.
+struct EnvVar {
+  std::string key, value;
+  int line = 0;
+};
+
+struct EnvFileIssue {
+  int line = 0;           // 1-based line where the problem starts
+  std::string text;       // the raw line as written (without the newline)
+  std::string key;        // the name the author evidently meant; may be empty
+  std::string problem;    // plain words, never the value
+  std::string corrected;  // the line as it should be written; empty when no single-line correction exists
+};
+
+struct EnvFile {
+  std::vector<EnvVar> vars;  // in the order systemd keeps them; empty when systemd refuses the whole file
+  std::vector<EnvFileIssue> issues;  // ordered by line
+};
+
+EnvFile parse_env_file(std::string_view text);
+
+}  // namespace pm::target
