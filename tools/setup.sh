@@ -7,7 +7,7 @@ pkgs=(
   libbpf-dev bpftool libelf-dev zlib1g-dev
   libspdlog-dev nlohmann-json3-dev libcli11-dev catch2 libsystemd-dev
   python3 util-linux
-  gunicorn python3-flask
+  gunicorn python3-flask python3-django python3-psycopg2 postgresql
 )
 missing=()
 for p in "${pkgs[@]}"; do

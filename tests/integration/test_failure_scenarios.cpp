@@ -346,3 +346,34 @@ TEST_CASE("scenario: attach to a unit before it starts: the log file the service
   CHECK(field(f, "fix") == "chown nobody:nogroup " + log);
   CHECK((*o.summary())["failed_checkpoint"] == "configuration read");
 }
+
+TEST_CASE("scenario: an environment file systemd half-ignores (export SECRET_KEY=...)",
+          "[root][scenario][envfile]") {
+  REQUIRE_GUNICORN();
+  TempDir etc;
+  std::string env_file = etc.path() + "/projectmeats.env";
+  // Written for a shell: systemd ignores the `export` line, so SECRET_KEY is unset.
+  std::ofstream(env_file) << "# projectmeats settings\n"
+                          << "export SECRET_KEY=k7-very-secret-value\n"
+                          << "DATABASE_URL=postgresql://meats:pw-s3cret@127.0.0.1:5432/meats\n";
+  FakeUnit unit("[Unit]\nDescription=projectmeats\n\n[Service]\nUser=nobody\nEnvironmentFile=" + env_file +
+                "\nExecStart=/usr/bin/gunicorn meats.wsgi:application\n");
+  REQUIRE(unit.create_cgroup());
+  auto o = run_pmtrace(
+      {"run", "--json", "--unit", unit.name, "--timeout", "30s", "--settle", "2s", "--",
+       prog("svc_start"), "--cgroup", unit.cgroup, "--env-file", env_file, "--", "/usr/bin/gunicorn", "--chdir",
+       kDjangoApp, "-b", "127.0.0.1:" + std::to_string(free_port()), "-w", "1", "meats.wsgi:application"},
+      60, unit.env());
+  INFO(o.err);
+  CHECK(o.status == 1);
+  const json* f = finding(o, "environment-file");
+  REQUIRE(f);
+  CHECK(field(f, "severity") == "failure");
+  CHECK(field(f, "title") ==
+        "SECRET_KEY is missing in the service: systemd does not read " + env_file + " line 2 as meant");
+  CHECK(contains(field(f, "fix"), "write line 2 of " + env_file + " as: SECRET_KEY="));
+  CHECK((*o.summary())["findings"][0]["rule"] == "environment-file");
+  // Neither the secret nor the database password leaves pmtrace in clear.
+  CHECK_FALSE(contains(o.out, "k7-very-secret-value"));
+  CHECK_FALSE(contains(o.out, "pw-s3cret"));
+}

@@ -26,6 +26,7 @@ bool is_denial(int err) { return err == EACCES || err == EPERM || err == EROFS; 
 
 // Bounded: rules need the first few hundred of each kind, not a flood.
 constexpr std::size_t kKeepPerKind = 512;
+constexpr std::size_t kKeepHealthy = 64;
 void keep(std::vector<model::Event>& v, const model::Event& e) {
   if (v.size() < kKeepPerKind) v.push_back(e);
 }
@@ -241,7 +242,10 @@ void Aggregator::on_event(const model::Event& e) {
     case EventType::connect: {
       Process& p = proc(e);
       const auto* c = e.as<model::Connect>();
-      keep(connects_, e);
+      // Healthy connects are kept only up to a point, so a failure after
+      // thousands of them (one per request) still is.
+      bool healthy = c->err == 0 || c->err == EINPROGRESS;
+      if (!healthy || ok_connects_kept_++ < kKeepHealthy) keep(connects_, e);
       p.fd_peers[c->fd] = c->addr;
       // On loopback the handshake can finish inside connect(): the TCP state
       // change then arrives before the EINPROGRESS it answers.
@@ -254,7 +258,7 @@ void Aggregator::on_event(const model::Event& e) {
       break;
     }
     case EventType::tcp_connect: {
-      keep(tcp_connects_, e);
+      if (!e.as<model::TcpConnect>()->established() || ok_tcp_kept_++ < kKeepHealthy) keep(tcp_connects_, e);
       recent_tcp_.push_back(e);
       if (recent_tcp_.size() > 64) recent_tcp_.pop_front();
       // The non-blocking connect it completes: same process, same peer.

@@ -61,6 +61,21 @@ struct PendingConnect {
   bool process_ended = false;
 };
 
+// A unit's EnvironmentFile= as systemd reads it (parsed by target/envfile):
+// the names it sets and the lines systemd ignores or reads differently.
+struct EnvFileInfo {
+  std::string unit;
+  std::string path;
+  bool optional = false;  // "-" prefix: a missing file is allowed
+  bool readable = false;
+  std::vector<std::string> keys;  // names systemd will set
+  struct Issue {
+    int line = 0;
+    std::string text, key, problem, corrected;
+  };
+  std::vector<Issue> issues;
+};
+
 // A file's owner and mode, read at report time (file facts are in no syscall).
 struct FileFacts {
   std::uint32_t uid = 0, gid = 0;
@@ -119,6 +134,9 @@ class Aggregator {
   // to "PostgreSQL" etc.
   bool is_database(const model::SockAddr& a, std::string* what = nullptr) const;
 
+  void add_env_file(EnvFileInfo f) { env_files_.push_back(std::move(f)); }
+  const std::vector<EnvFileInfo>& env_files() const { return env_files_; }
+
   void set_file_lookup(FileLookup f) { file_lookup_ = std::move(f); }
   // lstat semantics: symlinks reported as such (the file lookup follows them).
   void set_path_lookup(FileLookup f) { path_lookup_ = std::move(f); }
@@ -149,7 +167,9 @@ class Aggregator {
   std::vector<PendingConnect> ended_pending_;
   std::deque<model::Event> recent_tcp_;  // the last TCP connect results, unbounded runs included
   std::vector<std::pair<model::SockAddr, std::string>> databases_;
+  std::vector<EnvFileInfo> env_files_;
   std::uint64_t last_ns_ = 0, end_ns_ = 0;
+  std::size_t ok_connects_kept_ = 0, ok_tcp_kept_ = 0;
   FileLookup file_lookup_, path_lookup_;
   NameLookup user_names_, group_names_;
 };

@@ -84,6 +84,16 @@ Checkpoints infer_checkpoints(const Aggregator& agg, bool service_failed) {
       }
       break;
     }
+    // With --preload the import (and any database connect in it) comes
+    // before the bind, and the configuration before the import.
+    if (preload)
+      for (const auto& c : agg.connects())
+        if (c.hdr.pid == master->pid && (!config.ts || c.hdr.ts_ns < *config.ts)) {
+          config.ts = c.hdr.ts_ns;
+          config.evidence = "the master connects out while importing the app (--preload), after reading its "
+                            "configuration";
+          break;
+        }
     std::vector<std::pair<std::uint64_t, std::uint32_t>> beats;
     for (const auto& [pid, p] : agg.processes())
       if (p.role == Role::gunicorn_worker && p.ppid == master->pid && p.heartbeat_ns)

@@ -37,6 +37,7 @@ int cmd_attach(const AttachOptions& opts) {
 
   sources::BpfConfig cfg;
   std::vector<std::uint32_t> seeds;
+  std::optional<UnitScope> unit;
   std::string described;
   bool end_with_tree = false;
   if (kind == "pid") {
@@ -51,6 +52,7 @@ int cmd_attach(const AttachOptions& opts) {
   } else if (kind == "unit") {
     auto scope = unit_scope(opts.target);
     if (!scope) return report_error(scope.error());
+    unit = *scope;
     if (auto r = add_unit_to_scope(*scope, cfg); !r) return report_error(r.error());
     seeds = cfg.pids;
     described = "unit " + scope->unit;
@@ -91,6 +93,7 @@ int cmd_attach(const AttachOptions& opts) {
   so.deadline_ms = duration_ms;
   so.deadline_reason = "--duration reached";
   Session session(**src, info, so);
+  if (unit) session.add_unit_context(unit->unit, unit->unit_file);
   for (auto pid : seeds) session.table().seed(pid);
 
   std::uint64_t last_prune = 0;

@@ -39,6 +39,7 @@ Result<UnitScope> unit_scope(const std::string& name) {
   s.unit = unit->name;
   s.rel = unit->cgroup;
   s.dir = *mount + unit->cgroup;
+  s.unit_file = unit->unit_file;
   struct stat st{};
   s.exists = ::stat(s.dir.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
   return s;

@@ -17,6 +17,7 @@ struct UnitScope {
   std::string rel;
   std::string dir;
   bool exists = false;
+  std::string unit_file;  // where its unit file is, when known
 };
 Result<UnitScope> unit_scope(const std::string& name);
 

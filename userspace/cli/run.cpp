@@ -75,9 +75,11 @@ int cmd_run(const RunOptions& opts) {
   std::vector<std::string> units = opts.units;
   for (const auto& u : target::units_started_by(opts.command))
     if (std::find(units.begin(), units.end(), u) == units.end()) units.push_back(u);
+  std::vector<UnitScope> scopes;
   for (const auto& name : units) {
     auto scope = unit_scope(name);
     if (!scope) return report_error(scope.error());
+    scopes.push_back(*scope);
     if (auto r = add_unit_to_scope(*scope, cfg); !r) return report_error(r.error());
     spdlog::info("also tracing unit {} (cgroup {}{})", scope->unit, scope->rel,
                  scope->exists ? "" : ", created when it starts");
@@ -112,6 +114,7 @@ int cmd_run(const RunOptions& opts) {
   so.verbose = opts.common.verbose;
   so.deadline_ms = *timeout_ms;
   Session session(**src, info, so);
+  for (const auto& s : scopes) session.add_unit_context(s.unit, s.unit_file);
   session.table().seed(static_cast<std::uint32_t>(child->pid));
   child->release();
 

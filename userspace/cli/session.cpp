@@ -9,7 +9,9 @@
 
 #include "model/clock.h"
 #include "rules/finding.h"
+#include "target/envfile.h"
 #include "target/environ.h"
+#include "target/unit.h"
 #include "target/host.h"
 #include "util/strings.h"
 
@@ -77,6 +79,25 @@ void Session::on_event(model::Event&& e) {
   if (live_) live_->event(e);
   sink_->event(e);
   ++events_;
+}
+
+void Session::add_unit_context(const std::string& unit, const std::string& unit_file) {
+  auto text = unit_file.empty() ? std::nullopt : read_file(unit_file);
+  if (!text) return;
+  for (auto path : target::environment_files_from_unit_text(*text)) {
+    analysis::EnvFileInfo info;
+    info.unit = unit;
+    info.optional = starts_with(path, "-");
+    if (info.optional) path.erase(0, 1);
+    info.path = path;
+    if (auto content = read_file(path)) {
+      info.readable = true;
+      auto parsed = target::parse_env_file(*content);
+      for (const auto& v : parsed.vars) info.keys.push_back(v.key);
+      for (const auto& i : parsed.issues) info.issues.push_back({i.line, i.text, i.key, i.problem, i.corrected});
+    }
+    agg_.add_env_file(std::move(info));
+  }
 }
 
 void Session::prune_gone(const target::Procfs& procfs) {

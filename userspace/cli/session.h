@@ -46,6 +46,9 @@ class Session {
   // Renders everything captured; returns the exit status (0 nothing failed, 1 a failure).
   int finish(const std::string& end_reason);
 
+  // What the unit's files say (EnvironmentFile=), read now, for the rules.
+  void add_unit_context(const std::string& unit, const std::string& unit_file);
+
   // Forgets live processes that are gone from /proc without an exit event
   // (e.g. the event was lost), so a session never waits for a ghost.
   void prune_gone(const target::Procfs& procfs);

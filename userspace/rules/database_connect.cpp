@@ -6,6 +6,7 @@
 // still in flight when its process or the trace ended.
 #include <cerrno>
 #include <map>
+#include <set>
 
 #include "analysis/checkpoints.h"
 #include "model/names.h"
@@ -18,7 +19,7 @@ namespace {
 // answer (the client gave up, or the kernel's SYN retries ran out).
 constexpr std::uint64_t kRefusedWithin = 1000000000ull;
 
-enum class Kind { refused, no_answer, stalled, socket_missing, socket_denied, unreachable };
+enum class Kind { refused, no_answer, stalled, socket_missing, socket_stale, socket_denied, unreachable };
 
 struct Problem {
   Kind kind;
@@ -50,6 +51,10 @@ std::string fix_for(Kind k, const Problem& p) {
              " is not running, or its socket is elsewhere (unix_socket_directories in postgresql.conf); use "
              "host=127.0.0.1 in DATABASE_URL or the right socket directory; with PrivateTmp= a socket under /tmp "
              "is not visible to the service";
+    case Kind::socket_stale:
+      return "start " + p.db + " (`systemctl start postgresql`): the socket file " + p.addr.path +
+             " is left over from a server that is no longer running; or point DATABASE_URL at the right socket "
+             "directory";
     case Kind::socket_denied:
       return "the service user may not connect to " + p.addr.path +
              ": add it to the socket's group (usually postgres) or fix the directory's mode "
@@ -70,10 +75,47 @@ std::string title_for(const Problem& p) {
       return where + " did not answer: connect stalled for " + seconds_text(p.longest_ns / 1e9) +
              (p.ended_with_process ? " until its process ended" : " until the trace ended");
     case Kind::socket_missing: return p.db + " unix socket " + p.addr.path + " does not exist";
+    case Kind::socket_stale: return "nothing listens on " + p.db + " unix socket " + p.addr.path + " (a stale socket file)";
     case Kind::socket_denied: return "permission denied connecting to " + p.db + " unix socket " + p.addr.path;
     case Kind::unreachable: return where + " is unreachable";
   }
   return where;
+}
+
+bool same_peer(const model::Event& a, const model::SockAddr& peer) {
+  return a.as<model::Connect>()->addr == peer;
+}
+
+// A TCP state change that another record already tells: the result of a
+// blocking connect (its own connect event has the errno), or the close of a
+// connect that stalled until its process ended (the kernel closes the socket
+// after the process's exit record).
+bool already_told(const analysis::Aggregator& agg, const std::vector<analysis::PendingConnect>& pending,
+                  const model::Event& tcp) {
+  const auto& peer = tcp.as<model::TcpConnect>()->peer;
+  for (const auto& pc : pending)
+    if (pc.start.hdr.pid == tcp.hdr.pid && same_peer(pc.start, peer) && pc.process_ended &&
+        tcp.hdr.ts_ns >= pc.until_ns)
+      return true;
+  for (const auto& e : agg.connects()) {
+    const auto* c = e.as<model::Connect>();
+    if (e.hdr.pid != tcp.hdr.pid || c->err == 0 || c->err == EINPROGRESS || !same_peer(e, peer)) continue;
+    if (tcp.hdr.ts_ns <= e.hdr.ts_ns && tcp.hdr.ts_ns + c->duration_ns + 1000000 >= e.hdr.ts_ns) return true;
+  }
+  return false;
+}
+
+// libpq tries every address a name resolves to: ::1 refused, then 127.0.0.1
+// accepted is a connect that worked.
+bool succeeded_next(const analysis::Aggregator& agg, const model::Event& tcp) {
+  const auto& peer = tcp.as<model::TcpConnect>()->peer;
+  for (const auto& e : agg.tcp_connects()) {
+    const auto* t = e.as<model::TcpConnect>();
+    if (t->established() && e.hdr.pid == tcp.hdr.pid && t->peer.port == peer.port && !(t->peer == peer) &&
+        e.hdr.ts_ns >= tcp.hdr.ts_ns && e.hdr.ts_ns - tcp.hdr.ts_ns < 2000000000ull)
+      return true;
+  }
+  return false;
 }
 
 }  // namespace
@@ -96,7 +138,7 @@ std::vector<Finding> database_connect(const analysis::Aggregator& agg) {
     const auto* c = e.as<model::Connect>();
     switch (c->err) {
       case ECONNREFUSED:
-        note(c->addr.family == 1 ? Kind::socket_missing : Kind::refused, c->addr, e, c->duration_ns, false);
+        note(c->addr.family == 1 ? Kind::socket_stale : Kind::refused, c->addr, e, c->duration_ns, false);
         break;
       case ENOENT: note(Kind::socket_missing, c->addr, e, 0, false); break;
       case EACCES:
@@ -111,12 +153,13 @@ std::vector<Finding> database_connect(const analysis::Aggregator& agg) {
       default: break;
     }
   }
+  auto pending = agg.pending_connects();
   for (const auto& e : agg.tcp_connects()) {
     const auto* t = e.as<model::TcpConnect>();
-    if (t->established()) continue;
+    if (t->established() || already_told(agg, pending, e) || succeeded_next(agg, e)) continue;
     note(t->duration_ns < kRefusedWithin ? Kind::refused : Kind::no_answer, t->peer, e, t->duration_ns, false);
   }
-  for (const auto& pc : agg.pending_connects()) {
+  for (const auto& pc : pending) {
     const auto* c = pc.start.as<model::Connect>();
     note(Kind::stalled, c->addr, pc.start, pc.until_ns - pc.start.hdr.ts_ns, pc.process_ended);
   }
@@ -149,6 +192,10 @@ std::vector<Finding> database_connect(const analysis::Aggregator& agg) {
       case Kind::socket_missing:
         f.explanation = "The client connects through a unix socket (an empty host in DATABASE_URL), and no server "
                         "socket exists at that path.";
+        break;
+      case Kind::socket_stale:
+        f.explanation = "The socket file exists but no server accepts on it: the database stopped (or was killed) "
+                        "without removing it.";
         break;
       case Kind::socket_denied:
         f.explanation = "The socket exists, but the service user may not open it.";

@@ -121,10 +121,19 @@ std::vector<Finding> exec_failure(const analysis::Aggregator& agg) {
   for (const auto& e : agg.exec_failures()) {
     if (exec_later(agg, e)) continue;  // a PATH search that went on to succeed
     if (!done.insert(e.hdr.pid).second) continue;
-    // The last failed exec of this process is the one that mattered.
+    // execvp goes on through $PATH after a failure: the telling one is a path
+    // that exists (a broken interpreter, no execute bit), else the first.
     model::Event last = e;
-    for (const auto& o : agg.exec_failures())
-      if (o.hdr.pid == e.hdr.pid && o.hdr.ts_ns > last.hdr.ts_ns) last = o;
+    int best = -1;
+    for (const auto& o : agg.exec_failures()) {
+      if (o.hdr.pid != e.hdr.pid) continue;
+      const auto* x = o.as<model::ExecFailed>();
+      int score = agg.path_facts(x->filename) ? 2 : x->err != ENOENT ? 1 : 0;
+      if (score > best) {
+        best = score;
+        last = o;
+      }
+    }
     const auto* x = last.as<model::ExecFailed>();
     Finding f;
     f.rank = 10;

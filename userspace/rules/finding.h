@@ -52,6 +52,7 @@ std::vector<Finding> database_connect(const analysis::Aggregator& agg);
 std::vector<Finding> exec_failure(const analysis::Aggregator& agg);
 std::vector<Finding> oom_kill(const analysis::Aggregator& agg);
 std::vector<Finding> worker_timeout(const analysis::Aggregator& agg);
+std::vector<Finding> environment_file(const analysis::Aggregator& agg);
 
 // Helpers shared by rules.
 std::string describe_process(const analysis::Process& p);  // "gunicorn master (pid 12, uid 33)"

@@ -4,6 +4,7 @@
 // SIGTERM on to its workers, their exits) and what to change for that sender.
 // Signals the gunicorn master sends its own workers are the cascade or the
 // worker-timeout rule; OOM kills are the oom-kill rule.
+#include <map>
 #include <set>
 
 #include "model/names.h"
@@ -50,21 +51,55 @@ std::string what_to_change(const Sender& s, int sig) {
   }
 }
 
+// A stop from outside the service: not the master to its workers, not a
+// process to itself, not the OOM killer's kill, not a gunicorn reload (HUP).
+bool outside_stop(const analysis::Aggregator& agg, const model::Event& g, Sender& sender) {
+  const auto* s = g.as<model::SignalGenerate>();
+  if (!terminating(s->sig)) return false;
+  const analysis::Process* target = agg.process(s->target_pid);
+  if (!target) return false;  // not one of the traced processes
+  if (s->sig == 1 && (target->role == analysis::Role::gunicorn_master || !target->exit)) return false;
+  sender = signal_sender(agg, g);
+  if (sender.kind == SenderKind::gunicorn_master || sender.kind == SenderKind::self) return false;
+  if (sender.kind == SenderKind::kernel && s->sig == 9 && is_oom_victim(agg, s->target_pid)) return false;
+  // A process inside the service signalling a sibling is not a stop from outside.
+  return !(agg.process(sender.pid) && sender.kind == SenderKind::other);
+}
+
 }  // namespace
 
 std::vector<Finding> killed_by_signal(const analysis::Aggregator& agg) {
+  // One stop is one finding: systemd's KillMode=control-group signals every
+  // process of the unit at once. Per sender and signal, report the top-most
+  // target (the gunicorn master when it is one of them).
+  std::map<std::pair<std::uint32_t, int>, std::uint32_t> chosen;
+  std::map<std::pair<std::uint32_t, int>, std::vector<model::Event>> group;
+  for (const auto& g : agg.signals()) {
+    Sender sender;
+    if (!outside_stop(agg, g, sender)) continue;
+    const auto* s = g.as<model::SignalGenerate>();
+    auto key = std::make_pair(sender.kind == SenderKind::kernel ? s->target_pid : sender.pid, s->sig);
+    group[key].push_back(g);
+    auto it = chosen.find(key);
+    const analysis::Process* t = agg.process(s->target_pid);
+    if (it == chosen.end()) {
+      chosen[key] = s->target_pid;
+    } else if (t && t->role == analysis::Role::gunicorn_master) {
+      it->second = s->target_pid;
+    } else if (const analysis::Process* cur = agg.process(it->second); cur && t && cur->ppid == t->pid) {
+      it->second = s->target_pid;  // its parent was signalled too: report the parent
+    }
+  }
+
   std::vector<Finding> out;
   std::set<std::uint32_t> targets_done;
   for (const auto& g : agg.signals()) {
+    Sender sender;
+    if (!outside_stop(agg, g, sender)) continue;
     const auto* s = g.as<model::SignalGenerate>();
-    if (!terminating(s->sig)) continue;
+    auto key = std::make_pair(sender.kind == SenderKind::kernel ? s->target_pid : sender.pid, s->sig);
+    if (chosen[key] != s->target_pid) continue;
     const analysis::Process* target = agg.process(s->target_pid);
-    if (!target) continue;  // not one of the traced processes
-    Sender sender = signal_sender(agg, g);
-    if (sender.kind == SenderKind::gunicorn_master || sender.kind == SenderKind::self) continue;
-    if (sender.kind == SenderKind::kernel && s->sig == 9 && is_oom_victim(agg, s->target_pid)) continue;
-    // A process inside the service signalling a sibling is not a stop from outside.
-    if (agg.process(sender.pid) && sender.kind == SenderKind::other) continue;
     if (!targets_done.insert(s->target_pid).second) continue;
 
     Finding f;
@@ -87,9 +122,11 @@ std::vector<Finding> killed_by_signal(const analysis::Aggregator& agg) {
     if (workers) f.title += ", while " + std::to_string(workers) + " worker" + (workers > 1 ? "s were" : " was") + " running";
     if (sender.kind == SenderKind::operator_tool) f.title += " (an operator's stop, not a failure)";
 
-    // The evidence: the signal, its delivery, the cascade to the target's
-    // children, their ends and the target's own end.
-    f.evidence.push_back(g);
+    // The evidence: the signal (and the same sender's signals to the rest of
+    // the service), the cascade to the target's children, their ends and the
+    // target's own end.
+    for (const auto& same : group[key])
+      if (f.evidence.size() < 6) f.evidence.push_back(same);
     for (const auto& e : agg.signals()) {
       if (e.hdr.ts_ns <= g.hdr.ts_ns || e.hdr.pid != target->pid || f.evidence.size() >= 8) continue;
       const auto* c = e.as<model::SignalGenerate>();

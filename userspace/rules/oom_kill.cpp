@@ -2,6 +2,8 @@
 // sender process (SI_KERNEL); oom:mark_victim names the victim. gunicorn logs
 // "Perhaps out of memory?" for any SIGKILL of a worker, its own worker-timeout
 // kill included: only this record proves an OOM kill.
+#include <algorithm>
+
 #include "model/names.h"
 #include "rules/finding.h"
 
@@ -21,12 +23,16 @@ std::vector<Finding> oom_kill(const analysis::Aggregator& agg) {
     f.evidence.push_back(e);
     for (const auto& g : agg.signals()) {
       const auto* s = g.as<model::SignalGenerate>();
-      if (s->target_pid == v->victim_pid && s->sig == 9 && g.hdr.ts_ns >= e.hdr.ts_ns) {
+      // The kernel sends its SIGKILL just before it marks the victim.
+      std::uint64_t apart = g.hdr.ts_ns > e.hdr.ts_ns ? g.hdr.ts_ns - e.hdr.ts_ns : e.hdr.ts_ns - g.hdr.ts_ns;
+      if (s->target_pid == v->victim_pid && s->sig == 9 && s->from_kernel && apart < 1000000000ull) {
         f.evidence.push_back(g);
         break;
       }
     }
     if (p && p->exit) f.evidence.push_back(exit_event(*p));
+    std::stable_sort(f.evidence.begin(), f.evidence.end(),
+                     [](const model::Event& a, const model::Event& b) { return a.hdr.ts_ns < b.hdr.ts_ns; });
     f.facts.push_back("its virtual memory: " + std::to_string(v->total_vm_pages * 4 / 1024) + " MiB");
     std::optional<std::string> limit;
     limit = agg.memory_limit(v->victim_pid);

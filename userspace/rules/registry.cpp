@@ -17,6 +17,7 @@ const std::vector<RuleInfo>& all_rules() {
       {"exec-failure", exec_failure},
       {"oom-kill", oom_kill},
       {"worker-timeout", worker_timeout},
+      {"environment-file", environment_file},
   };
   return rules;
 }

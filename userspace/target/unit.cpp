@@ -68,6 +68,24 @@ std::string slice_to_path(const std::string& slice) {
   return out;
 }
 
+std::vector<std::string> environment_files_from_unit_text(const std::string& text) {
+  std::vector<std::string> files;
+  bool service = false;
+  for (const auto& raw : split(text, '\n')) {
+    auto line = trim(raw);
+    if (starts_with(line, "[")) {
+      service = line == "[Service]";
+      continue;
+    }
+    auto eq = line.find('=');
+    if (!service || eq == std::string_view::npos || trim(line.substr(0, eq)) != "EnvironmentFile") continue;
+    std::string value(trim(line.substr(eq + 1)));
+    if (value.empty()) files.clear();
+    else files.push_back(value);
+  }
+  return files;
+}
+
 std::string slice_from_unit_text(const std::string& text) {
   std::string slice;
   for (const auto& raw : split(text, '\n')) {
