@@ -120,7 +120,8 @@ run_pmtrace() {
     "${cmd[@]}" >"$work/report" 2>"$work/err" || rc=$?
   fi
   t1=$(now_us)
-  ((rc == 0)) || die "pmtrace run ${fmt/text/} -- workload $mode exited $rc; stderr: $(tail -n3 "$work/err")"
+  # 1 is expected: the workload's denied opens are a permission-denied finding.
+  ((rc == 0 || rc == 1)) || die "pmtrace run ${fmt/text/} -- workload $mode exited $rc; stderr: $(tail -n3 "$work/err")"
   pm_rss_kib=""
   [[ -z $gnu_time ]] || pm_rss_kib=$(tail -n1 "$work/time")
   pm_wall_ms=$(((t1 - t0) / 1000))

@@ -73,6 +73,8 @@ std::vector<Finding> gunicorn_boot_failure(const analysis::Aggregator& agg) {
                       "The master then halts the whole service.";
       if (missing_module(output)) {
         f.fix = "see the missing-python-module finding";
+      } else if (error && error->find("OperationalError") != std::string::npos) {
+        f.fix = "the database connect at import failed: see the database-connect finding (" + *error + ")";
       } else {
         f.fix = "fix the error in the traceback" + (error ? " (" + *error + ")" : std::string()) +
                 "; run gunicorn once with --preload in a shell to see it directly";
