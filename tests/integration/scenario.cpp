@@ -4,12 +4,18 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <catch2/catch.hpp>
+#include <cctype>
 #include <cerrno>
+#include <cstdlib>
 #include <chrono>
 #include <fstream>
+#include <sstream>
 #include <thread>
 
 namespace pmtest {
@@ -59,6 +65,14 @@ const json* finding(const Output& o, const std::string& rule) {
 std::string field(const json* f, const char* key) {
   if (!f || !f->contains(key) || !(*f)[key].is_string()) return "";
   return (*f)[key].get<std::string>();
+}
+
+bool reached(const Output& o, const std::string& name) {
+  const json* s = o.summary();
+  if (!s) return false;
+  for (const auto& c : (*s)["checkpoints"])
+    if (c["name"] == name) return c["reached"] == true;
+  return false;
 }
 
 std::vector<std::string> run_args(std::vector<std::string> cmd, const std::string& timeout, const std::string& settle) {
@@ -113,7 +127,25 @@ FakeUnit::FakeUnit(const std::string& unit_text) {
   cgroup = root + "/system.slice/" + name;
 }
 
-FakeUnit::~FakeUnit() { remove_cgroup(); }
+FakeUnit::~FakeUnit() {
+  kill_all();
+  remove_cgroup();
+}
+
+void FakeUnit::write_unit(const std::string& unit_text) const {
+  std::ofstream(units.path() + "/" + name) << unit_text;
+}
+
+void FakeUnit::kill_all() {
+  std::ifstream procs(cgroup + "/cgroup.procs");
+  for (pid_t pid; procs >> pid;) kill(pid, SIGKILL);
+  for (int i = 0; i < 50; ++i) {
+    std::ifstream again(cgroup + "/cgroup.procs");
+    pid_t pid;
+    if (!(again >> pid)) break;
+    std::this_thread::sleep_for(100ms);
+  }
+}
 
 bool FakeUnit::create_cgroup() { return mkdir(cgroup.c_str(), 0755) == 0 || errno == EEXIST; }
 
@@ -130,6 +162,91 @@ std::vector<std::string> FakeUnit::start_argv(const std::vector<std::string>& cm
   argv.push_back("--");
   argv.insert(argv.end(), cmd.begin(), cmd.end());
   return argv;
+}
+
+pid_t unit_main_pid(const FakeUnit& unit) {
+  std::ifstream procs(unit.cgroup + "/cgroup.procs");
+  pid_t best = -1;
+  unsigned long long best_start = ~0ull;
+  for (pid_t pid; procs >> pid;) {
+    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+    std::string line;
+    std::getline(stat, line);
+    auto close = line.rfind(')');
+    if (close == std::string::npos) continue;
+    std::istringstream rest(line.substr(close + 2));
+    std::string field;
+    unsigned long long start = 0;
+    for (int i = 3; i <= 22 && rest >> field; ++i)
+      if (i == 22) start = std::stoull(field);
+    if (start < best_start) {
+      best_start = start;
+      best = pid;
+    }
+  }
+  return best;
+}
+
+const char* mode_name(Mode m) { return m == Mode::run ? "run" : "attach"; }
+
+namespace {
+// With PM_EXAMPLES_DIR set, every scenario also leaves its text report there
+// (tools/rule-examples.sh collects them for docs/rules.md).
+std::vector<std::string> text_report_args(Mode mode) {
+  const char* dir = std::getenv("PM_EXAMPLES_DIR");
+  if (!dir || !*dir) return {};
+  std::string name = Catch::getResultCapture().getCurrentTestName();
+  for (auto& c : name)
+    if (!std::isalnum(static_cast<unsigned char>(c))) c = '-';
+  return {"--text-report", std::string(dir) + "/" + name + "." + mode_name(mode) + ".txt"};
+}
+}  // namespace
+
+Output diagnose(Mode mode, FakeUnit& unit, const Scenario& s) {
+  std::vector<std::string> opts = s.svc_opts;
+  std::string unit_text = "[Unit]\nDescription=pmtrace scenario\n\n[Service]\n";
+  if (!s.env.empty()) {
+    std::string env_file = unit.units.path() + "/" + unit.name + ".env";
+    std::ofstream out(env_file);
+    for (const auto& line : s.env) out << line << "\n";
+    opts.insert(opts.end(), {"--env-file", env_file});
+    unit_text += "EnvironmentFile=" + env_file + "\n";
+  }
+  std::string exec;
+  for (const auto& a : s.cmd) exec += (exec.empty() ? "" : " ") + a;
+  unit.write_unit(unit_text + "ExecStart=" + exec + "\n");
+  auto start = unit.start_argv(s.cmd, opts);
+  std::string limit = std::to_string(s.limit_s) + "s";
+  Output o;
+  if (mode == Mode::run) {
+    unit.create_cgroup();
+    std::vector<std::string> args{"run", "--json", "--unit", unit.name, "--timeout", limit, "--settle", s.settle};
+    for (const auto& a : text_report_args(mode)) args.push_back(a);
+    args.push_back("--");
+    args.insert(args.end(), start.begin(), start.end());
+    std::thread during(s.during ? s.during : [] {});
+    o = run_pmtrace(args, s.limit_s + 60, unit.env());
+    during.join();
+  } else {
+    std::vector<std::string> args{"attach", "--json", "--unit", unit.name, "--duration", limit};
+    for (const auto& a : text_report_args(mode)) args.push_back(a);
+    Background bg(args, unit.env());
+    if (!bg.wait_ready()) return bg.stop(SIGINT);
+    unit.create_cgroup();  // the service manager starts the unit now
+    pid_t svc = spawn(start);
+    std::thread during(s.during ? s.during : [] {});
+    // Until the service's main process ends (or the limit), then a moment
+    // for the last events, then Ctrl-C.
+    for (int waited = 0; waited < s.limit_s * 1000; waited += 100) {
+      if (waitpid(svc, nullptr, WNOHANG) == svc) break;
+      std::this_thread::sleep_for(100ms);
+    }
+    std::this_thread::sleep_for(700ms);
+    o = bg.stop(SIGINT);
+    during.join();
+  }
+  unit.kill_all();
+  return o;
 }
 
 }  // namespace pmtest

@@ -6,6 +6,7 @@
 
 #include <sys/types.h>
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,8 @@ std::vector<std::string> as_nobody(std::vector<std::string> argv);
 // The finding of `rule` in the summary, or null.
 const json* finding(const Output& o, const std::string& rule);
 std::string field(const json* f, const char* key);  // "" when f is null
+// Whether the summary's checkpoint `name` was reached.
+bool reached(const Output& o, const std::string& name);
 
 std::vector<std::string> run_args(std::vector<std::string> cmd, const std::string& timeout = "40s",
                                   const std::string& settle = "2s");
@@ -45,14 +48,38 @@ struct FakeUnit {
   std::string cgroup;  // absolute
 
   explicit FakeUnit(const std::string& unit_text = "[Service]\nExecStart=/bin/true\n");
-  ~FakeUnit();
+  ~FakeUnit();  // ends every process left in the cgroup, then removes it
+  void write_unit(const std::string& unit_text) const;
   bool create_cgroup();
   void remove_cgroup();
+  void kill_all();
   std::vector<std::string> env() const;  // SYSTEMD_UNIT_PATH for pmtrace
   // svc_start's argv: join the cgroup, then the steps systemd takes.
   std::vector<std::string> start_argv(const std::vector<std::string>& cmd,
                                       const std::vector<std::string>& opts = {}) const;
 };
+
+// A failure reproduced in a unit, diagnosed either way users do it:
+// `pmtrace run --unit U -- <start>` or `pmtrace attach U` started before the
+// service. The service is started as systemd would (svc_start): in the
+// unit's cgroup, with its environment from an EnvironmentFile= the unit
+// file names.
+enum class Mode { run, attach };
+const char* mode_name(Mode m);
+
+struct Scenario {
+  std::vector<std::string> cmd;       // ExecStart=
+  std::vector<std::string> env;       // KEY=value lines of its EnvironmentFile=
+  std::vector<std::string> svc_opts;  // svc_start options: --chdir DIR, --uid N --gid N
+  int limit_s = 30;                   // run --timeout / attach --duration
+  std::string settle = "2s";          // run --settle
+  std::function<void()> during;       // runs while the service runs (a client, a stop)
+};
+
+Output diagnose(Mode mode, FakeUnit& unit, const Scenario& s);
+
+// The unit's main process: the oldest process in its cgroup; -1 if none.
+pid_t unit_main_pid(const FakeUnit& unit);
 
 }  // namespace pmtest
 

@@ -1,5 +1,6 @@
 // Real gunicorn (Debian's, serving a small Flask app) failing as it does in
-// production, under pmtrace run: the finding, its evidence and its fix.
+// production, diagnosed by `pmtrace run --unit` and by `pmtrace attach UNIT`
+// started before the service: the finding, its evidence and its fix.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -16,14 +17,19 @@
 using namespace pmtest;
 using namespace std::chrono_literals;
 
-
 TEST_CASE("gunicorn: a log file the service user cannot write", "[root][scenario][gunicorn]") {
   REQUIRE_GUNICORN();
+  Mode mode = GENERATE(Mode::run, Mode::attach);
+  INFO(mode_name(mode));
+  FakeUnit unit;
   TempDir dir;
   std::string log = dir.path() + "/error.log";
   { std::ofstream(log) << ""; }  // root's, 0644: the service user may read, not write
   chmod(log.c_str(), 0644);
-  auto o = run_pmtrace(run_args(as_nobody(gunicorn(free_port(), "app:app", {"--error-logfile", log}))));
+  Scenario s;
+  s.cmd = gunicorn(free_port(), "app:app", {"--error-logfile", log});
+  s.svc_opts = {"--uid", "65534", "--gid", "65534"};
+  auto o = diagnose(mode, unit, s);
   INFO(o.err);
   CHECK(o.status == 1);
   const json* f = finding(o, "permission-denied");
@@ -35,19 +41,25 @@ TEST_CASE("gunicorn: a log file the service user cannot write", "[root][scenario
   CHECK((*f)["evidence"][0]["uid"] == 65534);
   CHECK((*f)["fix"] == "chown nobody:nogroup " + log);
   CHECK((*f)["explanation"].get<std::string>().find("owned by root:root with mode 0644") != std::string::npos);
-  // The root cause is reported first.
+  // The root cause is reported first, in the phase it broke.
   CHECK((*o.summary())["findings"][0]["rule"] == "permission-denied");
+  CHECK((*o.summary())["failed_checkpoint"] == "configuration read");
 }
 
 TEST_CASE("gunicorn: a missing module makes the worker fail to boot", "[root][scenario][gunicorn]") {
   REQUIRE_GUNICORN();
-  auto o = run_pmtrace(run_args(gunicorn(free_port(), "broken_import:app")));
+  Mode mode = GENERATE(Mode::run, Mode::attach);
+  INFO(mode_name(mode));
+  FakeUnit unit;
+  Scenario s;
+  s.cmd = gunicorn(free_port(), "broken_import:app");
+  auto o = diagnose(mode, unit, s);
   INFO(o.err);
   CHECK(o.status == 1);
-  const json* s = o.summary();
-  REQUIRE(s);
-  REQUIRE((*s)["findings"].size() >= 2);
-  CHECK((*s)["findings"][0]["rule"] == "missing-python-module");
+  const json* sum = o.summary();
+  REQUIRE(sum);
+  REQUIRE((*sum)["findings"].size() >= 2);
+  CHECK((*sum)["findings"][0]["rule"] == "missing-python-module");
   const json* m = finding(o, "missing-python-module");
   REQUIRE(m);
   CHECK((*m)["title"] == "Python module 'rest_framework' is missing for /usr/bin/python3");
@@ -56,11 +68,17 @@ TEST_CASE("gunicorn: a missing module makes the worker fail to boot", "[root][sc
   REQUIRE(b);
   CHECK((*b)["title"] ==
         "gunicorn worker failed to boot (exit code 3): ModuleNotFoundError: No module named 'rest_framework'");
+  CHECK((*sum)["failed_checkpoint"] == "application imported");
 }
 
 TEST_CASE("gunicorn: an app spec naming a missing attribute (exit 4)", "[root][scenario][gunicorn]") {
   REQUIRE_GUNICORN();
-  auto o = run_pmtrace(run_args(gunicorn(free_port(), "wrong_attr:app")));
+  Mode mode = GENERATE(Mode::run, Mode::attach);
+  INFO(mode_name(mode));
+  FakeUnit unit;
+  Scenario s;
+  s.cmd = gunicorn(free_port(), "wrong_attr:app");
+  auto o = diagnose(mode, unit, s);
   INFO(o.err);
   CHECK(o.status == 1);
   const json* b = finding(o, "gunicorn-boot-failure");
@@ -72,6 +90,8 @@ TEST_CASE("gunicorn: an app spec naming a missing attribute (exit 4)", "[root][s
 
 TEST_CASE("gunicorn: a port already in use", "[root][scenario][gunicorn]") {
   REQUIRE_GUNICORN();
+  Mode mode = GENERATE(Mode::run, Mode::attach);
+  INFO(mode_name(mode));
   // Something else holds the port (an old instance, say): a listener of ours.
   int holder = socket(AF_INET, SOCK_STREAM, 0);
   int one = 1;
@@ -84,7 +104,10 @@ TEST_CASE("gunicorn: a port already in use", "[root][scenario][gunicorn]") {
   REQUIRE(listen(holder, 8) == 0);
   getsockname(holder, reinterpret_cast<sockaddr*>(&a), &len);
   int port = ntohs(a.sin_port);
-  auto o = run_pmtrace(run_args(gunicorn(port, "app:app")));
+  FakeUnit unit;
+  Scenario s;
+  s.cmd = gunicorn(port, "app:app");
+  auto o = diagnose(mode, unit, s);
   close(holder);
   INFO(o.err);
   CHECK(o.status == 1);
@@ -96,22 +119,41 @@ TEST_CASE("gunicorn: a port already in use", "[root][scenario][gunicorn]") {
   CHECK((*f)["fix"].get<std::string>().find("ss -ltnp 'sport = :" + std::to_string(port) + "'") != std::string::npos);
 }
 
-TEST_CASE("gunicorn: a healthy start reports no failure and exits 0", "[root][scenario][gunicorn]") {
+TEST_CASE("gunicorn: a healthy start, serving requests, then stopped on purpose: no failure, exit 0",
+          "[root][scenario][gunicorn]") {
   REQUIRE_GUNICORN();
+  Mode mode = GENERATE(Mode::run, Mode::attach);
+  INFO(mode_name(mode));
+  FakeUnit unit;
   int port = free_port();
-  auto o = run_pmtrace(run_args(gunicorn(port, "app:app")));
+  int served = 0;
+  Scenario s;
+  s.cmd = gunicorn(port, "app:app");
+  s.settle = "20s";  // run ends when the operator's stop has ended the service
+  s.during = [&] {
+    if (!wait_listening(port)) return;
+    std::this_thread::sleep_for(1s);
+    for (int i = 0; i < 3; ++i) served += http_get(port, "/") == 200;
+    // The operator stops it on purpose, as `kill PID` does.
+    pid_t master = unit_main_pid(unit);
+    if (master > 0) wait_exit(spawn({"/bin/kill", "-TERM", std::to_string(master)}));
+  };
+  auto o = diagnose(mode, unit, s);
   INFO(o.err);
-  const json* s = o.summary();
-  REQUIRE(s);
-  CHECK((*s)["end_reason"] == "the service is listening and settled");
-  CHECK((*s)["findings"].empty());
+  CHECK(served == 3);
   CHECK(o.status == 0);
-  // Workers were forked by the master and seen; then stop it on purpose.
+  const json* sum = o.summary();
+  REQUIRE(sum);
+  for (const auto& f : (*sum)["findings"]) CHECK(f["severity"] != "failure");
+  const json* stop = finding(o, "killed-by-signal");
+  REQUIRE(stop);
+  CHECK(field(stop, "severity") == "info");
+  CHECK(field(stop, "title").find("from kill (pid") != std::string::npos);
+  CHECK((*sum)["failed_checkpoint"].is_null());
+  CHECK(reached(o, "serving"));
+  // The workers were forked by the master and seen.
   auto execs = o.events("exec");
   REQUIRE(!execs.empty());
-  unsigned master = execs[0]["pid"];
-  CHECK(o.events_of("fork", master).size() >= 2);
+  CHECK(o.events("fork").size() >= 2);
   CHECK(o.events("listen").size() >= 1);
-  kill(static_cast<pid_t>(master), SIGTERM);
-  for (int i = 0; i < 50 && kill(static_cast<pid_t>(master), 0) == 0; ++i) std::this_thread::sleep_for(100ms);
 }

@@ -90,6 +90,7 @@ int cmd_attach(const AttachOptions& opts) {
   SessionOptions so;
   so.json = opts.common.json;
   so.verbose = opts.common.verbose;
+  so.text_report = opts.common.text_report;
   so.deadline_ms = duration_ms;
   so.deadline_reason = "--duration reached";
   Session session(**src, info, so);

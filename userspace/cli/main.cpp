@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
   auto add_common = [](CLI::App* sub, pm::cli::CommonOptions& c) {
     sub->add_flag("--json", c.json, "print one JSON object a line");
     sub->add_flag("-v,--verbose", c.verbose, "stream events live on stderr, and libbpf's messages");
+    sub->add_option("--text-report", c.text_report, "also write the text report to this file (created 0600)");
     sub->add_option("--ringbuf-size", c.ringbuf_size, "ring buffer size, a power of two (64K, 16M)")
         ->capture_default_str();
   };

@@ -112,6 +112,7 @@ int cmd_run(const RunOptions& opts) {
   SessionOptions so;
   so.json = opts.common.json;
   so.verbose = opts.common.verbose;
+  so.text_report = opts.common.text_report;
   so.deadline_ms = *timeout_ms;
   Session session(**src, info, so);
   for (const auto& s : scopes) session.add_unit_context(s.unit, s.unit_file);

@@ -4,7 +4,11 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <fcntl.h>
+
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <iostream>
 
 #include "model/clock.h"
@@ -65,6 +69,20 @@ Session::Session(sources::Source& src, report::RunInfo info, SessionOptions opts
     live_ = std::make_unique<report::TextSink>(std::cerr);
     live_->begin(info_);
   }
+  if (!opts_.text_report.empty()) {
+    // Created 0600 and never through a symlink: the report names users and paths.
+    int fd = ::open(opts_.text_report.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd >= 0) {
+      ::close(fd);
+      text_file_.open(opts_.text_report, std::ios::out | std::ios::trunc);
+    }
+    if (text_file_.is_open()) {
+      text_ = std::make_unique<report::TextSink>(text_file_);
+      text_->begin(info_);
+    } else {
+      spdlog::warn("cannot write the text report to {}: {}", opts_.text_report, std::strerror(errno));
+    }
+  }
 }
 
 void Session::on_event(model::Event&& e) {
@@ -77,6 +95,7 @@ void Session::on_event(model::Event&& e) {
     if (auto limit = target::host_memory_limit(e.hdr.pid)) agg_.set_memory_limit(e.hdr.pid, *limit);
   }
   if (live_) live_->event(e);
+  if (text_) text_->event(e);
   sink_->event(e);
   ++events_;
 }
@@ -155,6 +174,7 @@ int Session::finish(const std::string& end_reason) {
   s.exit_status = s.failures.empty() && !failure_found ? 0 : 1;
   s.checkpoints = analysis::infer_checkpoints(agg_, s.exit_status != 0);
   sink_->end(s);
+  if (text_) text_->end(s);
   if (spool_.is_open()) {
     spool_.flush();
     spool_.seekg(0);

@@ -29,6 +29,7 @@ void install_stop_handlers();
 struct SessionOptions {
   bool json = false;
   bool verbose = false;
+  std::string text_report;  // also write the text report here
   std::optional<long long> deadline_ms;  // --timeout / --duration
   std::string deadline_reason = "timeout";
 };
@@ -65,6 +66,8 @@ class Session {
   std::unique_ptr<report::Sink> sink_;  // renders into spool_
   std::uint64_t events_ = 0;
   std::unique_ptr<report::Sink> live_;  // -v: events as they come, on stderr
+  std::ofstream text_file_;
+  std::unique_ptr<report::Sink> text_;  // --text-report
   std::uint64_t end_ns_ = 0;
 };
 

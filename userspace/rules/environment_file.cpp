@@ -4,35 +4,43 @@
 // unit. When the application then fails because a setting is missing
 // (KeyError: 'SECRET_KEY', Django's ImproperlyConfigured), the line that was
 // meant to set it is the root cause and its corrected form the fix.
+#include <algorithm>
 #include <regex>
 #include <set>
 
 #include "rules/finding.h"
+#include "rules/traceback.h"
 #include "util/strings.h"
 
 namespace pm::rules {
 namespace {
 
-// Setting names the application said it was missing, from its output.
-std::set<std::string> missing_settings(const analysis::Aggregator& agg) {
-  static const std::regex key_error(R"(KeyError: '([A-Za-z_][A-Za-z0-9_]*)')");
-  static const std::regex environ_get(R"(environ\[['"]([A-Za-z_][A-Za-z0-9_]*)['"]\])");
-  static const std::regex improperly(R"(ImproperlyConfigured: ([^\n]*))");
+// What the application's failure says about its settings, from the error
+// line its traceback ended with: `missing` holds the name of a KeyError on an
+// environment-style name (SECRET_KEY); `mentioned` every such name in an
+// ImproperlyConfigured message. Only `missing` proves a variable was absent;
+// `mentioned` only ties the failure to an env-file line about that name.
+struct Complaints {
+  std::set<std::string> missing, mentioned;
+};
+
+Complaints complaints(const analysis::Aggregator& agg) {
+  static const std::regex key_error(R"(^KeyError: '([A-Z_][A-Z0-9_]*)'$)");
   static const std::regex upper_name(R"(\b([A-Z][A-Z0-9_]{2,})\b)");
-  std::set<std::string> names;
+  Complaints c;
   for (const auto& [pid, p] : agg.processes()) {
-    const std::string& out = p.output;
-    for (auto it = std::sregex_iterator(out.begin(), out.end(), key_error); it != std::sregex_iterator(); ++it)
-      names.insert((*it)[1]);
-    for (auto it = std::sregex_iterator(out.begin(), out.end(), environ_get); it != std::sregex_iterator(); ++it)
-      names.insert((*it)[1]);
-    for (auto it = std::sregex_iterator(out.begin(), out.end(), improperly); it != std::sregex_iterator(); ++it) {
-      std::string msg = (*it)[1];
-      for (auto n = std::sregex_iterator(msg.begin(), msg.end(), upper_name); n != std::sregex_iterator(); ++n)
-        names.insert((*n)[1]);
+    auto error = python_error_line(p.output);
+    if (!error) continue;
+    std::smatch m;
+    if (std::regex_match(*error, m, key_error)) {
+      c.missing.insert(m[1]);
+      c.mentioned.insert(m[1]);
+    } else if (error->find("ImproperlyConfigured") != std::string::npos) {
+      for (auto n = std::sregex_iterator(error->begin(), error->end(), upper_name); n != std::sregex_iterator(); ++n)
+        c.mentioned.insert((*n)[1]);
     }
   }
-  return names;
+  return c;
 }
 
 bool service_failed(const analysis::Aggregator& agg) {
@@ -46,7 +54,7 @@ bool service_failed(const analysis::Aggregator& agg) {
 std::vector<Finding> environment_file(const analysis::Aggregator& agg) {
   std::vector<Finding> out;
   if (agg.env_files().empty()) return out;
-  std::set<std::string> missing = missing_settings(agg);
+  Complaints said = complaints(agg);
   std::set<std::string> explained;
   for (const auto& file : agg.env_files()) {
     if (!file.readable) {
@@ -65,16 +73,20 @@ std::vector<Finding> environment_file(const analysis::Aggregator& agg) {
     for (const auto& issue : file.issues) {
       Finding f;
       f.ts_ns = agg.start_ns();
-      bool caused = !issue.key.empty() && missing.count(issue.key);
+      bool caused = !issue.key.empty() && said.mentioned.count(issue.key) && service_failed(agg);
+      bool set_anyway = std::find(file.keys.begin(), file.keys.end(), issue.key) != file.keys.end();
       f.severity = caused ? Severity::failure : Severity::warning;
       f.rank = caused ? 8 : 60;
       std::string where = file.path + " line " + std::to_string(issue.line);
-      f.title = caused ? issue.key + " is missing in the service: systemd does not read " + where + " as meant"
+      f.title = caused ? issue.key + (set_anyway ? " has the wrong value" : " is missing") +
+                             " in the service: systemd does not read " + where + " as meant"
                        : where + ": " + issue.problem;
       if (caused) explained.insert(issue.key);
       f.facts.push_back(where + ": " + issue.text);
       f.facts.push_back(issue.problem);
-      if (caused) f.facts.push_back("the application failed for want of " + issue.key + " (see its traceback)");
+      if (caused)
+        f.facts.push_back("the application failed over " + issue.key + " (see its traceback)" +
+                          (set_anyway ? "; systemd did set it, to something else than the line says" : ""));
       f.explanation = "systemd reads EnvironmentFile= with its own rules, not a shell's: no `export`, names of "
                       "letters, digits and underscores only, quotes only around a whole value, everything after "
                       "the first '=' is the value. A line it cannot read is skipped with only a warning in the "
@@ -87,7 +99,7 @@ std::vector<Finding> environment_file(const analysis::Aggregator& agg) {
   }
   // A setting the app needs that no env file sets at all.
   if (service_failed(agg))
-    for (const auto& name : missing) {
+    for (const auto& name : said.missing) {
       if (explained.count(name)) continue;
       bool set = false;
       for (const auto& file : agg.env_files())

@@ -43,8 +43,9 @@ std::vector<Finding> oom_kill(const analysis::Aggregator& agg) {
       f.facts.push_back("memory limit: not known (its cgroup sets none, or it was not read while the process ran)");
     }
     if (p && p->role == analysis::Role::gunicorn_worker)
-      f.facts.push_back("gunicorn logs this as \"Worker (pid:" + std::to_string(p->pid) +
-                        ") was sent SIGKILL! Perhaps out of memory?\" (21+) and starts a new worker");
+      f.facts.push_back("gunicorn logs this as \"Worker with pid " + std::to_string(p->pid) +
+                        " was terminated due to signal 9\" (20.x) or \"Worker (pid:" + std::to_string(p->pid) +
+                        ") was sent SIGKILL! Perhaps out of memory?\" (21+), and starts a new worker");
     f.explanation = "The process's cgroup (MemoryMax=, a container limit) or the whole machine ran out of memory, and "
                     "the kernel killed the process using the most. Every worker loads its own copy of the app, so "
                     "memory grows with -w; a leak grows with every request.";

@@ -8,7 +8,7 @@
 namespace pm::rules {
 
 std::optional<std::string> python_error_line(const std::string& output) {
-  static const std::regex error_re(R"(^([A-Za-z_][A-Za-z0-9_.]*(Error|Exception|Exit|Interrupt|Warning)|HaltServer)(: .*)?$)");
+  static const std::regex error_re(R"(^([A-Za-z_][A-Za-z0-9_.]*(Error|Exception|Exit|Interrupt|Warning|ImproperlyConfigured)|HaltServer)(: .*)?$)");
   auto lines = split(output, '\n');
   for (auto it = lines.rbegin(); it != lines.rend(); ++it) {
     std::string line(trim(*it));

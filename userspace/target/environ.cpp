@@ -30,12 +30,19 @@ std::string query_param(const std::string& query, const std::string& key) {
   return "";
 }
 
-DatabaseEndpoint endpoint(const std::string& what, const std::string& host, int port) {
+// libpq's socket directory when the host is empty (Debian's build).
+constexpr const char* kPgSocketDir = "/var/run/postgresql";
+
+DatabaseEndpoint endpoint(const std::string& what, std::string host, int port) {
   DatabaseEndpoint d;
   d.what = what;
+  bool postgres = what == "PostgreSQL";
+  if (postgres && host.empty()) host = kPgSocketDir;  // libpq: no host is the unix socket
   if (!host.empty() && host[0] == '/') {
     d.addr.family = AF_UNIX;
-    d.addr.path = host + "/.s.PGSQL." + std::to_string(port);
+    // PostgreSQL names a directory and the port picks the socket in it; MySQL
+    // and Redis name the socket itself.
+    d.addr.path = postgres ? host + "/.s.PGSQL." + std::to_string(port) : host;
   } else {
     d.addr.family = AF_INET;
     d.addr.address = host.empty() ? "localhost" : host;
