@@ -15,13 +15,13 @@ std::string basename_of(const std::string& p) {
   return pos == std::string::npos ? p : p.substr(pos + 1);
 }
 
-// Denials worth explaining; ENOENT is what import probing produces by the
-// thousand and is never one.
 bool is_ip_literal(const std::string& s) {
   unsigned char buf[sizeof(in6_addr)];
   return inet_pton(AF_INET, s.c_str(), buf) == 1 || inet_pton(AF_INET6, s.c_str(), buf) == 1;
 }
 
+// Denials worth explaining; ENOENT is what import probing produces by the
+// thousand and is never one.
 bool is_denial(int err) { return err == EACCES || err == EPERM || err == EROFS; }
 
 // Bounded: rules need the first few hundred of each kind, not a flood.

@@ -172,8 +172,7 @@ std::vector<Finding> database_connect(const analysis::Aggregator& agg) {
     f.ts_ns = p.ts_ns;
     f.title = title_for(p);
     f.evidence = std::move(p.evidence);
-    std::stable_sort(f.evidence.begin(), f.evidence.end(),
-                     [](const model::Event& a, const model::Event& b) { return a.hdr.ts_ns < b.hdr.ts_ns; });
+    sort_by_time(f.evidence);
     f.facts.push_back(std::to_string(p.attempts) + " attempt" + (p.attempts > 1 ? "s" : "") + " seen");
     std::set<std::uint32_t> pids;
     for (const auto& e : f.evidence) pids.insert(e.hdr.pid);

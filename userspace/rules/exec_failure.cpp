@@ -22,12 +22,6 @@ std::string interpreter_of(const std::string& shebang) {
   return sp == std::string::npos ? rest : rest.substr(0, sp);
 }
 
-std::string mode_text(std::uint32_t mode) {
-  char buf[8];
-  std::snprintf(buf, sizeof buf, "%04o", mode & 07777);
-  return buf;
-}
-
 bool exec_later(const analysis::Aggregator& agg, const model::Event& failed) {
   const analysis::Process* p = agg.process(failed.hdr.pid);
   return p && p->exec_ns && *p->exec_ns > failed.hdr.ts_ns;
@@ -70,7 +64,7 @@ void explain_exec(const analysis::Aggregator& agg, const std::string& path, int 
   } else if (err == EACCES) {
     f.title = path + " may not be executed";
     if (facts)
-      f.facts.push_back(path + ": owner " + facts->owner + ":" + facts->group + ", mode " + mode_text(facts->mode));
+      f.facts.push_back(ownership(agg, path, *facts));
     f.explanation = "execve() needs the execute bit on the file and search (x) on every directory on the way; a "
                     "filesystem mounted noexec refuses it too.";
     f.fix = "chmod +x " + path + " (and check the directories' modes and the mount options)";
@@ -101,7 +95,7 @@ void explain_chdir(const analysis::Aggregator& agg, const std::string& path, int
   } else if (err == EACCES) {
     f.title = "working directory " + path + " may not be entered";
     if (facts)
-      f.facts.push_back(path + ": owner " + facts->owner + ":" + facts->group + ", mode " + mode_text(facts->mode));
+      f.facts.push_back(ownership(agg, path, *facts));
     f.explanation = "chdir() needs search (x) permission on the directory and on every directory above it for the "
                     "service user (a project under /root or a 0700 home is the usual cause).";
     f.fix = "move the project out of a private home directory, or give the service user search permission on the "

@@ -58,6 +58,14 @@ std::vector<Finding> environment_file(const analysis::Aggregator& agg);
 std::string describe_process(const analysis::Process& p);  // "gunicorn master (pid 12, uid 33)"
 double seconds_since_start(const analysis::Aggregator& agg, std::uint64_t ts_ns);
 std::string seconds_text(double s);  // "3.2 s"
+// Evidence in time order.
+void sort_by_time(std::vector<model::Event>& events);
+// "0644"
+std::string mode_string(std::uint32_t mode);
+// "www-data:www-data" (names read at report time, numbers when unknown)
+std::string owner_of(const analysis::Aggregator& agg, const analysis::FileFacts& f);
+// "PATH: owner www-data:www-data, mode 0644"
+std::string ownership(const analysis::Aggregator& agg, const std::string& path, const analysis::FileFacts& f);
 // A process's end as an event, for evidence.
 model::Event exit_event(const analysis::Process& p);
 

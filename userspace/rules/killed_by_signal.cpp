@@ -72,13 +72,23 @@ std::vector<Finding> killed_by_signal(const analysis::Aggregator& agg) {
   // One stop is one finding: systemd's KillMode=control-group signals every
   // process of the unit at once. Per sender and signal, report the top-most
   // target (the gunicorn master when it is one of them).
+  struct Stop {
+    Sender sender;
+    model::Event event;
+  };
+  std::vector<Stop> stops;
   std::map<std::pair<std::uint32_t, int>, std::uint32_t> chosen;
   std::map<std::pair<std::uint32_t, int>, std::vector<model::Event>> group;
+  auto key_of = [](const Stop& st) {
+    const auto* s = st.event.as<model::SignalGenerate>();
+    return std::make_pair(st.sender.kind == SenderKind::kernel ? s->target_pid : st.sender.pid, s->sig);
+  };
   for (const auto& g : agg.signals()) {
     Sender sender;
     if (!outside_stop(agg, g, sender)) continue;
+    stops.push_back({sender, g});
     const auto* s = g.as<model::SignalGenerate>();
-    auto key = std::make_pair(sender.kind == SenderKind::kernel ? s->target_pid : sender.pid, s->sig);
+    auto key = key_of(stops.back());
     group[key].push_back(g);
     auto it = chosen.find(key);
     const analysis::Process* t = agg.process(s->target_pid);
@@ -93,11 +103,11 @@ std::vector<Finding> killed_by_signal(const analysis::Aggregator& agg) {
 
   std::vector<Finding> out;
   std::set<std::uint32_t> targets_done;
-  for (const auto& g : agg.signals()) {
-    Sender sender;
-    if (!outside_stop(agg, g, sender)) continue;
+  for (const auto& st : stops) {
+    const Sender& sender = st.sender;
+    const model::Event& g = st.event;
     const auto* s = g.as<model::SignalGenerate>();
-    auto key = std::make_pair(sender.kind == SenderKind::kernel ? s->target_pid : sender.pid, s->sig);
+    auto key = key_of(st);
     if (chosen[key] != s->target_pid) continue;
     const analysis::Process* target = agg.process(s->target_pid);
     if (!targets_done.insert(s->target_pid).second) continue;
@@ -138,8 +148,7 @@ std::vector<Finding> killed_by_signal(const analysis::Aggregator& agg) {
       if (p.ppid == target->pid && p.exit && p.exit_ns >= g.hdr.ts_ns && f.evidence.size() < 12)
         f.evidence.push_back(exit_event(p));
     if (target->exit) f.evidence.push_back(exit_event(*target));
-    std::stable_sort(f.evidence.begin(), f.evidence.end(),
-                     [](const model::Event& a, const model::Event& b) { return a.hdr.ts_ns < b.hdr.ts_ns; });
+    sort_by_time(f.evidence);
 
     if (const analysis::Process* sp = agg.process(sender.pid); sp && !sp->argv.empty()) {
       std::string argv;

@@ -31,8 +31,7 @@ std::vector<Finding> oom_kill(const analysis::Aggregator& agg) {
       }
     }
     if (p && p->exit) f.evidence.push_back(exit_event(*p));
-    std::stable_sort(f.evidence.begin(), f.evidence.end(),
-                     [](const model::Event& a, const model::Event& b) { return a.hdr.ts_ns < b.hdr.ts_ns; });
+    sort_by_time(f.evidence);
     f.facts.push_back("its virtual memory: " + std::to_string(v->total_vm_pages * 4 / 1024) + " MiB");
     std::optional<std::string> limit;
     limit = agg.memory_limit(v->victim_pid);

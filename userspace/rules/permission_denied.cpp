@@ -26,12 +26,6 @@ bool allows(const FileFacts& f, std::uint32_t uid, std::uint32_t gid, unsigned b
   return m & bit;
 }
 
-std::string mode_string(std::uint32_t mode) {
-  char buf[8];
-  std::snprintf(buf, sizeof buf, "%04o", mode & 07777);
-  return buf;
-}
-
 std::string parent_of(const std::string& p) {
   auto pos = p.rfind('/');
   if (pos == std::string::npos) return ".";
@@ -71,12 +65,6 @@ std::string systemd_directory_setting(const std::string& path, std::string& name
     return setting;
   }
   return "";
-}
-
-std::string owner_of(const analysis::Aggregator& agg, const FileFacts& f) {
-  std::string u = f.owner.empty() ? agg.user_name(f.uid) : f.owner;
-  std::string g = f.group.empty() ? agg.group_name(f.gid) : f.group;
-  return u + ":" + g;
 }
 
 }  // namespace
@@ -122,7 +110,7 @@ std::vector<Finding> permission_denied(const analysis::Aggregator& agg) {
     for (const auto& dir : directories_of(o->path)) {
       auto facts = agg.file_facts(dir);
       if (!facts) continue;
-      f.facts.push_back(dir + ": owner " + owner_of(agg, *facts) + ", mode " + mode_string(facts->mode));
+      f.facts.push_back(ownership(agg, dir, *facts));
       if (culprit.empty() && !allows(*facts, e.hdr.uid, e.hdr.gid, kX)) {
         culprit = dir;
         culprit_why = "the directory " + dir + " (owner " + owner_of(agg, *facts) + ", mode " +
@@ -132,7 +120,7 @@ std::vector<Finding> permission_denied(const analysis::Aggregator& agg) {
       }
     }
     auto file = agg.file_facts(o->path);
-    if (file) f.facts.push_back(o->path + ": owner " + owner_of(agg, *file) + ", mode " + mode_string(file->mode));
+    if (file) f.facts.push_back(ownership(agg, o->path, *file));
     if (culprit.empty() && file) {
       unsigned bit = writes ? kW : kR;
       if (!allows(*file, e.hdr.uid, e.hdr.gid, bit)) {

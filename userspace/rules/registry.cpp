@@ -66,6 +66,27 @@ std::string seconds_text(double s) {
   return buf;
 }
 
+void sort_by_time(std::vector<model::Event>& events) {
+  std::stable_sort(events.begin(), events.end(),
+                   [](const model::Event& a, const model::Event& b) { return a.hdr.ts_ns < b.hdr.ts_ns; });
+}
+
+std::string mode_string(std::uint32_t mode) {
+  char buf[8];
+  std::snprintf(buf, sizeof buf, "%04o", mode & 07777);
+  return buf;
+}
+
+std::string owner_of(const analysis::Aggregator& agg, const analysis::FileFacts& f) {
+  std::string u = f.owner.empty() ? agg.user_name(f.uid) : f.owner;
+  std::string g = f.group.empty() ? agg.group_name(f.gid) : f.group;
+  return u + ":" + g;
+}
+
+std::string ownership(const analysis::Aggregator& agg, const std::string& path, const analysis::FileFacts& f) {
+  return path + ": owner " + owner_of(agg, f) + ", mode " + mode_string(f.mode);
+}
+
 model::Event exit_event(const analysis::Process& p) {
   model::Event e;
   e.hdr.type = model::EventType::exit;

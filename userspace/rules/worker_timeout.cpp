@@ -91,8 +91,7 @@ std::vector<Finding> worker_timeout(const analysis::Aggregator& agg) {
       }
     }
     if (worker->exit) f.evidence.push_back(exit_event(*worker));
-    std::stable_sort(f.evidence.begin(), f.evidence.end(),
-                     [](const model::Event& a, const model::Event& b) { return a.hdr.ts_ns < b.hdr.ts_ns; });
+    sort_by_time(f.evidence);
 
     f.title = "gunicorn worker (pid " + std::to_string(worker->pid) + ") killed by the master's worker timeout (" +
               timeout + " s): SIGABRT" + (killed ? ", then SIGKILL" : "");
