@@ -187,7 +187,13 @@ pid_t unit_main_pid(const FakeUnit& unit) {
   return best;
 }
 
-const char* mode_name(Mode m) { return m == Mode::run ? "run" : "attach"; }
+const char* mode_name(Mode m) {
+  switch (m) {
+    case Mode::run: return "run";
+    case Mode::attach: return "attach";
+    default: return "run-ptrace";
+  }
+}
 
 namespace {
 // With PM_EXAMPLES_DIR set, every scenario also leaves its text report there
@@ -218,9 +224,10 @@ Output diagnose(Mode mode, FakeUnit& unit, const Scenario& s) {
   auto start = unit.start_argv(s.cmd, opts);
   std::string limit = std::to_string(s.limit_s) + "s";
   Output o;
-  if (mode == Mode::run) {
+  if (mode == Mode::run || mode == Mode::run_ptrace) {
     unit.create_cgroup();
     std::vector<std::string> args{"run", "--json", "--unit", unit.name, "--timeout", limit, "--settle", s.settle};
+    if (mode == Mode::run_ptrace) args.insert(args.end(), {"--backend", "ptrace"});
     for (const auto& a : text_report_args(mode)) args.push_back(a);
     args.push_back("--");
     args.insert(args.end(), start.begin(), start.end());

@@ -61,10 +61,11 @@ struct FakeUnit {
 
 // A failure reproduced in a unit, diagnosed either way users do it:
 // `pmtrace run --unit U -- <start>` or `pmtrace attach U` started before the
-// service. The service is started as systemd would (svc_start): in the
+// service, and `run` with the ptrace backend (which follows the start's
+// process tree, not the unit's cgroup). The service is started as systemd would (svc_start): in the
 // unit's cgroup, with its environment from an EnvironmentFile= the unit
 // file names.
-enum class Mode { run, attach };
+enum class Mode { run, attach, run_ptrace };
 const char* mode_name(Mode m);
 
 struct Scenario {

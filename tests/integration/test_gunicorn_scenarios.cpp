@@ -19,7 +19,7 @@ using namespace std::chrono_literals;
 
 TEST_CASE("gunicorn: a log file the service user cannot write", "[root][scenario][gunicorn]") {
   REQUIRE_GUNICORN();
-  Mode mode = GENERATE(Mode::run, Mode::attach);
+  Mode mode = GENERATE(Mode::run, Mode::attach, Mode::run_ptrace);
   INFO(mode_name(mode));
   FakeUnit unit;
   TempDir dir;
@@ -40,6 +40,8 @@ TEST_CASE("gunicorn: a log file the service user cannot write", "[root][scenario
   CHECK((*f)["evidence"][0]["errno"] == "EACCES");
   CHECK((*f)["evidence"][0]["uid"] == 65534);
   CHECK((*f)["fix"] == "chown nobody:nogroup " + log);
+  REQUIRE(!o.lines.empty());
+  CHECK(o.lines[0]["backend"] == (mode == Mode::run_ptrace ? "ptrace" : "bpf"));
   CHECK((*f)["explanation"].get<std::string>().find("owned by root:root with mode 0644") != std::string::npos);
   // The root cause is reported first, in the phase it broke.
   CHECK((*o.summary())["findings"][0]["rule"] == "permission-denied");
@@ -48,7 +50,7 @@ TEST_CASE("gunicorn: a log file the service user cannot write", "[root][scenario
 
 TEST_CASE("gunicorn: a missing module makes the worker fail to boot", "[root][scenario][gunicorn]") {
   REQUIRE_GUNICORN();
-  Mode mode = GENERATE(Mode::run, Mode::attach);
+  Mode mode = GENERATE(Mode::run, Mode::attach, Mode::run_ptrace);
   INFO(mode_name(mode));
   FakeUnit unit;
   Scenario s;
@@ -73,7 +75,7 @@ TEST_CASE("gunicorn: a missing module makes the worker fail to boot", "[root][sc
 
 TEST_CASE("gunicorn: an app spec naming a missing attribute (exit 4)", "[root][scenario][gunicorn]") {
   REQUIRE_GUNICORN();
-  Mode mode = GENERATE(Mode::run, Mode::attach);
+  Mode mode = GENERATE(Mode::run, Mode::attach, Mode::run_ptrace);
   INFO(mode_name(mode));
   FakeUnit unit;
   Scenario s;
@@ -90,7 +92,7 @@ TEST_CASE("gunicorn: an app spec naming a missing attribute (exit 4)", "[root][s
 
 TEST_CASE("gunicorn: a port already in use", "[root][scenario][gunicorn]") {
   REQUIRE_GUNICORN();
-  Mode mode = GENERATE(Mode::run, Mode::attach);
+  Mode mode = GENERATE(Mode::run, Mode::attach, Mode::run_ptrace);
   INFO(mode_name(mode));
   // Something else holds the port (an old instance, say): a listener of ours.
   int holder = socket(AF_INET, SOCK_STREAM, 0);
@@ -122,7 +124,7 @@ TEST_CASE("gunicorn: a port already in use", "[root][scenario][gunicorn]") {
 TEST_CASE("gunicorn: a healthy start, serving requests, then stopped on purpose: no failure, exit 0",
           "[root][scenario][gunicorn]") {
   REQUIRE_GUNICORN();
-  Mode mode = GENERATE(Mode::run, Mode::attach);
+  Mode mode = GENERATE(Mode::run, Mode::attach, Mode::run_ptrace);
   INFO(mode_name(mode));
   FakeUnit unit;
   int port = free_port();
@@ -134,9 +136,10 @@ TEST_CASE("gunicorn: a healthy start, serving requests, then stopped on purpose:
     if (!wait_listening(port)) return;
     std::this_thread::sleep_for(1s);
     for (int i = 0; i < 3; ++i) served += http_get(port, "/") == 200;
-    // The operator stops it on purpose, as `kill PID` does.
+    // The operator stops it on purpose.
     pid_t master = unit_main_pid(unit);
-    if (master > 0) wait_exit(spawn({"/bin/kill", "-TERM", std::to_string(master)}));
+    // From a shell, as an operator types it (kill is the shell's builtin).
+    if (master > 0) wait_exit(spawn({"/bin/sh", "-c", "kill -TERM " + std::to_string(master) + "; sleep 0.5"}));
   };
   auto o = diagnose(mode, unit, s);
   INFO(o.err);
@@ -148,7 +151,7 @@ TEST_CASE("gunicorn: a healthy start, serving requests, then stopped on purpose:
   const json* stop = finding(o, "killed-by-signal");
   REQUIRE(stop);
   CHECK(field(stop, "severity") == "info");
-  CHECK(field(stop, "title").find("from kill (pid") != std::string::npos);
+  CHECK(field(stop, "title").find("from sh (pid") != std::string::npos);
   CHECK((*sum)["failed_checkpoint"].is_null());
   CHECK(reached(o, "serving"));
   // The workers were forked by the master and seen.

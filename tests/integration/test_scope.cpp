@@ -225,10 +225,11 @@ TEST_CASE("attach --unit: the unit is followed across a restart (its cgroup re-c
   CHECK(o.events("cgroup_adopt").size() == 1);
 }
 
-TEST_CASE("without root pmtrace says what it needs and exits 2", "[root][errors]") {
+TEST_CASE("without root pmtrace says what it needs and exits 2 (eBPF asked for)", "[root][errors]") {
   REQUIRE_ROOT();
+  // --backend bpf: the default (auto) would fall back to ptrace (test_ptrace.cpp).
   std::string cmd = "setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all " + pmtrace_bin() +
-                    " run -- /bin/true 2>&1; echo \"status=$?\"";
+                    " run --backend bpf -- /bin/true 2>&1; echo \"status=$?\"";
   FILE* p = popen(cmd.c_str(), "r");
   REQUIRE(p);
   std::string out;

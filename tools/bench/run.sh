@@ -111,6 +111,7 @@ run_pmtrace() {
   local fmt=$1 mode=$2 n=$3 t0 t1 rc=0 summary
   local -a cmd=("$pmtrace" run)
   [[ $fmt == json ]] && cmd+=(--json)
+  [[ $fmt == ptrace ]] && cmd+=(--backend ptrace)
   cmd+=(-- "$wl" -o "$res" "$mode" "$n")
   : >"$res"
   t0=$(now_us)
@@ -155,8 +156,8 @@ o=$(others)
 echo
 
 # ---- 1. ns/op untraced, under pmtrace run (text, json), under strace -----------
-declare -A U P J S RSS LOST JLOST WALL
-for m in "${modes[@]}"; do U[$m]="" P[$m]="" J[$m]="" S[$m]="" RSS[$m]="" LOST[$m]="" JLOST[$m]="" WALL[$m]=""; done
+declare -A U P J S T RSS LOST JLOST WALL
+for m in "${modes[@]}"; do U[$m]="" P[$m]="" J[$m]="" S[$m]="" T[$m]="" RSS[$m]="" LOST[$m]="" JLOST[$m]="" WALL[$m]=""; done
 last_json_summary=""
 for ((r = 1; r <= reps; r++)); do
   printf '  run %d/%d:' "$r" "$reps" >&2
@@ -172,30 +173,37 @@ for ((r = 1; r <= reps; r++)); do
     # shellcheck disable=SC2001
     [[ $m != mixed ]] || last_json_summary="$pm_events events, lost=$(sed 's/.*"lost":\({[^}]*}[^}]*}\).*/\1/' <<<"$pm_summary")"
     S[$m]+=" $(run_strace "$m" "$(strace_n "${N[$m]}")")"
+    # The ptrace backend stops the process twice per syscall, as strace does: N/20 too.
+    run_pmtrace ptrace "$m" "$(strace_n "${N[$m]}")"
+    T[$m]+=" $pm_ns"
   done
   echo >&2
 done
 
-declare -A MU MP MJ MS RP RJ RS
-printf '%-9s %7s %7s | %9s | %9s %6s %7s %6s | %9s %6s %7s | %9s %6s | %7s\n' \
-  mode N N_strace untraced pmtrace ratio lost wall_s "--json" ratio lost strace ratio rss_MiB
+declare -A MU MP MJ MS MT RP RJ RS RT
+printf '%-9s %7s %7s | %9s | %9s %6s %7s %6s | %9s %6s %7s | %9s %6s | %9s %6s | %7s\n' \
+  mode N N_strace untraced pmtrace ratio lost wall_s "--json" ratio lost strace ratio ptrace ratio rss_MiB
 for m in "${modes[@]}"; do
   # shellcheck disable=SC2086
   MU[$m]=$(median ${U[$m]}) MP[$m]=$(median ${P[$m]}) MJ[$m]=$(median ${J[$m]}) MS[$m]=$(median ${S[$m]})
+  # shellcheck disable=SC2086
+  MT[$m]=$(median ${T[$m]})
   RP[$m]=$(ratio "${MP[$m]}" "${MU[$m]}") RJ[$m]=$(ratio "${MJ[$m]}" "${MU[$m]}") RS[$m]=$(ratio "${MS[$m]}" "${MU[$m]}")
+  RT[$m]=$(ratio "${MT[$m]}" "${MU[$m]}")
   rss="n/a"
   # shellcheck disable=SC2086
   [[ -z ${RSS[$m]} ]] || rss=$(mib "$(max ${RSS[$m]})")
   # shellcheck disable=SC2086
   wall=$(awk -v ms="$(median ${WALL[$m]})" 'BEGIN {printf "%.1f", ms / 1000}')
   # shellcheck disable=SC2086
-  printf '%-9s %7s %7s | %9.1f | %9.1f %5sx %7s %6s | %9.1f %5sx %7s | %9.1f %5sx | %7s\n' "$m" "${N[$m]}" \
+  printf '%-9s %7s %7s | %9.1f | %9.1f %5sx %7s %6s | %9.1f %5sx %7s | %9.1f %5sx | %9.1f %5sx | %7s\n' "$m" "${N[$m]}" \
     "$(strace_n "${N[$m]}")" "${MU[$m]}" "${MP[$m]}" "${RP[$m]}" "$(max ${LOST[$m]})" "$wall" \
-    "${MJ[$m]}" "${RJ[$m]}" "$(max ${JLOST[$m]})" "${MS[$m]}" "${RS[$m]}" "$rss"
+    "${MJ[$m]}" "${RJ[$m]}" "$(max ${JLOST[$m]})" "${MS[$m]}" "${RS[$m]}" "${MT[$m]}" "${RT[$m]}" "$rss"
 done
 echo "  ns/op: median of $reps runs; ratio: to untraced; lost: most events one run reported lost;"
 echo "  wall_s: median wall time of 'pmtrace run' (text), start to exit, report included;"
 echo "  rss_MiB: pmtrace's peak RSS, the most of any run of that mode (GNU time %M)"
+echo "  ptrace: pmtrace run --backend ptrace -- workload, at N/20 like strace (both stop the process on its syscalls)"
 echo
 
 # ---- 2. attach latency and bystander cost -----------------------------------------

@@ -76,7 +76,7 @@ int cmd_attach(const AttachOptions& opts) {
 
   install_stop_handlers();
   auto t0 = model::Clock::monotonic_ns();
-  auto src = open_bpf(cfg, opts.common);
+  auto src = open_source(cfg, opts.common, false);
   if (!src) return report_error(src.error());
 
   report::RunInfo info;

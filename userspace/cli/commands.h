@@ -15,7 +15,8 @@ inline constexpr int kExitUsage = 2;
 struct CommonOptions {
   bool json = false;
   bool verbose = false;
-  std::string text_report;  // --text-report FILE: the text report there too (with --json on stdout)
+  std::string text_report;
+  std::string backend = "auto";  // bpf, ptrace, auto (eBPF, else ptrace)  // --text-report FILE: the text report there too (with --json on stdout)
   std::string ringbuf_size = "16M";  // power of two, at least one page: 64K, 16M
 };
 

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include "sources/environment.h"
+#include "sources/ptrace_source.h"
 #include "target/cgroup.h"
 #include "target/unit.h"
 #include "util/strings.h"
@@ -28,6 +29,20 @@ Result<std::unique_ptr<sources::BpfSource>> open_bpf(sources::BpfConfig cfg, con
   cfg.ringbuf_bytes = static_cast<std::uint32_t>(*bytes);
   sources::install_libbpf_logging(common.verbose);
   return sources::BpfSource::create(cfg);
+}
+
+Result<std::unique_ptr<sources::Source>> open_source(const sources::BpfConfig& cfg, const CommonOptions& common,
+                                                     bool ptrace_ok) {
+  if (common.backend == "ptrace") {
+    if (!ptrace_ok) return make_error("--backend ptrace works with `run` only so far; use --backend bpf");
+    return std::unique_ptr<sources::Source>(std::make_unique<sources::PtraceSource>(true));
+  }
+  auto bpf = open_bpf(cfg, common);
+  if (bpf) return std::unique_ptr<sources::Source>(std::move(*bpf));
+  if (common.backend == "bpf" || !ptrace_ok || starts_with(bpf.error().message, "--ringbuf-size"))
+    return bpf.error();
+  spdlog::warn("eBPF cannot be used ({}): using the ptrace backend", bpf.error().message);
+  return std::unique_ptr<sources::Source>(std::make_unique<sources::PtraceSource>(true));
 }
 
 Result<UnitScope> unit_scope(const std::string& name) {

@@ -11,6 +11,12 @@ namespace pm::cli {
 // loads the BPF source with this scope.
 Result<std::unique_ptr<sources::BpfSource>> open_bpf(sources::BpfConfig cfg, const CommonOptions& common);
 
+// The event source --backend asks for. `auto` takes eBPF and falls back to
+// ptrace, saying why in one line, when eBPF cannot be used; `ptrace_ok` is
+// false where the ptrace backend is not built yet (attach).
+Result<std::unique_ptr<sources::Source>> open_source(const sources::BpfConfig& cfg, const CommonOptions& common,
+                                                     bool ptrace_ok);
+
 // The unit's cgroup: relative path, absolute directory, and whether it exists.
 struct UnitScope {
   std::string unit;

@@ -23,6 +23,9 @@ int main(int argc, char** argv) {
     sub->add_flag("--json", c.json, "print one JSON object a line");
     sub->add_flag("-v,--verbose", c.verbose, "stream events live on stderr, and libbpf's messages");
     sub->add_option("--text-report", c.text_report, "also write the text report to this file (created 0600)");
+    sub->add_option("--backend", c.backend, "bpf, ptrace, or auto: eBPF, and ptrace where eBPF cannot be used")
+        ->check(CLI::IsMember({"auto", "bpf", "ptrace"}))
+        ->capture_default_str();
     sub->add_option("--ringbuf-size", c.ringbuf_size, "ring buffer size, a power of two (64K, 16M)")
         ->capture_default_str();
   };

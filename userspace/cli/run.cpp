@@ -37,6 +37,11 @@ struct GatedChild {
     if (pid == 0) {
       signal(SIGINT, SIG_DFL);
       signal(SIGTERM, SIG_DFL);
+      // The command starts with no signal blocked, whatever pmtrace blocks
+      // (the ptrace backend blocks SIGCHLD to wait for it).
+      sigset_t none;
+      sigemptyset(&none);
+      sigprocmask(SIG_SETMASK, &none, nullptr);
       char c;
       ssize_t n;
       do {
@@ -87,8 +92,11 @@ int cmd_run(const RunOptions& opts) {
 
   install_stop_handlers();
   auto t0 = model::Clock::monotonic_ns();
-  auto src = open_bpf(cfg, opts.common);
+  auto src = open_source(cfg, opts.common, true);
   if (!src) return report_error(src.error());
+  bool traced_by_ptrace = std::string((*src)->name()) == "ptrace";
+  if (traced_by_ptrace && !scopes.empty())
+    spdlog::warn("the ptrace backend follows the command's process tree only, not the unit's cgroup");
 
   // Resolved here, so the trace does not open with execvp's walk over $PATH.
   std::vector<std::string> argv = opts.command;
@@ -124,7 +132,11 @@ int cmd_run(const RunOptions& opts) {
   target::Procfs procfs;
   std::uint64_t last_prune = 0;
   std::string reason = session.run([&]() -> std::optional<std::string> {
-    if (!child_done && ::waitpid(child->pid, &child_status, WNOHANG) == child->pid) child_done = true;
+    // Under ptrace pmtrace is the child's tracer too: its wait statuses are
+    // the source's (a waitpid here would take its stops); the exit event says
+    // when it ended.
+    if (!child_done && traced_by_ptrace) child_done = !session.table().live(static_cast<std::uint32_t>(child->pid));
+    else if (!child_done && ::waitpid(child->pid, &child_status, WNOHANG) == child->pid) child_done = true;
     auto now = model::Clock::monotonic_ns();
     if (now - last_prune > 500000000ull) {
       session.prune_gone(procfs);
@@ -138,7 +150,7 @@ int cmd_run(const RunOptions& opts) {
       return "the service is listening and settled";
     return std::nullopt;
   });
-  if (!child_done) {
+  if (!child_done && !traced_by_ptrace) {
     // Stopped early: the command keeps its own fate (Ctrl-C reached it too).
     if (::waitpid(child->pid, &child_status, WNOHANG) == child->pid) child_done = true;
   }

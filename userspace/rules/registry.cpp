@@ -113,7 +113,10 @@ Sender signal_sender(const analysis::Aggregator& agg, const model::Event& genera
   const auto* g = generate.as<model::SignalGenerate>();
   Sender s;
   s.pid = generate.hdr.pid;
-  std::string who = generate.hdr.comm + " (pid " + std::to_string(s.pid) + ")";
+  // A sender known only from the receiver's side (ptrace) may be gone
+  // before its name could be read.
+  std::string who = generate.hdr.comm.empty() ? "an unknown process (pid " + std::to_string(s.pid) + ", gone)"
+                                              : generate.hdr.comm + " (pid " + std::to_string(s.pid) + ")";
   // The operator's own tools: kill, pkill, systemctl stop, a shell's kill builtin.
   static const std::set<std::string> tools = {"kill",  "pkill", "killall", "systemctl", "supervisorctl",
                                               "bash",  "sh",    "dash",    "zsh",       "fish"};
@@ -139,7 +142,7 @@ Sender signal_sender(const analysis::Aggregator& agg, const model::Event& genera
     s.text = who;
   } else {
     s.kind = SenderKind::other;
-    s.text = "another process, " + who;
+    s.text = generate.hdr.comm.empty() ? who : "another process, " + who;
   }
   return s;
 }

@@ -1,0 +1,64 @@
+// The ptrace backend: chosen when eBPF cannot be used, and leaving the
+// service it traced running when it is done.
+#include <signal.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <fstream>
+#include <thread>
+
+#include "scenario.h"
+
+using namespace pmtest;
+using namespace std::chrono_literals;
+
+namespace {
+std::string tracer_of(pid_t pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(status, line);)
+    if (line.rfind("TracerPid:", 0) == 0) return line.substr(10);
+  return "";
+}
+}  // namespace
+
+TEST_CASE("ptrace: --backend auto falls back to ptrace without BPF privileges, and says why", "[root][ptrace]") {
+  REQUIRE_ROOT();
+  TempDir dir;
+  std::string missing = dir.path() + "/missing.conf";
+  auto o = run_pmtrace({"run", "--json", "--backend", "auto", "--", "/usr/bin/setpriv", "--reuid=65534",
+                        "--regid=65534", "--clear-groups", "--", pmtrace_bin(), "run", "--json", "--", prog("open_fail"),
+                        missing});
+  INFO(o.err);
+  // The inner pmtrace runs as nobody: no BPF, so ptrace, with one line why.
+  CHECK(o.err.find("eBPF cannot be used (") != std::string::npos);
+  CHECK(o.err.find("using the ptrace backend") != std::string::npos);
+  bool ptrace_start = false, open_seen = false;
+  for (const auto& l : o.lines) {
+    if (l.value("type", "") == "start" && l.value("backend", "") == "ptrace") ptrace_start = true;
+    if (l.value("type", "") == "open_failed" && l.value("path", "") == missing) open_seen = true;
+  }
+  CHECK(ptrace_start);
+  CHECK(open_seen);
+}
+
+TEST_CASE("ptrace: a service that run saw settle keeps serving, untraced, after pmtrace exits", "[root][ptrace]") {
+  REQUIRE_GUNICORN();
+  int port = free_port();
+  auto o = run_pmtrace({"run", "--json", "--backend", "ptrace", "--settle", "2s", "--timeout", "30s", "--",
+                        "/usr/bin/gunicorn", "--chdir", kFlaskApp, "-b", "127.0.0.1:" + std::to_string(port), "-w",
+                        "2", "app:app"});
+  INFO(o.err);
+  REQUIRE(o.summary());
+  CHECK((*o.summary())["end_reason"] == "the service is listening and settled");
+  CHECK(o.status == 0);
+  auto execs = o.events("exec");
+  REQUIRE(!execs.empty());
+  pid_t master = execs[0]["pid"].get<int>();
+  // Detached, not killed: it answers requests and nothing traces it.
+  CHECK(http_get(port, "/") == 200);
+  CHECK(http_get(port, "/") == 200);
+  CHECK(tracer_of(master) == "\t0");
+  kill(master, SIGTERM);
+  for (int i = 0; i < 50 && kill(master, 0) == 0; ++i) std::this_thread::sleep_for(100ms);
+  CHECK(kill(master, 0) != 0);
+}
