@@ -62,3 +62,64 @@ TEST_CASE("ptrace: a service that run saw settle keeps serving, untraced, after 
   for (int i = 0; i < 50 && kill(master, 0) == 0; ++i) std::this_thread::sleep_for(100ms);
   CHECK(kill(master, 0) != 0);
 }
+
+namespace {
+// A gunicorn started outside pmtrace, serving, and its master's pid.
+struct RunningGunicorn {
+  int port = free_port();
+  pid_t master = spawn(gunicorn(port, "app:app"));
+  RunningGunicorn() { wait_listening(port); }
+  ~RunningGunicorn() {
+    kill(master, SIGTERM);
+    wait_exit(master);
+  }
+};
+
+std::string state_of(pid_t pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(status, line);)
+    if (line.rfind("State:", 0) == 0) return line.substr(6);
+  return "";
+}
+}  // namespace
+
+TEST_CASE("ptrace: attach to a serving gunicorn and detach cleanly: it keeps serving", "[root][ptrace][attach]") {
+  REQUIRE_GUNICORN();
+  RunningGunicorn g;
+  Background bg({"attach", "--json", "--backend", "ptrace", "--pid", std::to_string(g.master), "--duration", "30s"});
+  REQUIRE(bg.wait_ready());
+  std::this_thread::sleep_for(500ms);
+  int served = 0;
+  for (int i = 0; i < 4; ++i) served += http_get(g.port, "/") == 200;
+  CHECK(served == 4);
+  auto o = bg.stop(SIGINT);
+  INFO(o.err);
+  CHECK(o.status == 0);
+  REQUIRE(!o.lines.empty());
+  CHECK(o.lines[0]["backend"] == "ptrace");
+  // It saw the workers serve (their first accept) while attached.
+  bool accepted = false;
+  for (const auto& e : o.events("milestone")) accepted |= e["kind"] == "accept";
+  CHECK(accepted);
+  // Detached: nothing traces it, nothing is stopped, it still serves.
+  CHECK(tracer_of(g.master) == "\t0");
+  CHECK(state_of(g.master).find("t (tracing stop)") == std::string::npos);
+  CHECK(http_get(g.port, "/") == 200);
+  CHECK(http_get(g.port, "/") == 200);
+}
+
+TEST_CASE("ptrace: pmtrace killed with SIGKILL while attached leaves the service running", "[root][ptrace][attach]") {
+  REQUIRE_GUNICORN();
+  RunningGunicorn g;
+  Background bg({"attach", "--json", "--backend", "ptrace", "--pid", std::to_string(g.master), "--duration", "30s"});
+  REQUIRE(bg.wait_ready());
+  std::this_thread::sleep_for(500ms);
+  CHECK(http_get(g.port, "/") == 200);
+  bg.stop(SIGKILL);
+  std::this_thread::sleep_for(300ms);
+  CHECK(tracer_of(g.master) == "\t0");
+  CHECK(state_of(g.master).find("t (tracing stop)") == std::string::npos);
+  int served = 0;
+  for (int i = 0; i < 4; ++i) served += http_get(g.port, "/") == 200;
+  CHECK(served == 4);
+}

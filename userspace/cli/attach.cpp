@@ -76,8 +76,11 @@ int cmd_attach(const AttachOptions& opts) {
 
   install_stop_handlers();
   auto t0 = model::Clock::monotonic_ns();
-  auto src = open_source(cfg, opts.common, false);
+  auto src = open_source(cfg, opts.common, kind == "pid", false);
   if (!src) return report_error(src.error());
+  if (std::string((*src)->name()) == "ptrace")
+    for (auto pid : seeds)
+      if (auto r = (*src)->track_pid(pid); !r) return report_error(r.error());
 
   report::RunInfo info;
   info.mode = "attach";

@@ -32,17 +32,17 @@ Result<std::unique_ptr<sources::BpfSource>> open_bpf(sources::BpfConfig cfg, con
 }
 
 Result<std::unique_ptr<sources::Source>> open_source(const sources::BpfConfig& cfg, const CommonOptions& common,
-                                                     bool ptrace_ok) {
+                                                     bool ptrace_ok, bool kill_on_exit) {
   if (common.backend == "ptrace") {
-    if (!ptrace_ok) return make_error("--backend ptrace works with `run` only so far; use --backend bpf");
-    return std::unique_ptr<sources::Source>(std::make_unique<sources::PtraceSource>(true));
+    if (!ptrace_ok) return make_error("--backend ptrace follows a process tree: use it with `run` or `attach PID`");
+    return std::unique_ptr<sources::Source>(std::make_unique<sources::PtraceSource>(kill_on_exit));
   }
   auto bpf = open_bpf(cfg, common);
   if (bpf) return std::unique_ptr<sources::Source>(std::move(*bpf));
   if (common.backend == "bpf" || !ptrace_ok || starts_with(bpf.error().message, "--ringbuf-size"))
     return bpf.error();
   spdlog::warn("eBPF cannot be used ({}): using the ptrace backend", bpf.error().message);
-  return std::unique_ptr<sources::Source>(std::make_unique<sources::PtraceSource>(true));
+  return std::unique_ptr<sources::Source>(std::make_unique<sources::PtraceSource>(kill_on_exit));
 }
 
 Result<UnitScope> unit_scope(const std::string& name) {

@@ -12,10 +12,11 @@ namespace pm::cli {
 Result<std::unique_ptr<sources::BpfSource>> open_bpf(sources::BpfConfig cfg, const CommonOptions& common);
 
 // The event source --backend asks for. `auto` takes eBPF and falls back to
-// ptrace, saying why in one line, when eBPF cannot be used; `ptrace_ok` is
-// false where the ptrace backend is not built yet (attach).
+// ptrace, saying why in one line, when eBPF cannot be used. `ptrace_ok`:
+// the target is a process tree (run, attach PID), which ptrace can follow;
+// `kill_on_exit`: pmtrace started it (PTRACE_O_EXITKILL).
 Result<std::unique_ptr<sources::Source>> open_source(const sources::BpfConfig& cfg, const CommonOptions& common,
-                                                     bool ptrace_ok);
+                                                     bool ptrace_ok, bool kill_on_exit);
 
 // The unit's cgroup: relative path, absolute directory, and whether it exists.
 struct UnitScope {

@@ -92,7 +92,7 @@ int cmd_run(const RunOptions& opts) {
 
   install_stop_handlers();
   auto t0 = model::Clock::monotonic_ns();
-  auto src = open_source(cfg, opts.common, true);
+  auto src = open_source(cfg, opts.common, true, true);
   if (!src) return report_error(src.error());
   bool traced_by_ptrace = std::string((*src)->name()) == "ptrace";
   if (traced_by_ptrace && !scopes.empty())

@@ -11,6 +11,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 
 #include "model/decode.h"
@@ -155,12 +156,23 @@ Result<void> PtraceSource::track_pid(std::uint32_t pid) {
               PTRACE_O_TRACEEXEC;
   if (kill_on_exit_) opts |= PTRACE_O_EXITKILL;
   pid_t p = static_cast<pid_t>(pid);
-  if (::ptrace(PTRACE_SEIZE, p, 0, opts) != 0) return errno_error("cannot trace pid " + std::to_string(pid));
-  // Stop it once so syscall tracing can start; the stop arrives in poll().
-  if (::ptrace(PTRACE_INTERRUPT, p, 0, 0) != 0) return errno_error("cannot stop pid " + std::to_string(pid));
-  threads_[p].tgid = p;
+  // Every thread of the process (a process being attached to may have many).
+  std::vector<pid_t> tids;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task", ec))
+    if (auto tid = parse_int(entry.path().filename().string())) tids.push_back(static_cast<pid_t>(*tid));
+  if (tids.empty()) tids.push_back(p);
+  for (pid_t tid : tids) {
+    if (::ptrace(PTRACE_SEIZE, tid, 0, opts) != 0) {
+      if (errno == ESRCH) continue;  // a thread that just ended
+      return errno_error("cannot trace pid " + std::to_string(pid) + " (thread " + std::to_string(tid) + ")");
+    }
+    // Stop it once so syscall tracing can start; the stop arrives in poll().
+    ::ptrace(PTRACE_INTERRUPT, tid, 0, 0);
+    threads_[tid].tgid = p;
+    seized_.insert(tid);
+  }
   refresh(p);
-  seized_.insert(p);
   return {};
 }
 
