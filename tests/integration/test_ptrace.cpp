@@ -123,3 +123,40 @@ TEST_CASE("ptrace: pmtrace killed with SIGKILL while attached leaves the service
   for (int i = 0; i < 4; ++i) served += http_get(g.port, "/") == 200;
   CHECK(served == 4);
 }
+
+TEST_CASE("ptrace: job control still works: a stopped tracee stays stopped until SIGCONT", "[root][ptrace]") {
+  REQUIRE_ROOT();
+  TempDir dir;
+  std::string pidfile = dir.path() + "/pid";
+  Background bg({"run", "--json", "--backend", "ptrace", "--timeout", "30s", "--", "/bin/sh", "-c",
+                 "echo $$ > " + pidfile + "; kill -STOP $$; echo resumed"});
+  pid_t sh = -1;
+  for (int i = 0; i < 100 && sh <= 0; ++i) {
+    std::this_thread::sleep_for(50ms);
+    std::ifstream in(pidfile);
+    in >> sh;
+  }
+  REQUIRE(sh > 0);
+  // Stopped by its own SIGSTOP: a group-stop, which the tracer leaves with
+  // PTRACE_LISTEN (the kernel shows such a tracee as "t"): it stays stopped
+  // until SIGCONT, as without a tracer.
+  auto stopped = [&] {
+    std::string st = state_of(sh);
+    return st.find("T (stopped)") != std::string::npos || st.find("t (tracing stop)") != std::string::npos;
+  };
+  bool was_stopped = false;
+  for (int i = 0; i < 40 && !(was_stopped = stopped()); ++i) std::this_thread::sleep_for(50ms);
+  CHECK(was_stopped);
+  std::this_thread::sleep_for(300ms);
+  CHECK(stopped());
+  kill(sh, SIGCONT);
+  auto o = bg.wait(20);
+  INFO(o.err);
+  CHECK(o.status == 0);
+  bool resumed = false;
+  for (const auto& w : o.events("write")) resumed |= w["head"].get<std::string>().find("resumed") != std::string::npos;
+  CHECK(resumed);
+  bool stop_seen = false;
+  for (const auto& d : o.events("signal_deliver")) stop_seen |= d["signal"] == "SIGSTOP";
+  CHECK(stop_seen);
+}
