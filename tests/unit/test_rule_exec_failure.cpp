@@ -202,3 +202,17 @@ TEST_CASE("exec-failure: a chdir failure in a process still running is no failur
   t.chdir_failed(501, kT0 + 3 * kS, "/srv/app/uploads", ENOENT);
   CHECK(rules::exec_failure(t.agg).empty());
 }
+
+TEST_CASE("exec-failure: a script with CRLF line endings names an interpreter ending in a carriage return",
+          "[rules]") {
+  Trace t;
+  t.paths["/srv/app/bin/start"] = regular(0100755, "#!/usr/bin/python3\r");
+  t.task(710, 1, "(start)");
+  t.exec_failed(710, kT0, "/srv/app/bin/start", ENOENT);
+  t.exit(710, kT0 + 200 * kUs, 203 << 8);
+  auto f = rules::exec_failure(t.agg);
+  REQUIRE(f.size() == 1);
+  INFO(facts_text(f[0]));
+  CHECK(has_fact(f[0], "the #! line ends in a carriage return: the file has Windows (CRLF) line endings"));
+  CHECK(f[0].fix == "convert the script to Unix line endings: sed -i 's/\\r$//' /srv/app/bin/start");
+}

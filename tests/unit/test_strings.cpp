@@ -106,3 +106,13 @@ TEST_CASE("starts_with, ends_with, join", "[strings]") {
   CHECK(pm::join({"a", "b", "c"}, ", ") == "a, b, c");
   CHECK(pm::join({}, ":") == "");
 }
+
+TEST_CASE("basename_of and shebang_interpreter", "[strings]") {
+  CHECK(pm::basename_of("/usr/bin/gunicorn") == "gunicorn");
+  CHECK(pm::basename_of("gunicorn") == "gunicorn");
+  CHECK(pm::shebang_interpreter("#!/srv/venv/bin/python3") == "/srv/venv/bin/python3");
+  CHECK(pm::shebang_interpreter("#! /usr/bin/env python3") == "/usr/bin/env");
+  CHECK(pm::shebang_interpreter("#!/usr/bin/python3 -u") == "/usr/bin/python3");
+  CHECK(pm::shebang_interpreter("#!/usr/bin/python3\r") == "/usr/bin/python3\r");  // CRLF kept, as the kernel reads it
+  CHECK(pm::shebang_interpreter("import os").empty());
+}

@@ -6,14 +6,10 @@
 #include <cerrno>
 
 #include "model/names.h"
+#include "util/strings.h"
 
 namespace pm::analysis {
 namespace {
-
-std::string basename_of(const std::string& p) {
-  auto pos = p.rfind('/');
-  return pos == std::string::npos ? p : p.substr(pos + 1);
-}
 
 bool is_ip_literal(const std::string& s) {
   unsigned char buf[sizeof(in6_addr)];

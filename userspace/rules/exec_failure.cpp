@@ -16,12 +16,6 @@
 namespace pm::rules {
 namespace {
 
-std::string interpreter_of(const std::string& shebang) {
-  std::string rest(trim(std::string_view(shebang).substr(2)));
-  auto sp = rest.find_first_of(" \t");
-  return sp == std::string::npos ? rest : rest.substr(0, sp);
-}
-
 bool exec_later(const analysis::Aggregator& agg, const model::Event& failed) {
   const analysis::Process* p = agg.process(failed.hdr.pid);
   return p && p->exec_ns && *p->exec_ns > failed.hdr.ts_ns;
@@ -37,7 +31,7 @@ void explain_exec(const analysis::Aggregator& agg, const std::string& path, int 
     f.explanation = "execve() follows the symlink and finds nothing at its target.";
     f.fix = "point ExecStart= at a program that exists, or restore " + facts->link_target;
   } else if (err == ENOENT && facts && !facts->shebang.empty()) {
-    std::string interp = interpreter_of(facts->shebang);
+    std::string interp = shebang_interpreter(facts->shebang);
     f.title = path + " exists, but its interpreter " + interp + " does not";
     f.facts.push_back(path + " starts with " + facts->shebang);
     if (!interp.empty() && interp.back() == '\r') {

@@ -97,6 +97,12 @@ std::string status_field(const std::string& status, const std::string& key) {
   return "";
 }
 
+// The process a thread belongs to (itself when /proc no longer has it).
+pid_t tgid_of(pid_t tid) {
+  auto tgid = parse_int(status_field(proc_file(tid, "status"), "Tgid"));
+  return tgid ? static_cast<pid_t>(*tgid) : tid;
+}
+
 bool is_stop_signal(int sig) { return sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU; }
 
 bool interrupted(std::int64_t rval) {
@@ -204,8 +210,7 @@ Result<int> PtraceSource::poll(int timeout_ms, const EventFn& fn) {
 PtraceSource::Thread& PtraceSource::thread(pid_t tid) {
   auto [it, inserted] = threads_.try_emplace(tid);
   if (inserted) {
-    auto tgid = parse_int(status_field(proc_file(tid, "status"), "Tgid"));
-    it->second.tgid = tgid ? static_cast<pid_t>(*tgid) : tid;
+    it->second.tgid = tgid_of(tid);
     if (!procs_.count(it->second.tgid)) refresh(it->second.tgid);
   }
   return it->second;
@@ -303,8 +308,7 @@ void PtraceSource::handle(pid_t tid, int status, const EventFn& fn) {
 void PtraceSource::on_new_child(pid_t parent, pid_t child, const EventFn& fn) {
   pid_t ptgid = thread(parent).tgid;
   Thread& c = threads_[child];
-  auto tgid = parse_int(status_field(proc_file(child, "status"), "Tgid"));
-  c.tgid = tgid ? static_cast<pid_t>(*tgid) : child;
+  c.tgid = tgid_of(child);
   if (c.tgid != child) return;  // a new thread, not a new process
   Proc& p = procs_[child];
   const Proc& pp = procs_[ptgid];
@@ -341,10 +345,7 @@ void PtraceSource::on_exec(pid_t tid, const EventFn& fn) {
   // A script's interpreter, as the kernel's bprm->interp.
   std::ifstream script(x.filename, std::ios::binary);
   std::string first;
-  if (script && std::getline(script, first) && starts_with(first, "#!")) {
-    std::string rest(trim(std::string_view(first).substr(2)));
-    x.interp = rest.substr(0, rest.find_first_of(" \t"));
-  }
+  if (script && std::getline(script, first)) x.interp = shebang_interpreter(first);
   model::Event e;
   e.hdr = header(model::EventType::exec, tid);
   e.body = std::move(x);

@@ -11,11 +11,6 @@
 namespace pm::target {
 namespace {
 
-std::string basename_of(const std::string& p) {
-  auto pos = p.rfind('/');
-  return pos == std::string::npos ? p : p.substr(pos + 1);
-}
-
 }  // namespace
 
 bool parse_stat(const std::string& stat, ProcInfo& out) {

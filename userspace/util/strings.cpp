@@ -130,4 +130,19 @@ std::optional<long long> parse_duration_ms(std::string_view s) {
   return std::llround(v * mult);
 }
 
+std::string basename_of(const std::string& path) {
+  auto pos = path.rfind('/');
+  return pos == std::string::npos ? path : path.substr(pos + 1);
+}
+
+std::string shebang_interpreter(const std::string& first_line) {
+  if (!starts_with(first_line, "#!")) return "";
+  // Only blanks separate: a carriage return (CRLF line endings) is part of
+  // the name the kernel looks up, which is why such a script fails.
+  auto start = first_line.find_first_not_of(" \t", 2);
+  if (start == std::string::npos) return "";
+  auto end = first_line.find_first_of(" \t\n", start);
+  return first_line.substr(start, end == std::string::npos ? std::string::npos : end - start);
+}
+
 }  // namespace pm

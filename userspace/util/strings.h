@@ -25,6 +25,14 @@ std::optional<std::string> read_file(const std::string& path);
 
 std::optional<long long> parse_int(std::string_view s);
 
+// "/usr/bin/gunicorn" -> "gunicorn"
+std::string basename_of(const std::string& path);
+
+// The interpreter a "#!" line names, as the kernel reads it (up to the first
+// blank): "#!/srv/venv/bin/python3 -u" -> "/srv/venv/bin/python3"; "" when
+// the line is not a "#!" line.
+std::string shebang_interpreter(const std::string& first_line);
+
 // "4096", "64K", "16M", "1G" (powers of 1024) -> bytes.
 std::optional<unsigned long long> parse_size_bytes(std::string_view s);
 
