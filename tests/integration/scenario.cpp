@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cctype>
 #include <cerrno>
@@ -208,7 +209,31 @@ std::vector<std::string> text_report_args(Mode mode) {
 }
 }  // namespace
 
+namespace {
+// Every scenario is recorded too, and the recording explained offline must
+// give the summary the live run gave: the same findings, checkpoints, exit.
+void check_replay(const Output& live, const std::string& recording) {
+  const json* lsum = live.summary();
+  if (!lsum) return;  // the live run's own checks fail on this
+  Output off = run_pmtrace({"explain", "--json", recording}, 60);
+  INFO("explain " << recording << "\n" << off.err);
+  REQUIRE(off.summary());
+  CHECK(off.status == live.status);
+  json a = *lsum, b = *off.summary();
+  json live_notes = a["notes"], off_notes = b["notes"];
+  a.erase("notes");
+  b.erase("notes");
+  CHECK(a.dump(2) == b.dump(2));
+  for (const auto& n : live_notes) CHECK(std::find(off_notes.begin(), off_notes.end(), n) != off_notes.end());
+  // The timeline too: every event the live run printed, in the same order.
+  CHECK(off.events("exec").size() == live.events("exec").size());
+  CHECK(off.lines.size() == live.lines.size());
+}
+}  // namespace
+
 Output diagnose(Mode mode, FakeUnit& unit, const Scenario& s) {
+  TempDir rec_dir;
+  const std::string recording = rec_dir.path() + "/capture.pmt";
   std::vector<std::string> opts = s.svc_opts;
   std::string unit_text = "[Unit]\nDescription=pmtrace scenario\n\n[Service]\n";
   if (!s.env.empty()) {
@@ -226,7 +251,8 @@ Output diagnose(Mode mode, FakeUnit& unit, const Scenario& s) {
   Output o;
   if (mode == Mode::run || mode == Mode::run_ptrace) {
     unit.create_cgroup();
-    std::vector<std::string> args{"run", "--json", "--unit", unit.name, "--timeout", limit, "--settle", s.settle};
+    std::vector<std::string> args{"run",  "--json",   "--unit",  unit.name, "--timeout", limit,
+                                  "--settle", s.settle, "--record", recording};
     if (mode == Mode::run_ptrace) args.insert(args.end(), {"--backend", "ptrace"});
     for (const auto& a : text_report_args(mode)) args.push_back(a);
     args.push_back("--");
@@ -235,7 +261,7 @@ Output diagnose(Mode mode, FakeUnit& unit, const Scenario& s) {
     o = run_pmtrace(args, s.limit_s + 60, unit.env());
     during.join();
   } else {
-    std::vector<std::string> args{"attach", "--json", "--unit", unit.name, "--duration", limit};
+    std::vector<std::string> args{"attach", "--json", "--unit", unit.name, "--duration", limit, "--record", recording};
     for (const auto& a : text_report_args(mode)) args.push_back(a);
     Background bg(args, unit.env());
     if (!bg.wait_ready()) return bg.stop(SIGINT);
@@ -253,6 +279,7 @@ Output diagnose(Mode mode, FakeUnit& unit, const Scenario& s) {
     during.join();
   }
   unit.kill_all();
+  check_replay(o, recording);
   return o;
 }
 

@@ -74,6 +74,8 @@ int cmd_attach(const AttachOptions& opts) {
     return report_error(make_error("unknown target kind '" + kind + "' (pid, unit or name)"));
   }
 
+  SessionOptions so;
+  if (auto r = apply_common(opts.common, so); !r) return report_error(r.error());
   install_stop_handlers();
   auto t0 = model::Clock::monotonic_ns();
   auto src = open_source(cfg, opts.common, kind == "pid", false);
@@ -90,15 +92,11 @@ int cmd_attach(const AttachOptions& opts) {
   info.start_ns = model::Clock::monotonic_ns();
   spdlog::info("tracing ready in {} ms", (info.start_ns - t0) / 1000000);
 
-  SessionOptions so;
-  so.json = opts.common.json;
-  so.verbose = opts.common.verbose;
-  so.text_report = opts.common.text_report;
   so.deadline_ms = duration_ms;
   so.deadline_reason = "--duration reached";
-  Session session(**src, info, so);
+  Session session(**src, info, std::move(so));
   if (unit) session.add_unit_context(unit->unit, unit->unit_file);
-  for (auto pid : seeds) session.table().seed(pid);
+  for (auto pid : seeds) session.seed(pid);
 
   std::uint64_t last_prune = 0;
   std::string reason = session.run([&]() -> std::optional<std::string> {

@@ -18,6 +18,8 @@ struct CommonOptions {
   std::string text_report;
   std::string backend = "auto";  // bpf, ptrace, auto (eBPF, else ptrace)  // --text-report FILE: the text report there too (with --json on stdout)
   std::string ringbuf_size = "16M";  // power of two, at least one page: 64K, 16M
+  std::string record;                 // --record FILE.pmt
+  bool no_redact = false;             // --no-redact: secrets in clear (local debugging)
 };
 
 struct RunOptions {
@@ -35,7 +37,13 @@ struct AttachOptions {
   std::string duration;             // empty: until Ctrl-C
 };
 
+struct ExplainOptions {
+  CommonOptions common;  // --json, -v, --text-report, --no-redact
+  std::string recording;
+};
+
 int cmd_run(const RunOptions& opts);
+int cmd_explain(const ExplainOptions& opts);
 int cmd_attach(const AttachOptions& opts);
 
 // Prints an error (and its hint) the way every command does; returns kExitUsage.

@@ -7,6 +7,7 @@
 #include "sources/ptrace_source.h"
 #include "target/cgroup.h"
 #include "target/unit.h"
+#include "util/redact.h"
 #include "util/strings.h"
 
 namespace pm::cli {
@@ -43,6 +44,22 @@ Result<std::unique_ptr<sources::Source>> open_source(const sources::BpfConfig& c
     return bpf.error();
   spdlog::warn("eBPF cannot be used ({}): using the ptrace backend", bpf.error().message);
   return std::unique_ptr<sources::Source>(std::make_unique<sources::PtraceSource>(kill_on_exit));
+}
+
+Result<void> apply_common(const CommonOptions& common, SessionOptions& so) {
+  so.json = common.json;
+  so.verbose = common.verbose;
+  so.text_report = common.text_report;
+  if (common.no_redact) {
+    set_redaction(false);
+    spdlog::warn("--no-redact: secrets are written in clear; for local debugging only, do not share the output");
+  }
+  if (!common.record.empty()) {
+    auto w = record::Writer::create(common.record);
+    if (!w) return w.error();
+    so.recording = std::move(*w);
+  }
+  return {};
 }
 
 Result<UnitScope> unit_scope(const std::string& name) {

@@ -3,6 +3,7 @@
 #include <memory>
 
 #include "cli/commands.h"
+#include "cli/session.h"
 #include "sources/bpf_source.h"
 
 namespace pm::cli {
@@ -17,6 +18,11 @@ Result<std::unique_ptr<sources::BpfSource>> open_bpf(sources::BpfConfig cfg, con
 // `kill_on_exit`: pmtrace started it (PTRACE_O_EXITKILL).
 Result<std::unique_ptr<sources::Source>> open_source(const sources::BpfConfig& cfg, const CommonOptions& common,
                                                      bool ptrace_ok, bool kill_on_exit);
+
+// What every command does with the options they share before tracing:
+// --no-redact (said loudly), --record FILE (created now, so a bad path fails
+// before anything starts). Fills the session options.
+Result<void> apply_common(const CommonOptions& common, SessionOptions& so);
 
 // The unit's cgroup: relative path, absolute directory, and whether it exists.
 struct UnitScope {

@@ -19,10 +19,20 @@ int main(int argc, char** argv) {
 
   pm::cli::RunOptions run;
   pm::cli::AttachOptions attach;
-  auto add_common = [](CLI::App* sub, pm::cli::CommonOptions& c) {
+  pm::cli::ExplainOptions explain;
+  // The options of every command that writes a report.
+  auto add_report = [](CLI::App* sub, pm::cli::CommonOptions& c) {
     sub->add_flag("--json", c.json, "print one JSON object a line");
     sub->add_flag("-v,--verbose", c.verbose, "stream events live on stderr, and libbpf's messages");
     sub->add_option("--text-report", c.text_report, "also write the text report to this file (created 0600)");
+    sub->add_flag("--no-redact", c.no_redact,
+                  "do not hide secrets (SECRET_KEY, passwords, tokens): local debugging only, marked in the output");
+  };
+  // And of every command that traces.
+  auto add_common = [&](CLI::App* sub, pm::cli::CommonOptions& c) {
+    add_report(sub, c);
+    sub->add_option("--record", c.record,
+                    "also record the capture to this file (gzip JSON lines, 0600) for `pmtrace explain`");
     sub->add_option("--backend", c.backend, "bpf, ptrace, or auto: eBPF, and ptrace where eBPF cannot be used")
         ->check(CLI::IsMember({"auto", "bpf", "ptrace"}))
         ->capture_default_str();
@@ -49,6 +59,10 @@ int main(int argc, char** argv) {
   kind->add_flag_callback("--name", [&] { attach.kind = "name"; }, "TARGET is a process name");
   kind->require_option(0, 1);
 
+  auto* explain_cmd = app.add_subcommand("explain", "explain a recording made with --record, on any machine");
+  add_report(explain_cmd, explain.common);
+  explain_cmd->add_option("recording", explain.recording, "the recording (FILE.pmt)")->required();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -64,6 +78,10 @@ int main(int argc, char** argv) {
     if (app.got_subcommand(attach_cmd)) {
       if (attach.common.verbose) spdlog::set_level(spdlog::level::debug);
       return pm::cli::cmd_attach(attach);
+    }
+    if (app.got_subcommand(explain_cmd)) {
+      if (explain.common.verbose) spdlog::set_level(spdlog::level::debug);
+      return pm::cli::cmd_explain(explain);
     }
   } catch (const std::exception& e) {
     spdlog::error("internal error: {}", e.what());

@@ -90,6 +90,8 @@ int cmd_run(const RunOptions& opts) {
                  scope->exists ? "" : ", created when it starts");
   }
 
+  SessionOptions so;
+  if (auto r = apply_common(opts.common, so); !r) return report_error(r.error());
   install_stop_handlers();
   auto t0 = model::Clock::monotonic_ns();
   auto src = open_source(cfg, opts.common, true, true);
@@ -117,14 +119,10 @@ int cmd_run(const RunOptions& opts) {
   info.start_ns = model::Clock::monotonic_ns();
   spdlog::debug("tracing ready in {} ms", (info.start_ns - t0) / 1000000);
 
-  SessionOptions so;
-  so.json = opts.common.json;
-  so.verbose = opts.common.verbose;
-  so.text_report = opts.common.text_report;
   so.deadline_ms = *timeout_ms;
-  Session session(**src, info, so);
+  Session session(**src, info, std::move(so));
   for (const auto& s : scopes) session.add_unit_context(s.unit, s.unit_file);
-  session.table().seed(static_cast<std::uint32_t>(child->pid));
+  session.seed(static_cast<std::uint32_t>(child->pid));
   child->release();
 
   bool child_done = false;

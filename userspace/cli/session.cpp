@@ -11,7 +11,11 @@
 #include <cstring>
 #include <iostream>
 
+#include <sys/utsname.h>
+
 #include "model/clock.h"
+#include "pmtrace_version.h"
+#include "util/redact.h"
 #include "rules/finding.h"
 #include "target/envfile.h"
 #include "target/environ.h"
@@ -50,6 +54,29 @@ void install_stop_handlers() {
 
 Session::Session(sources::Source& src, report::RunInfo info, SessionOptions opts)
     : src_(src), info_(std::move(info)), opts_(std::move(opts)) {
+  // File owners, user names: asked by the rules at report time, answered from
+  // this machine (and recorded) when live, from the recording when not.
+  record::Lookups live;
+  if (opts_.live) live = {host_file_lookup(), target::host_path_lookup(), host_user_name, host_group_name};
+  facts_.install(agg_, std::move(live), [this](const nlohmann::json& f) {
+    if (opts_.recording) opts_.recording->fact(f);
+  });
+  if (opts_.recording) {
+    record::Header h;
+    h.pmtrace_version = PMTRACE_VERSION;
+    struct utsname u{};
+    if (::uname(&u) == 0) {
+      h.host = u.nodename;
+      h.kernel = u.release;
+    }
+    h.backend = info_.backend;
+    h.mode = info_.mode;
+    h.target = info_.target;
+    h.start_ns = info_.start_ns;
+    h.clock_offset_ns = info_.clock.offset_ns();
+    h.redacted = redaction_enabled();
+    opts_.recording->header(h);
+  }
   const char* tmp = std::getenv("TMPDIR");
   std::string path = std::string(tmp && *tmp ? tmp : "/tmp") + "/pmtrace-spool-XXXXXX";
   int fd = ::mkstemp(path.data());
@@ -85,15 +112,37 @@ Session::Session(sources::Source& src, report::RunInfo info, SessionOptions opts
   }
 }
 
-void Session::on_event(model::Event&& e) {
-  agg_.on_event(e);
+bool Session::apply_fact(const nlohmann::json& fact, std::string* why) {
+  if (!facts_.apply(fact, agg_, why)) return false;
+  if (opts_.recording) opts_.recording->fact(fact);
+  return true;
+}
+
+void Session::read_process_start(std::uint32_t pid) {
+  if (!opts_.live) return;
   // The database the service is configured with, read while the process is
   // alive: connects to it are then recognised on any port.
-  if (e.hdr.type == model::EventType::exec) {
-    if (auto env = read_file("/proc/" + std::to_string(e.hdr.pid) + "/environ"))
-      for (const auto& d : target::databases_from_environ(*env)) agg_.add_database(d.addr, d.what);
-    if (auto limit = target::host_memory_limit(e.hdr.pid)) agg_.set_memory_limit(e.hdr.pid, *limit);
+  if (auto env = read_file("/proc/" + std::to_string(pid) + "/environ")) {
+    learn_secrets_from_environ(*env);
+    for (const auto& d : target::databases_from_environ(*env)) apply_fact(record::database_fact(d.addr, d.what));
   }
+  if (auto limit = target::host_memory_limit(pid)) apply_fact(record::memory_limit_fact(pid, *limit));
+}
+
+void Session::seed(std::uint32_t pid) {
+  table().seed(pid);
+  if (auto cmdline = read_file("/proc/" + std::to_string(pid) + "/cmdline"))
+    learn_secrets_from_argv(split(*cmdline, '\0'));
+  read_process_start(pid);
+}
+
+void Session::on_event(model::Event&& e) {
+  if (const auto* x = e.as<model::Exec>()) {
+    learn_secrets_from_argv(x->argv);
+    read_process_start(e.hdr.pid);
+  }
+  agg_.on_event(e);
+  if (opts_.recording) opts_.recording->event(e);
   if (live_) live_->event(e);
   if (text_) text_->event(e);
   sink_->event(e);
@@ -112,10 +161,13 @@ void Session::add_unit_context(const std::string& unit, const std::string& unit_
     if (auto content = read_file(path)) {
       info.readable = true;
       auto parsed = target::parse_env_file(*content);
-      for (const auto& v : parsed.vars) info.keys.push_back(v.key);
+      for (const auto& v : parsed.vars) {
+        info.keys.push_back(v.key);
+        learn_secrets_from_argv({v.key + "=" + v.value});
+      }
       for (const auto& i : parsed.issues) info.issues.push_back({i.line, i.text, i.key, i.problem, i.corrected});
     }
-    agg_.add_env_file(std::move(info));
+    apply_fact(record::env_file_fact(info));
   }
 }
 
@@ -138,6 +190,14 @@ std::string Session::run(const std::function<std::optional<std::string>()>& done
       reason = "source failed";
       break;
     }
+    if (opts_.recording) {
+      opts_.recording->losses(src_.losses());
+      opts_.recording->maybe_flush(model::Clock::monotonic_ns());
+    }
+    if (src_.exhausted()) {
+      reason = "end of the recording";
+      break;
+    }
     if (auto why = done()) {
       reason = *why;
       break;
@@ -153,6 +213,7 @@ std::string Session::run(const std::function<std::optional<std::string>()>& done
   end_ns_ = model::Clock::monotonic_ns();
   // Whatever is still in the ring buffer was captured: read it.
   (void)src_.poll(0, fn);
+  if (auto recorded_end = src_.end_ns()) end_ns_ = *recorded_end;
   return reason;
 }
 
@@ -163,9 +224,6 @@ int Session::finish(const std::string& end_reason) {
   s.losses = src_.losses();
   s.notes = src_.notes();
   s.failures = table().failures();
-  agg_.set_file_lookup(host_file_lookup());
-  agg_.set_path_lookup(target::host_path_lookup());
-  agg_.set_name_lookups(host_user_name, host_group_name);
   agg_.set_end_ns(s.end_ns);
   s.findings = rules::run_rules(agg_);
   s.end_reason = end_reason;
@@ -173,6 +231,12 @@ int Session::finish(const std::string& end_reason) {
   for (const auto& f : s.findings) failure_found |= f.severity == rules::Severity::failure;
   s.exit_status = s.failures.empty() && !failure_found ? 0 : 1;
   s.checkpoints = analysis::infer_checkpoints(agg_, s.exit_status != 0);
+  if (opts_.recording) {
+    record::Trailer t{s.end_ns, s.events, s.end_reason, s.losses, s.notes};
+    auto done = opts_.recording->finish(t);
+    if (done) spdlog::info("recording written to {}", opts_.recording->path());
+    else s.notes.push_back("the recording is incomplete: " + done.error().message);
+  }
   sink_->end(s);
   if (text_) text_->end(s);
   if (spool_.is_open()) {

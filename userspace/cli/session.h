@@ -16,6 +16,8 @@
 #include <vector>
 
 #include "analysis/aggregator.h"
+#include "record/facts.h"
+#include "record/recording.h"
 #include "report/sink.h"
 #include "sources/source.h"
 #include "target/procfs.h"
@@ -32,6 +34,10 @@ struct SessionOptions {
   std::string text_report;  // also write the text report here
   std::optional<long long> deadline_ms;  // --timeout / --duration
   std::string deadline_reason = "timeout";
+  // Live: facts (environments, memory limits, file owners) are read from this
+  // machine. Off when explaining a recording: they come from the recording.
+  bool live = true;
+  std::unique_ptr<record::Writer> recording;  // --record FILE
 };
 
 class Session {
@@ -50,12 +56,22 @@ class Session {
   // What the unit's files say (EnvironmentFile=), read now, for the rules.
   void add_unit_context(const std::string& unit, const std::string& unit_file);
 
+  // A process already running when tracing began: in the table, and what it
+  // was started with read now (its environment's secrets and database).
+  void seed(std::uint32_t pid);
+
+  // A fact read of the machine (record/facts.h): applied, and recorded.
+  bool apply_fact(const nlohmann::json& fact, std::string* why = nullptr);
+
   // Forgets live processes that are gone from /proc without an exit event
   // (e.g. the event was lost), so a session never waits for a ghost.
   void prune_gone(const target::Procfs& procfs);
 
  private:
   void on_event(model::Event&& e);
+  // Reads what a live process was started with: learns its secrets (before
+  // any of its output is rendered) and the database its environment names.
+  void read_process_start(std::uint32_t pid);
 
   sources::Source& src_;
   report::RunInfo info_;
@@ -69,6 +85,7 @@ class Session {
   std::ofstream text_file_;
   std::unique_ptr<report::Sink> text_;  // --text-report
   std::uint64_t end_ns_ = 0;
+  record::FactStore facts_;
 };
 
 }  // namespace pm::cli

@@ -5,6 +5,10 @@
 #include <string.h>
 
 #include <cerrno>
+#include <cstdio>
+#include <map>
+
+#include "util/strings.h"
 
 namespace pm::model {
 
@@ -48,13 +52,20 @@ std::string open_flags(std::uint64_t flags) {
       {O_DIRECTORY, "O_DIRECTORY"}, {O_NOFOLLOW, "O_NOFOLLOW"}, {O_CLOEXEC, "O_CLOEXEC"},
       {O_PATH, "O_PATH"},
   };
+  std::uint64_t rest = flags & ~static_cast<std::uint64_t>(O_ACCMODE);
   for (const auto& b : bits) {
-    if (b.bit == O_PATH) {
-      if ((flags & O_PATH) == O_PATH) out += "|O_PATH";
-    } else if (flags & b.bit) {
+    if ((flags & b.bit) == b.bit) {
       out += "|";
       out += b.name;
+      rest &= ~b.bit;
     }
+  }
+  if (rest) {
+    // Bits without a name here (O_DSYNC, __O_LARGEFILE, ...): kept as a number
+    // so the text says everything the flags did.
+    char hex[32];
+    std::snprintf(hex, sizeof hex, "|0x%llx", static_cast<unsigned long long>(rest));
+    out += hex;
   }
   return out;
 }
@@ -100,6 +111,99 @@ std::string syscall_name(int nr) {
   for (const auto& c : calls)
     if (c.nr == nr) return c.name;
   return "syscall " + std::to_string(nr);
+}
+
+namespace {
+
+// name -> number for every number in [lo, hi] that `name_of` names.
+template <typename F>
+std::map<std::string, int> reverse_table(F name_of, int lo, int hi) {
+  std::map<std::string, int> m;
+  for (int i = lo; i <= hi; ++i) m.emplace(name_of(i), i);
+  return m;
+}
+
+bool lookup(const std::map<std::string, int>& m, const std::string& name, int& out) {
+  auto it = m.find(name);
+  if (it == m.end()) return false;
+  out = it->second;
+  return true;
+}
+
+// The numeric fallback: PREFIX followed by a decimal number.
+bool numbered(const std::string& name, std::string_view prefix, int& out) {
+  if (!starts_with(name, prefix)) return false;
+  auto v = parse_int(std::string_view(name).substr(prefix.size()));
+  if (!v || *v < -(1ll << 31) || *v > (1ll << 31) - 1) return false;
+  out = static_cast<int>(*v);
+  return true;
+}
+
+}  // namespace
+
+bool signal_from_name(const std::string& name, int& out) {
+  static const auto m = reverse_table(signal_name, 1, 64);
+  return lookup(m, name, out) || numbered(name, "SIG", out);
+}
+
+bool errno_from_name(const std::string& name, int& out) {
+  if (name.empty()) {
+    out = 0;
+    return true;
+  }
+  static const auto m = reverse_table(errno_name, 1, 4095);
+  return lookup(m, name, out) || numbered(name, "E", out);
+}
+
+bool open_flags_from_names(const std::string& names, std::uint64_t& out) {
+  static const auto m = [] {
+    std::map<std::string, std::uint64_t> r;
+    for (std::uint64_t bit = 1; bit; bit <<= 1)
+      if (bit & ~static_cast<std::uint64_t>(O_ACCMODE)) r.emplace(split(open_flags(bit), '|').back(), bit);
+    r.erase(std::string("O_RDONLY"));
+    r["O_PATH"] = O_PATH;
+    return r;
+  }();
+  auto parts = split(names, '|', false);
+  if (parts.empty()) return false;
+  std::uint64_t v = 0;
+  if (parts[0] == "O_RDONLY") v = O_RDONLY;
+  else if (parts[0] == "O_WRONLY") v = O_WRONLY;
+  else if (parts[0] == "O_RDWR") v = O_RDWR;
+  else if (parts[0] == "O_ACCMODE") v = O_ACCMODE;
+  else return false;
+  for (std::size_t i = 1; i < parts.size(); ++i) {
+    const auto& p = parts[i];
+    if (auto it = m.find(p); it != m.end()) {
+      v |= it->second;
+    } else if (starts_with(p, "0x") && p.size() > 2 && p.size() <= 18 &&
+               p.find_first_not_of("0123456789abcdef", 2) == std::string::npos) {
+      v |= std::stoull(p.substr(2), nullptr, 16);
+    } else {
+      return false;
+    }
+  }
+  out = v;
+  return true;
+}
+
+bool tcp_state_from_name(const std::string& name, int& out) {
+  static const auto m = reverse_table(tcp_state_name, 1, 12);
+  return lookup(m, name, out) || numbered(name, "STATE", out);
+}
+
+bool si_code_from_name(const std::string& name, int& out) {
+  static const auto m = reverse_table(si_code_name, -64, 128);  // SI_KERNEL is 0x80
+  return lookup(m, name, out) || numbered(name, "", out);
+}
+
+bool syscall_from_name(const std::string& name, int& out) {
+  if (name.empty()) {
+    out = -1;
+    return true;
+  }
+  static const auto m = reverse_table(syscall_name, 0, 511);
+  return lookup(m, name, out) || numbered(name, "syscall ", out);
 }
 
 }  // namespace pm::model

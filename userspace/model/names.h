@@ -15,4 +15,13 @@ std::string si_code_name(int code);  // "SI_USER", "SI_KERNEL", ...
 // ("poll", "connect", "recvfrom"); "syscall 202" for others, "" for -1.
 std::string syscall_name(int nr);
 
+// The reverse of each, for reading recordings: false when the text is neither
+// a name these functions produce nor their numeric fallback.
+bool signal_from_name(const std::string& name, int& out);
+bool errno_from_name(const std::string& name, int& out);  // "" is 0 (no error)
+bool open_flags_from_names(const std::string& names, std::uint64_t& out);
+bool tcp_state_from_name(const std::string& name, int& out);
+bool si_code_from_name(const std::string& name, int& out);
+bool syscall_from_name(const std::string& name, int& out);  // "" is -1 (none)
+
 }  // namespace pm::model

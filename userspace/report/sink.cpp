@@ -14,29 +14,6 @@ namespace {
 
 using nlohmann::json;
 
-// Every string in an output object passes through redaction.
-void redact_json(json& j) {
-  if (j.is_object() && j.contains("argv") && j["argv"].is_array()) {
-    std::vector<std::string> argv;
-    for (const auto& a : j["argv"])
-      if (a.is_string()) argv.push_back(a.get<std::string>());
-    if (argv.size() == j["argv"].size()) j["argv"] = redact_argv(argv);
-  }
-  if (j.is_string()) {
-    j = redact(j.get_ref<const std::string&>());
-  } else if (j.is_structured()) {
-    for (auto& v : j) redact_json(v);
-  }
-}
-
-json losses_json(const model::Losses& l) {
-  json by_type = json::object();
-  for (std::size_t i = 0; i < l.ring_full.size(); ++i)
-    if (l.ring_full[i]) by_type[model::type_name(static_cast<model::EventType>(i))] = l.ring_full[i];
-  return {{"total", l.total()},     {"ring_buffer_full", l.ring_total()}, {"by_type", by_type},
-          {"untracked_processes", l.track_full}, {"malformed", l.malformed}, {"unknown_type", l.unknown}};
-}
-
 std::string ending(const analysis::ProcessEnd& f) {
   if (f.exit.signal()) return "killed by " + model::signal_name(f.exit.signal());
   return "exited with code " + std::to_string(f.exit.code());
@@ -54,7 +31,9 @@ std::string relative_time(std::uint64_t ts_ns, std::uint64_t start_ns) {
 void TextSink::begin(const RunInfo& info) {
   info_ = info;
   out_ << "pmtrace " << info.mode << " " << redact(info.target) << "\n"
-       << "backend " << info.backend << ", started " << info.clock.to_iso8601(info.start_ns) << "\n\n";
+       << "backend " << info.backend << ", started " << info.clock.to_iso8601(info.start_ns) << "\n";
+  if (!redaction_enabled()) out_ << "SECRETS ARE NOT REDACTED (--no-redact): do not share this report\n";
+  out_ << "\n";
   char line[96];
   std::snprintf(line, sizeof line, "%9s %7s %-15s %s\n", "TIME", "PID", "COMM", "EVENT");
   out_ << line;
@@ -199,7 +178,8 @@ void JsonSink::begin(const RunInfo& info) {
             {"target", info.target},
             {"backend", info.backend},
             {"start_ns", info.start_ns},
-            {"start_time", info.clock.to_iso8601(info.start_ns)}};
+            {"start_time", info.clock.to_iso8601(info.start_ns)},
+            {"redacted", redaction_enabled()}};
   redact_json(j);
   out_ << model::dump_line(j) << "\n";
 }
@@ -251,7 +231,7 @@ void JsonSink::end(const Summary& s) {
             {"events", s.events},
             {"duration_s", (s.end_ns - info_.start_ns) / 1e9},
             {"end_reason", s.end_reason},
-            {"lost", losses_json(s.losses)},
+            {"lost", model::to_json(s.losses)},
             {"notes", s.notes},
             {"failures", failures},
             {"exit_status", s.exit_status}};

@@ -1,9 +1,10 @@
-// An event source: BPF (kernel tracepoints), later ptrace and replay. Each
+// An event source: BPF (kernel tracepoints), ptrace, or a recording (replay). Each
 // delivers model events and counts what it lost.
 #pragma once
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -31,6 +32,11 @@ class Source {
 
   // What this source could not set up and so cannot see (disabled probes).
   virtual std::vector<std::string> notes() const = 0;
+
+  // A source that reads the past (a recording) knows when it ended, and has
+  // no more to give at some point; live sources end when they are stopped.
+  virtual std::optional<std::uint64_t> end_ns() const { return std::nullopt; }
+  virtual bool exhausted() const { return false; }
 };
 
 }  // namespace pm::sources

@@ -1,5 +1,11 @@
 #include "util/redact.h"
 
+#include "util/strings.h"
+
+#include <algorithm>
+#include <atomic>
+#include <mutex>
+#include <nlohmann/json.hpp>
 #include <regex>
 
 namespace pm {
@@ -88,9 +94,98 @@ std::string replace_values(const std::string& s, const std::regex& re) {
   return out;
 }
 
+struct Learned {
+  std::mutex mu;
+  std::vector<std::string> values;  // longest first, so a value hides before its parts
+};
+Learned& learned() {
+  static Learned l;
+  return l;
+}
+std::atomic<bool> g_redaction{true};
+
+std::string hide_learned(std::string s) {
+  auto& l = learned();
+  std::lock_guard<std::mutex> lock(l.mu);
+  for (const auto& v : l.values) {
+    for (auto pos = s.find(v); pos != std::string::npos; pos = s.find(v, pos + kRedacted.size()))
+      s.replace(pos, v.size(), kRedacted);
+  }
+  return s;
+}
+
 }  // namespace
 
+void learn_secret(std::string_view value) {
+  if (value.size() < kMinLearnedSecret || value == kRedacted) return;
+  auto& l = learned();
+  std::lock_guard<std::mutex> lock(l.mu);
+  if (std::find(l.values.begin(), l.values.end(), value) != l.values.end()) return;
+  if (l.values.size() >= 256) return;  // a bound; the patterns still apply
+  l.values.emplace_back(value);
+  std::stable_sort(l.values.begin(), l.values.end(),
+                   [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
+}
+
+void forget_learned_secrets() {
+  auto& l = learned();
+  std::lock_guard<std::mutex> lock(l.mu);
+  l.values.clear();
+}
+
+namespace {
+// The password part of every URL in `text`.
+void learn_url_passwords(std::string_view text) {
+  if (!may_hold_url_password(text)) return;
+  std::string s(text);
+  for (auto it = std::sregex_iterator(s.begin(), s.end(), url_re()); it != std::sregex_iterator(); ++it)
+    learn_secret((*it)[2].str());
+}
+
+void learn_assignment(std::string_view item) {
+  auto eq = item.find('=');
+  if (eq == std::string_view::npos) return learn_url_passwords(item);
+  std::string_view name = item.substr(0, eq), value = item.substr(eq + 1);
+  while (!name.empty() && name.front() == '-') name.remove_prefix(1);
+  if (!name.empty() && secret_name(name)) learn_secret(value);
+  learn_url_passwords(value);
+}
+}  // namespace
+
+void learn_secrets_from_environ(std::string_view nul_separated) {
+  for (const auto& item : split(nul_separated, '\0')) learn_assignment(item);
+}
+
+void learn_secrets_from_argv(const std::vector<std::string>& argv) {
+  for (std::size_t i = 0; i < argv.size(); ++i) {
+    learn_assignment(argv[i]);
+    std::string_view name = argv[i];
+    if (name.size() < 2 || name.front() != '-' || name.find('=') != std::string_view::npos) continue;
+    while (!name.empty() && name.front() == '-') name.remove_prefix(1);
+    if (i + 1 < argv.size() && secret_name(name)) learn_secret(argv[i + 1]);  // --password VALUE
+  }
+}
+
+void set_redaction(bool on) { g_redaction.store(on); }
+bool redaction_enabled() { return g_redaction.load(); }
+
+void redact_json(nlohmann::json& j) {
+  if (!redaction_enabled()) return;
+  if (j.is_object()) {
+    auto it = j.find("argv");
+    if (it != j.end() && it->is_array() &&
+        std::all_of(it->begin(), it->end(), [](const nlohmann::json& a) { return a.is_string(); }))
+      *it = redact_argv(it->get<std::vector<std::string>>());
+  }
+  if (j.is_string()) {
+    j = redact(j.get_ref<const std::string&>());
+  } else if (j.is_structured()) {
+    for (auto& v : j) redact_json(v);
+  }
+}
+
 std::vector<std::string> redact_argv(const std::vector<std::string>& argv) {
+  if (!redaction_enabled()) return argv;
   std::vector<std::string> out;
   out.reserve(argv.size());
   bool hide_next = false;
@@ -119,7 +214,8 @@ bool secret_name(std::string_view name) {
 }
 
 std::string redact(std::string_view text) {
-  std::string s(text);
+  if (!redaction_enabled()) return std::string(text);
+  std::string s = hide_learned(std::string(text));
   if (may_hold_url_password(s)) s = std::regex_replace(s, url_re(), "$1***$3");
   if (!may_hold_secret(s)) return s;
   return replace_values(replace_values(s, assignment_re()), option_re());

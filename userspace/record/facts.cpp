@@ -1,0 +1,146 @@
+#include "record/facts.h"
+
+#include "model/event_json.h"
+#include "model/json_fields.h"
+
+namespace pm::record {
+
+using nlohmann::json;
+
+namespace {
+
+json file_facts_json(const analysis::FileFacts& f) {
+  json j = {{"uid", f.uid}, {"gid", f.gid}, {"mode", f.mode}, {"owner", f.owner}, {"group", f.group}};
+  if (f.symlink) {
+    j["symlink"] = true;
+    j["link_target"] = f.link_target;
+    j["target_exists"] = f.target_exists;
+  }
+  if (!f.shebang.empty()) j["shebang"] = f.shebang;
+  return j;
+}
+
+std::optional<analysis::FileFacts> file_facts_from(model::JsonFields& r) {
+  analysis::FileFacts f;
+  r.num("uid", f.uid);
+  r.num("gid", f.gid);
+  r.num("mode", f.mode);
+  r.str("owner", f.owner, false);
+  r.str("group", f.group, false);
+  r.boolean("symlink", f.symlink, false);
+  r.str("link_target", f.link_target, false);
+  r.boolean("target_exists", f.target_exists, false);
+  r.str("shebang", f.shebang, false);
+  if (!r.ok()) return std::nullopt;
+  return f;
+}
+
+}  // namespace
+
+json memory_limit_fact(std::uint32_t pid, const std::string& limit) {
+  return {{"kind", "memory_limit"}, {"pid", pid}, {"limit", limit}};
+}
+
+json database_fact(const model::SockAddr& addr, const std::string& what) {
+  return {{"kind", "database"}, {"addr", model::to_json(addr)}, {"what", what}};
+}
+
+json env_file_fact(const analysis::EnvFileInfo& f) {
+  json issues = json::array();
+  for (const auto& i : f.issues)
+    issues.push_back({{"line", i.line}, {"text", i.text}, {"key", i.key}, {"problem", i.problem}, {"corrected", i.corrected}});
+  return {{"kind", "env_file"}, {"unit", f.unit},         {"path", f.path}, {"optional", f.optional},
+          {"readable", f.readable}, {"keys", f.keys}, {"issues", issues}};
+}
+
+bool FactStore::apply(const json& fact, analysis::Aggregator& agg, std::string* why) {
+  model::JsonFields r(fact);
+  std::string kind;
+  r.str("kind", kind);
+  if (kind == "memory_limit") {
+    std::uint32_t pid = 0;
+    std::string limit;
+    r.num("pid", pid);
+    r.str("limit", limit);
+    if (r.ok()) agg.set_memory_limit(pid, limit);
+  } else if (kind == "database") {
+    model::SockAddr a;
+    std::string what;
+    r.addr("addr", a);
+    r.str("what", what, false);
+    if (r.ok()) agg.add_database(a, what);
+  } else if (kind == "env_file") {
+    analysis::EnvFileInfo f;
+    r.str("unit", f.unit, false);
+    r.str("path", f.path);
+    r.boolean("optional", f.optional, false);
+    r.boolean("readable", f.readable, false);
+    r.strings("keys", f.keys, false);
+    if (const json* issues = r.field("issues", false)) {
+      if (!issues->is_array()) r.fail("issues is not an array");
+      for (std::size_t n = 0; r.ok() && n < issues->size(); ++n) {
+        model::JsonFields ir((*issues)[n]);
+        analysis::EnvFileInfo::Issue i;
+        ir.num("line", i.line);
+        ir.str("text", i.text, false);
+        ir.str("key", i.key, false);
+        ir.str("problem", i.problem, false);
+        ir.str("corrected", i.corrected, false);
+        if (!ir.ok()) r.fail("issue: " + ir.why());
+        f.issues.push_back(std::move(i));
+      }
+    }
+    if (r.ok()) agg.add_env_file(std::move(f));
+  } else if (kind == "file" || kind == "path") {
+    std::string path;
+    r.str("path", path);
+    std::optional<analysis::FileFacts> facts;
+    if (const json* f = r.field("facts", false); f && !f->is_null()) {
+      model::JsonFields fr(*f);
+      facts = file_facts_from(fr);
+      if (!fr.ok()) r.fail("facts: " + fr.why());
+    }
+    if (r.ok()) files_[{kind, path}] = facts;
+  } else if (kind == "user" || kind == "group") {
+    std::uint32_t id = 0;
+    std::string name;
+    r.num("id", id);
+    r.str("name", name);
+    if (r.ok()) names_[{kind, id}] = name;
+  }
+  if (!r.ok() && why) *why = "fact " + kind + ": " + r.why();
+  return r.ok();
+}
+
+std::optional<analysis::FileFacts> FactStore::file(const std::string& kind, const std::string& path) {
+  auto key = std::make_pair(kind, path);
+  if (auto it = files_.find(key); it != files_.end()) return it->second;
+  const auto& lookup = kind == "file" ? live_.file : live_.path;
+  if (!lookup) return std::nullopt;
+  auto facts = lookup(path);
+  files_[key] = facts;
+  if (record_) record_({{"kind", kind}, {"path", path}, {"facts", facts ? file_facts_json(*facts) : json(nullptr)}});
+  return facts;
+}
+
+std::string FactStore::name(const std::string& kind, std::uint32_t id) {
+  auto key = std::make_pair(kind, id);
+  if (auto it = names_.find(key); it != names_.end()) return it->second;
+  const auto& lookup = kind == "user" ? live_.users : live_.groups;
+  if (!lookup) return "";
+  auto n = lookup(id);
+  names_[key] = n;
+  if (record_) record_({{"kind", kind}, {"id", id}, {"name", n}});
+  return n;
+}
+
+void FactStore::install(analysis::Aggregator& agg, Lookups live, RecordFn record) {
+  live_ = std::move(live);
+  record_ = std::move(record);
+  agg.set_file_lookup([this](const std::string& p) { return file("file", p); });
+  agg.set_path_lookup([this](const std::string& p) { return file("path", p); });
+  agg.set_name_lookups([this](std::uint32_t id) { return name("user", id); },
+                       [this](std::uint32_t id) { return name("group", id); });
+}
+
+}  // namespace pm::record
