@@ -11,7 +11,6 @@
 namespace pm::cli {
 
 int cmd_explain(const ExplainOptions& opts) {
-  if (!opts.common.record.empty()) return report_error(make_error("explain reads a recording; it does not make one"));
   auto reader = record::Reader::open(opts.recording);
   if (!reader) return report_error(reader.error());
   const record::Header h = (*reader)->header();
