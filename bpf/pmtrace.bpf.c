@@ -21,10 +21,21 @@ const volatile __u8 cfg_scope_cgroups = 0;   /* tracked_cgrps may be non-empty *
 const volatile __u8 cfg_adopt_comms = 0;     /* adopt_comms may be non-empty */
 const volatile __u8 cfg_watch_cgpaths = 0;   /* watch_cgpaths may be non-empty */
 const volatile __u64 cfg_wakeup_bytes = 65536; /* wake the reader past this backlog */
+const volatile __u8 cfg_count_enoent = 0;    /* watch: count read-only ENOENT opens, emit none */
 
 /* Loss counters, read by userspace through the mmapped .bss. */
 __u64 pm_lost[PM_EV_TYPE_MAX] = {};
 __u64 pm_track_full = 0;   /* a tgid could not be added: its events are missed */
+__u64 pm_enoent_counted = 0; /* read-only opens that failed ENOENT, counted, not emitted */
+
+/* Those opens by process (cfg_count_enoent): Python's import probing makes
+ * thousands a start, none of them a failure, so they cost an add, not a record. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);   /* tgid */
+	__type(value, __u64);
+} enoent_counts SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -663,6 +674,18 @@ static __always_inline int open_exit(__u32 kind, struct trace_event_raw_sys_exit
 
 	if (!unstash(kind, &f) || ret >= 0)
 		return 0;
+	if (cfg_count_enoent && (ret == -PM_ENOENT || ret == -PM_ENOTDIR) && kind == IF_OPENAT &&
+	    !(f.arg[2] & (PM_O_WRONLY | PM_O_RDWR | PM_O_CREAT))) {
+		__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+		__u64 one = 1, *n = bpf_map_lookup_elem(&enoent_counts, &tgid);
+
+		if (n)
+			__sync_fetch_and_add(n, 1);
+		else
+			bpf_map_update_elem(&enoent_counts, &tgid, &one, BPF_NOEXIST);
+		__sync_fetch_and_add(&pm_enoent_counted, 1);
+		return 0;
+	}
 	if (!PM_RESERVE(e, PM_EV_OPEN_FAIL))
 		return 0;
 	fill_hdr(&e->hdr, PM_EV_OPEN_FAIL, sizeof(*e));

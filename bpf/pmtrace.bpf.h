@@ -15,4 +15,11 @@
 #define PM_TCP_CLOSE 7
 #define PM_TCP_LISTEN 10
 
+/* include/uapi/asm-generic/errno-base.h, fcntl.h */
+#define PM_ENOENT 2
+#define PM_ENOTDIR 20
+#define PM_O_WRONLY 01
+#define PM_O_RDWR 02
+#define PM_O_CREAT 0100
+
 #endif /* PMTRACE_BPF_H */

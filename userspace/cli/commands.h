@@ -42,7 +42,16 @@ struct ExplainOptions {
   std::string recording;
 };
 
+struct WatchOptions {
+  CommonOptions common;              // --record, --no-redact, -v, --ringbuf-size
+  std::vector<std::string> targets;  // units or process names; default: gunicorn
+  std::string config;                // default /etc/pmtrace/watch.toml (optional)
+  std::string incidents, metrics, record_dir, window, restart_window, settle, duration;
+  unsigned restart_limit = 0;        // 0: from the config
+};
+
 int cmd_run(const RunOptions& opts);
+int cmd_watch(const WatchOptions& opts);
 int cmd_explain(const ExplainOptions& opts);
 int cmd_attach(const AttachOptions& opts);
 

@@ -2,6 +2,9 @@
 
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
+#include <sys/utsname.h>
+
+#include "pmtrace_version.h"
 
 #include "sources/environment.h"
 #include "sources/ptrace_source.h"
@@ -60,6 +63,23 @@ Result<void> apply_common(const CommonOptions& common, SessionOptions& so) {
     so.recording = std::move(*w);
   }
   return {};
+}
+
+record::Header recording_header(const report::RunInfo& info) {
+  record::Header h;
+  h.pmtrace_version = PMTRACE_VERSION;
+  struct utsname u{};
+  if (::uname(&u) == 0) {
+    h.host = u.nodename;
+    h.kernel = u.release;
+  }
+  h.backend = info.backend;
+  h.mode = info.mode;
+  h.target = info.target;
+  h.start_ns = info.start_ns;
+  h.clock_offset_ns = info.clock.offset_ns();
+  h.redacted = redaction_enabled();
+  return h;
 }
 
 Result<UnitScope> unit_scope(const std::string& name) {

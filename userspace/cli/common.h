@@ -24,6 +24,10 @@ Result<std::unique_ptr<sources::Source>> open_source(const sources::BpfConfig& c
 // before anything starts). Fills the session options.
 Result<void> apply_common(const CommonOptions& common, SessionOptions& so);
 
+// A recording's header for a capture described by `info`: this pmtrace's
+// version, this machine's name and kernel, whether secrets are redacted.
+record::Header recording_header(const report::RunInfo& info);
+
 // The unit's cgroup: relative path, absolute directory, and whether it exists.
 struct UnitScope {
   std::string unit;

@@ -59,6 +59,24 @@ int main(int argc, char** argv) {
   kind->add_flag_callback("--name", [&] { attach.kind = "name"; }, "TARGET is a process name");
   kind->require_option(0, 1);
 
+  pm::cli::WatchOptions watch;
+  auto* watch_cmd = app.add_subcommand("watch", "watch services continuously and write an incident when one fails");
+  watch_cmd->add_option("targets", watch.targets, "systemd units or process names (default: gunicorn)");
+  watch_cmd->add_option("--config", watch.config, "TOML configuration (default /etc/pmtrace/watch.toml, if present)");
+  watch_cmd->add_option("--incidents", watch.incidents, "append incidents here (default /var/log/pmtrace/incidents.jsonl)");
+  watch_cmd->add_option("--metrics", watch.metrics, "Prometheus textfile to rewrite (node_exporter's textfile collector)");
+  watch_cmd->add_option("--record-dir", watch.record_dir, "write each incident's window as a recording here");
+  watch_cmd->add_option("--window", watch.window, "flight recorder size per service (default 4M)");
+  watch_cmd->add_option("--restart-limit", watch.restart_limit, "more starts than this within --restart-window is a loop (default 3)");
+  watch_cmd->add_option("--restart-window", watch.restart_window, "default 60s");
+  watch_cmd->add_option("--settle", watch.settle, "explain a failure this long after it (default 1s)");
+  watch_cmd->add_option("--duration", watch.duration, "stop after this long (default: until SIGTERM)");
+  watch_cmd->add_flag("-v,--verbose", watch.common.verbose, "libbpf's messages and more");
+  watch_cmd->add_flag("--no-redact", watch.common.no_redact, "do not hide secrets: local debugging only");
+  watch_cmd->add_option("--record", watch.common.record, "also record every event to this file (gzip JSON lines, 0600)");
+  watch_cmd->add_option("--ringbuf-size", watch.common.ringbuf_size, "ring buffer size, a power of two")
+      ->capture_default_str();
+
   auto* explain_cmd = app.add_subcommand("explain", "explain a recording made with --record, on any machine");
   add_report(explain_cmd, explain.common);
   explain_cmd->add_option("recording", explain.recording, "the recording (FILE.pmt)")->required();
@@ -78,6 +96,10 @@ int main(int argc, char** argv) {
     if (app.got_subcommand(attach_cmd)) {
       if (attach.common.verbose) spdlog::set_level(spdlog::level::debug);
       return pm::cli::cmd_attach(attach);
+    }
+    if (app.got_subcommand(watch_cmd)) {
+      if (watch.common.verbose) spdlog::set_level(spdlog::level::debug);
+      return pm::cli::cmd_watch(watch);
     }
     if (app.got_subcommand(explain_cmd)) {
       if (explain.common.verbose) spdlog::set_level(spdlog::level::debug);

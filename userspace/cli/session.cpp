@@ -1,5 +1,7 @@
 #include "cli/session.h"
 
+#include "cli/common.h"
+
 #include <signal.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
@@ -11,10 +13,8 @@
 #include <cstring>
 #include <iostream>
 
-#include <sys/utsname.h>
 
 #include "model/clock.h"
-#include "pmtrace_version.h"
 #include "util/redact.h"
 #include "rules/finding.h"
 #include "target/envfile.h"
@@ -61,22 +61,7 @@ Session::Session(sources::Source& src, report::RunInfo info, SessionOptions opts
   facts_.install(agg_, std::move(live), [this](const nlohmann::json& f) {
     if (opts_.recording) opts_.recording->fact(f);
   });
-  if (opts_.recording) {
-    record::Header h;
-    h.pmtrace_version = PMTRACE_VERSION;
-    struct utsname u{};
-    if (::uname(&u) == 0) {
-      h.host = u.nodename;
-      h.kernel = u.release;
-    }
-    h.backend = info_.backend;
-    h.mode = info_.mode;
-    h.target = info_.target;
-    h.start_ns = info_.start_ns;
-    h.clock_offset_ns = info_.clock.offset_ns();
-    h.redacted = redaction_enabled();
-    opts_.recording->header(h);
-  }
+  if (opts_.recording) opts_.recording->header(recording_header(info_));
   const char* tmp = std::getenv("TMPDIR");
   std::string path = std::string(tmp && *tmp ? tmp : "/tmp") + "/pmtrace-spool-XXXXXX";
   int fd = ::mkstemp(path.data());
@@ -218,19 +203,11 @@ std::string Session::run(const std::function<std::optional<std::string>()>& done
 }
 
 int Session::finish(const std::string& end_reason) {
-  report::Summary s;
-  s.end_ns = end_ns_ ? end_ns_ : model::Clock::monotonic_ns();
+  report::Summary s = report::summarize(agg_, end_ns_ ? end_ns_ : model::Clock::monotonic_ns());
   s.events = events_;
   s.losses = src_.losses();
   s.notes = src_.notes();
-  s.failures = table().failures();
-  agg_.set_end_ns(s.end_ns);
-  s.findings = rules::run_rules(agg_);
   s.end_reason = end_reason;
-  bool failure_found = false;
-  for (const auto& f : s.findings) failure_found |= f.severity == rules::Severity::failure;
-  s.exit_status = s.failures.empty() && !failure_found ? 0 : 1;
-  s.checkpoints = analysis::infer_checkpoints(agg_, s.exit_status != 0);
   if (opts_.recording) {
     record::Trailer t{s.end_ns, s.events, s.end_reason, s.losses, s.notes};
     auto done = opts_.recording->finish(t);

@@ -21,6 +21,19 @@ std::string ending(const analysis::ProcessEnd& f) {
 
 }  // namespace
 
+Summary summarize(analysis::Aggregator& agg, std::uint64_t end_ns) {
+  Summary s;
+  s.end_ns = end_ns;
+  s.failures = agg.table().failures();
+  agg.set_end_ns(end_ns);
+  s.findings = rules::run_rules(agg);
+  bool failure_found = false;
+  for (const auto& f : s.findings) failure_found |= f.severity == rules::Severity::failure;
+  s.exit_status = s.failures.empty() && !failure_found ? 0 : 1;
+  s.checkpoints = analysis::infer_checkpoints(agg, s.exit_status != 0);
+  return s;
+}
+
 std::string relative_time(std::uint64_t ts_ns, std::uint64_t start_ns) {
   char buf[32];
   double d = (static_cast<double>(ts_ns) - static_cast<double>(start_ns)) / 1e9;

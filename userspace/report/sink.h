@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "analysis/aggregator.h"
 #include "analysis/checkpoints.h"
 #include "analysis/process_table.h"
 #include "model/clock.h"
@@ -36,6 +37,11 @@ struct Summary {
   std::string end_reason;          // "command and its processes exited", "timeout", ...
   int exit_status = 0;
 };
+
+// The explanation of what an aggregator holds, as of end_ns: the failures,
+// the findings (root cause first), the checkpoints and the exit status. The
+// caller adds what only it knows (events, losses, notes, end reason).
+Summary summarize(analysis::Aggregator& agg, std::uint64_t end_ns);
 
 class Sink {
  public:

@@ -71,6 +71,7 @@ Result<std::unique_ptr<BpfSource>> BpfSource::create(const BpfConfig& cfg) {
   skel->rodata->cfg_scope_cgroups = !cfg.cgroup_ids.empty() || !cfg.cgroup_paths.empty();
   skel->rodata->cfg_adopt_comms = !cfg.comms.empty();
   skel->rodata->cfg_watch_cgpaths = !cfg.cgroup_paths.empty();
+  skel->rodata->cfg_count_enoent = cfg.count_enoent;
   // Wake the reader once a quarter of the ring is waiting (64 KiB at most),
   // so a small ring is drained before it fills.
   skel->rodata->cfg_wakeup_bytes = std::min<__u64>(64 * 1024, cfg.ringbuf_bytes / 4);
@@ -203,6 +204,16 @@ model::Losses BpfSource::losses() const {
   l.malformed = malformed_;
   l.unknown = unknown_;
   return l;
+}
+
+std::uint64_t BpfSource::enoent_counted() const {
+  return __atomic_load_n(&skel_->bss->pm_enoent_counted, __ATOMIC_RELAXED);
+}
+
+std::uint64_t BpfSource::enoent_count(std::uint32_t tgid) const {
+  __u64 n = 0;
+  if (bpf_map__lookup_elem(skel_->maps.enoent_counts, &tgid, sizeof tgid, &n, sizeof n, 0) != 0) return 0;
+  return n;
 }
 
 }  // namespace pm::sources

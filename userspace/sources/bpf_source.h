@@ -20,6 +20,9 @@ struct BpfConfig {
                                             // root) adopted when created
   std::vector<std::string> comms;           // process names adopted at exec
   std::uint32_t ringbuf_bytes = 16u << 20;  // power of two
+  // watch: read-only opens failing ENOENT/ENOTDIR (import probing) are
+  // counted per process in the kernel instead of emitted.
+  bool count_enoent = false;
   std::string tracefs = "/sys/kernel/tracing";
 };
 
@@ -38,6 +41,10 @@ class BpfSource final : public Source {
 
   // Adds a cgroup to the scope while running (e.g. found after start).
   Result<void> track_cgroup(std::uint64_t id);
+
+  // With count_enoent: the opens counted in the kernel, in all and for a process.
+  std::uint64_t enoent_counted() const;
+  std::uint64_t enoent_count(std::uint32_t tgid) const;
 
  private:
   BpfSource() = default;

@@ -1,0 +1,96 @@
+#include "watch/metrics.h"
+
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <cstdio>
+
+#include "util/redact.h"
+#include "util/strings.h"
+
+namespace pm::watch {
+namespace {
+
+std::string label(const std::string& v) {
+  std::string out;
+  for (char c : redact(v)) {
+    if (c == '\\') out += "\\\\";
+    else if (c == '"') out += "\\\"";
+    else if (c == '\n') out += "\\n";
+    else out += c;
+  }
+  return out;
+}
+
+void family(std::string& out, const char* name, const char* type, const char* help) {
+  out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n";
+}
+
+}  // namespace
+
+std::string Metrics::render() const {
+  std::string o;
+  auto one = [&](const char* name, const char* type, const char* help, auto value) {
+    family(o, name, type, help);
+    o += std::string(name) + " " + std::to_string(value) + "\n";
+  };
+  one("pmtrace_events_total", "counter", "Events received from the kernel.", events);
+  one("pmtrace_events_lost_total", "counter", "Events lost (ring buffer full, untracked processes, malformed).", lost);
+  one("pmtrace_enoent_opens_counted_total", "counter",
+      "Read-only opens failing ENOENT counted in the kernel instead of emitted.", enoent_counted);
+  one("pmtrace_window_dropped_events_total", "counter",
+      "Old events dropped from a service's flight recorder to keep it within its size.", window_dropped);
+  one("pmtrace_services_watched", "gauge", "Services seen since pmtrace started.", services);
+  one("pmtrace_services_untracked_total", "counter", "Services not tracked because of the service limit.",
+      untracked_services);
+  family(o, "pmtrace_incidents_total", "counter", "Incidents written, by service and rule of the first finding.");
+  for (const auto& [k, n] : incidents)
+    o += "pmtrace_incidents_total{service=\"" + label(k.first) + "\",rule=\"" + label(k.second) + "\"} " +
+         std::to_string(n) + "\n";
+  family(o, "pmtrace_restarts_total", "counter", "Starts of each service's main process after its first.");
+  for (const auto& [svc, n] : restarts)
+    o += "pmtrace_restarts_total{service=\"" + label(svc) + "\"} " + std::to_string(n) + "\n";
+  char cpu[64];
+  std::snprintf(cpu, sizeof cpu, "%.3f", cpu_seconds);
+  family(o, "pmtrace_cpu_seconds_total", "counter", "CPU time pmtrace itself used (user and system).");
+  o += std::string("pmtrace_cpu_seconds_total ") + cpu + "\n";
+  one("pmtrace_resident_memory_bytes", "gauge", "pmtrace's resident memory.", rss_bytes);
+  return o;
+}
+
+void Metrics::sample_self() {
+  rusage ru{};
+  if (getrusage(RUSAGE_SELF, &ru) == 0)
+    cpu_seconds = ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+  if (auto statm = read_file("/proc/self/statm")) {
+    auto parts = split(*statm, ' ');
+    if (parts.size() > 1)
+      if (auto pages = parse_int(parts[1])) rss_bytes = static_cast<std::uint64_t>(*pages) * sysconf(_SC_PAGESIZE);
+  }
+}
+
+Result<void> write_textfile(const std::string& path, const std::string& text) {
+  // node_exporter must never read a half-written file: a temporary beside it,
+  // then rename (atomic within a filesystem).
+  std::string tmp = path + ".tmp";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+  if (fd < 0) return errno_error("cannot write the metrics file " + tmp);
+  std::size_t off = 0;
+  while (off < text.size()) {
+    ssize_t n = ::write(fd, text.data() + off, text.size() - off);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      int err = errno;
+      ::close(fd);
+      return errno_error("cannot write the metrics file " + tmp, err);
+    }
+    off += static_cast<std::size_t>(n);
+  }
+  ::fsync(fd);
+  ::close(fd);
+  if (::rename(tmp.c_str(), path.c_str()) != 0) return errno_error("cannot replace the metrics file " + path);
+  return {};
+}
+
+}  // namespace pm::watch
