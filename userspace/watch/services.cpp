@@ -74,18 +74,26 @@ void ServiceTracker::seed(std::uint32_t pid, std::uint32_t ppid, std::uint64_t c
 }
 
 void ServiceTracker::trigger(Service& s, const std::string& kind, const std::string& what, std::uint64_t ts) {
-  if (!s.pending) s.pending = Trigger{kind, what, ts};
+  bool restarted_since = !s.pending.empty() && !s.starts.empty() && s.starts.back() > s.pending.back().ts_ns;
+  if (s.pending.empty() || restarted_since) s.pending.push_back(Trigger{kind, what, ts});
+  s.run_triggered = true;
 }
 
 void ServiceTracker::started(Service& s, std::uint64_t ts) {
   ++s.starts_total;
   s.starts.push_back(ts);
   while (!s.starts.empty() && s.starts.front() + limits_.restart_window_ns <= ts) s.starts.pop_front();
-  if (s.starts.size() > limits_.restart_limit)
+  // A loop of runs that each failed is already one incident with a count; a
+  // loop of runs that each ended quietly (exit 0, restarted at once) is one
+  // too, explained on the run before this start.
+  bool quiet_run = !s.run_triggered && s.starts_total > 1;
+  s.run_triggered = false;
+  if (quiet_run && s.starts.size() > limits_.restart_limit)
     trigger(s, "restart-loop",
             "started " + std::to_string(s.starts.size()) + " times in " +
                 std::to_string(limits_.restart_window_ns / 1000000000ull) + "s",
-            ts);
+            ts - 1);
+  s.run_triggered = false;  // that trigger is the last run's
 }
 
 Service* ServiceTracker::on_event(const model::Event& e) {
@@ -181,9 +189,9 @@ Service* ServiceTracker::on_event(const model::Event& e) {
 std::vector<std::pair<Service*, Trigger>> ServiceTracker::due(std::uint64_t now_ns) {
   std::vector<std::pair<Service*, Trigger>> out;
   for (auto& [key, s] : services_) {
-    if (s->pending && now_ns >= s->pending->ts_ns + limits_.settle_ns) {
-      out.emplace_back(s.get(), *s->pending);
-      s->pending.reset();
+    while (!s->pending.empty() && now_ns >= s->pending.front().ts_ns + limits_.settle_ns) {
+      out.emplace_back(s.get(), s->pending.front());
+      s->pending.pop_front();
     }
   }
   return out;

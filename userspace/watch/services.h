@@ -50,7 +50,11 @@ struct Service {
   Window window;
   std::deque<std::uint64_t> starts;  // times the root process started, in the restart window
   std::uint64_t starts_total = 0;
-  std::optional<Trigger> pending;
+  // Triggers waiting for their settle time, oldest first: one per run of the
+  // service (a second trigger before the service started again is the same
+  // failure's cascade, and is merged into the first).
+  std::deque<Trigger> pending;
+  bool run_triggered = false;  // the current run already has a trigger
   explicit Service(std::size_t bytes) : window(bytes) {}
   // Starts within the restart window, as of now_ns.
   unsigned recent_starts(std::uint64_t now_ns, std::uint64_t window_ns) const;
@@ -71,7 +75,7 @@ class ServiceTracker {
   // A new service is reported once through new_services().
   Service* on_event(const model::Event& e);
 
-  // Services whose trigger is due at now_ns; each trigger is handed out once.
+  // Triggers due at now_ns, with their services; each is handed out once.
   std::vector<std::pair<Service*, Trigger>> due(std::uint64_t now_ns);
 
   std::vector<std::string> take_new_services();

@@ -1,0 +1,184 @@
+// pmtrace watch with real gunicorn: a crash loop is one incident with a count,
+// a supervisor's SIGTERM is an incident naming the sender, a healthy service
+// (started after the watcher) is none, and an operator's stop is none.
+#include <signal.h>
+#include <sys/stat.h>
+
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "harness.h"
+#include "scenario.h"
+
+using namespace pmtest;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::vector<json> json_lines(const std::string& path) {
+  std::vector<json> out;
+  std::ifstream in(path);
+  std::string line;
+  while (std::getline(in, line)) {
+    auto j = json::parse(line, nullptr, false);
+    if (!j.is_discarded()) out.push_back(j);
+  }
+  return out;
+}
+
+std::vector<json> of_type(const std::vector<json>& lines, const std::string& type) {
+  std::vector<json> out;
+  for (const auto& j : lines)
+    if (j.value("type", "") == type) out.push_back(j);
+  return out;
+}
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// A sample's value in a Prometheus text file; -1 when absent.
+double metric(const std::string& text, const std::string& name_and_labels) {
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind(name_and_labels + " ", 0) == 0) return std::stod(line.substr(name_and_labels.size() + 1));
+  return -1;
+}
+
+struct Watch {
+  TempDir dir;
+  std::string incidents = dir.path() + "/log/incidents.jsonl";
+  std::string metrics = dir.path() + "/pmtrace.prom";
+  std::string records = dir.path() + "/records";
+  std::unique_ptr<Background> bg;
+
+  explicit Watch(std::vector<std::string> extra = {}) {
+    std::vector<std::string> args{"watch",        "--incidents", incidents,  "--metrics",
+                                  metrics,        "--record-dir", records,    "--duration", "120s"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    bg = std::make_unique<Background>(args);
+  }
+  Output stop() { return bg->stop(SIGTERM); }
+};
+
+}  // namespace
+
+TEST_CASE("watch: a crash loop is one incident with the finding and a restart count", "[root][watch]") {
+  REQUIRE_GUNICORN();
+  Watch w;
+  REQUIRE(w.bg->wait_ready());
+  // A supervisor that restarts a worker failing to boot, again and again;
+  // started after the watcher.
+  int port = free_port();
+  std::string g = "/usr/bin/gunicorn --chdir " + kFlaskApp + " -b 127.0.0.1:" + std::to_string(port) +
+                  " -w 1 broken_import:app";
+  pid_t sup = spawn({"/bin/sh", "-c", "for i in 1 2 3 4 5; do " + g + " >/dev/null 2>&1; sleep 0.3; done"});
+  wait_exit(sup);
+  std::this_thread::sleep_for(2500ms);
+  auto o = w.stop();
+  INFO(o.err);
+  CHECK(o.status == 0);
+
+  auto lines = json_lines(w.incidents);
+  auto incidents = of_type(lines, "incident");
+  REQUIRE(incidents.size() == 1);
+  const auto& inc = incidents[0];
+  CHECK(inc["trigger"]["kind"] == "exit");
+  REQUIRE(inc["findings"].size() >= 1);
+  CHECK(inc["findings"][0]["rule"] == "missing-python-module");
+  CHECK(inc["findings"][0]["fix"].get<std::string>().find("djangorestframework") != std::string::npos);
+  CHECK(inc["failed_checkpoint"] == "application imported");
+  auto repeats = of_type(lines, "repeat");
+  REQUIRE_FALSE(repeats.empty());
+  CHECK(repeats.back()["id"] == inc["id"]);
+  CHECK(repeats.back()["count"] == 5);
+  CHECK(repeats.back()["restarts"] >= 4);
+
+  // The incidents file is not world-readable; the metrics say the same.
+  struct stat st{};
+  REQUIRE(stat(w.incidents.c_str(), &st) == 0);
+  CHECK((st.st_mode & 0007) == 0);
+  std::string m = slurp(w.metrics);
+  std::string service = "/usr/bin/python3 " + g;
+  CHECK(metric(m, "pmtrace_restarts_total{service=\"" + service + "\"}") == 4);
+  CHECK(metric(m, "pmtrace_incidents_total{service=\"" + service + "\",rule=\"missing-python-module\"}") == 1);
+  CHECK(metric(m, "pmtrace_events_lost_total") == 0);
+  CHECK(metric(m, "pmtrace_enoent_opens_counted_total") > 0);  // import probing, counted in the kernel
+  CHECK(metric(m, "pmtrace_resident_memory_bytes") > 0);
+
+  // The window was recorded: explained offline, the same finding.
+  REQUIRE(inc["recording"].is_string());
+  auto off = run_pmtrace({"explain", "--json", inc["recording"].get<std::string>()});
+  CHECK(finding(off, "missing-python-module"));
+}
+
+TEST_CASE("watch: a supervisor's SIGTERM is an incident naming the sender", "[root][watch]") {
+  REQUIRE_GUNICORN();
+  Watch w;
+  REQUIRE(w.bg->wait_ready());
+  int port = free_port();
+  std::string g = "/usr/bin/gunicorn --chdir " + kFlaskApp + " -b 127.0.0.1:" + std::to_string(port) + " -w 2 app:app";
+  pid_t sup = spawn({"/bin/sh", "-c", g + " >/dev/null 2>&1 & pid=$!; sleep 3; kill -TERM $pid; wait $pid"});
+  wait_exit(sup);
+  std::this_thread::sleep_for(2000ms);
+  auto o = w.stop();
+  INFO(o.err);
+  auto incidents = of_type(json_lines(w.incidents), "incident");
+  REQUIRE(incidents.size() == 1);
+  const auto& inc = incidents[0];
+  CHECK(inc["trigger"]["kind"] == "signal");
+  CHECK(inc["trigger"]["what"] == "stopped after SIGTERM from pid " + std::to_string(sup));
+  REQUIRE(inc["findings"].size() >= 1);
+  CHECK(inc["findings"][0]["rule"] == "killed-by-signal");
+  CHECK(inc["findings"][0]["severity"] == "failure");
+  std::string title = inc["findings"][0]["title"];
+  CHECK(title.find("SIGTERM") != std::string::npos);
+  CHECK(inc.dump().find("pid " + std::to_string(sup)) != std::string::npos);
+}
+
+TEST_CASE("watch: a healthy service started after the watcher is picked up and is no incident", "[root][watch]") {
+  REQUIRE_GUNICORN();
+  Watch w;
+  REQUIRE(w.bg->wait_ready());
+  int port = free_port();
+  pid_t g = spawn(gunicorn(port, "app:app"));
+  REQUIRE(wait_listening(port));
+  int ok = 0;
+  for (int i = 0; i < 30; ++i) {
+    ok += http_get(port, "/") == 200;
+    std::this_thread::sleep_for(100ms);
+  }
+  CHECK(ok == 30);
+  // An operator's stop (kill(1)) is said, but is not an incident either.
+  REQUIRE(wait_exit(spawn({"/bin/kill", "-TERM", std::to_string(g)})) == 0);
+  wait_exit(g);
+  std::this_thread::sleep_for(2000ms);
+  auto o = w.stop();
+  INFO(o.err);
+  CHECK(o.status == 0);
+  CHECK(o.err.find("watching /usr/bin/python3 /usr/bin/gunicorn") != std::string::npos);
+  CHECK(o.err.find("not an incident") != std::string::npos);
+  CHECK(of_type(json_lines(w.incidents), "incident").empty());
+  std::string m = slurp(w.metrics);
+  CHECK(metric(m, "pmtrace_services_watched") == 1);
+  CHECK(metric(m, "pmtrace_events_total") > 10);
+}
+
+TEST_CASE("watch: bad configuration gets one line and exit 2", "[root][watch][errors]") {
+  REQUIRE_ROOT();
+  TempDir d;
+  auto o = run_pmtrace({"watch", "--config", d.path() + "/missing.toml", "--duration", "1s"});
+  CHECK(o.status == 2);
+  CHECK(o.err.find("cannot read the watch configuration") != std::string::npos);
+  std::ofstream(d.path() + "/bad.toml") << "names = [\"gunicorn\"]\nrestart_limt = 3\n";
+  o = run_pmtrace({"watch", "--config", d.path() + "/bad.toml", "--duration", "1s"});
+  CHECK(o.status == 2);
+  CHECK(o.err.find("bad.toml:2: unknown key 'restart_limt'") != std::string::npos);
+}
