@@ -1,8 +1,12 @@
 // pmtrace watch with real gunicorn: a crash loop is one incident with a count,
 // a supervisor's SIGTERM is an incident naming the sender, a healthy service
 // (started after the watcher) is none, and an operator's stop is none.
+#include <poll.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include <catch2/catch.hpp>
 #include <chrono>
@@ -181,4 +185,62 @@ TEST_CASE("watch: bad configuration gets one line and exit 2", "[root][watch][er
   o = run_pmtrace({"watch", "--config", d.path() + "/bad.toml", "--duration", "1s"});
   CHECK(o.status == 2);
   CHECK(o.err.find("bad.toml:2: unknown key 'restart_limt'") != std::string::npos);
+}
+
+TEST_CASE("watch: Type=notify: READY=1 once tracing, STOPPING=1 on SIGTERM, and the unit file verifies",
+          "[root][watch][unit]") {
+  REQUIRE_ROOT();
+  TempDir d;
+  // Play systemd's part: a datagram socket in NOTIFY_SOCKET.
+  std::string sock = d.path() + "/notify";
+  int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  REQUIRE(fd >= 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", sock.c_str());
+  REQUIRE(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  Background bg({"watch", "--incidents", d.path() + "/i.jsonl", "--duration", "60s"}, {"NOTIFY_SOCKET=" + sock});
+  REQUIRE(bg.wait_ready());
+  auto receive = [&](int timeout_ms) {
+    pollfd p{fd, POLLIN, 0};
+    std::string all;
+    while (poll(&p, 1, timeout_ms) > 0) {
+      char buf[512];
+      ssize_t n = recv(fd, buf, sizeof buf, 0);
+      if (n <= 0) break;
+      all.append(buf, n);
+      all += "\n";
+      timeout_ms = 200;
+    }
+    return all;
+  };
+  std::string ready = receive(5000);
+  CHECK(ready.find("READY=1") != std::string::npos);
+  CHECK(ready.find("STATUS=watching processes named gunicorn") != std::string::npos);
+  auto o = bg.stop(SIGTERM);
+  CHECK(o.status == 0);
+  CHECK(receive(2000).find("STOPPING=1") != std::string::npos);
+  close(fd);
+
+  // The shipped unit is valid for systemd (ExecStart pointed at this build).
+  std::ifstream in(std::string(PM_SOURCE_DIR) + "/units/pmtrace-watch.service");
+  std::stringstream unit;
+  unit << in.rdbuf();
+  std::string text = unit.str();
+  REQUIRE(text.find("Type=notify") != std::string::npos);
+  const std::string installed = "/usr/local/bin/pmtrace";
+  REQUIRE(text.find("ExecStart=" + installed) != std::string::npos);
+  for (auto pos = text.find(installed); pos != std::string::npos; pos = text.find(installed, pos + 1))
+    text.replace(pos, installed.size(), pmtrace_bin());
+  std::ofstream(d.path() + "/pmtrace-watch.service") << text;
+  if (access("/usr/bin/systemd-analyze", X_OK) == 0) {
+    std::string v;
+    FILE* f = popen(("/usr/bin/systemd-analyze verify " + d.path() + "/pmtrace-watch.service 2>&1").c_str(), "r");
+    REQUIRE(f);
+    char buf[512];
+    while (fgets(buf, sizeof buf, f)) v += buf;
+    CHECK(pclose(f) == 0);
+    INFO(v);
+    CHECK(v.empty());
+  }
 }
