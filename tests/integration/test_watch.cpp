@@ -244,3 +244,36 @@ TEST_CASE("watch: Type=notify: READY=1 once tracing, STOPPING=1 on SIGTERM, and 
     CHECK(v.empty());
   }
 }
+
+TEST_CASE("watch UNIT: a unit restarted with a re-created cgroup is followed; its crashes are one incident",
+          "[root][watch]") {
+  REQUIRE_GUNICORN();
+  FakeUnit unit;
+  TempDir d;
+  const std::string incidents = d.path() + "/incidents.jsonl";
+  // The unit does not run yet: watch waits for its cgroup.
+  Background bg({"watch", unit.name, "--incidents", incidents, "--duration", "120s"}, unit.env());
+  REQUIRE(bg.wait_ready());
+  int port = free_port();
+  auto cmd = gunicorn(port, "broken_import:app", {"-w", "1"});
+  for (int run = 0; run < 2; ++run) {
+    // As systemd does at each (re)start: a new cgroup, the service in it.
+    REQUIRE(unit.create_cgroup());
+    CHECK(wait_exit(spawn(unit.start_argv(cmd))) == 3);
+    unit.kill_all();
+    unit.remove_cgroup();
+  }
+  std::this_thread::sleep_for(2000ms);
+  auto o = bg.stop(SIGTERM);
+  INFO(o.err);
+  auto lines = json_lines(incidents);
+  auto inc = of_type(lines, "incident");
+  REQUIRE(inc.size() == 1);
+  CHECK(inc[0]["service"] == "unit " + unit.name);
+  CHECK(inc[0]["unit"] == unit.name);
+  REQUIRE(inc[0]["findings"].size() >= 1);
+  CHECK(inc[0]["findings"][0]["rule"] == "missing-python-module");
+  auto rep = of_type(lines, "repeat");
+  REQUIRE(rep.size() == 1);
+  CHECK(rep[0]["count"] == 2);
+}

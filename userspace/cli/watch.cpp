@@ -141,14 +141,10 @@ void Watcher::read_process_start(const model::Event& e, watch::Service* s) {
 void Watcher::on_event(model::Event&& e) {
   ++metrics_.events;
   watch::Service* s = nullptr;
-  if (e.as<model::Exec>()) {
-    // Secrets first: a process's output must not reach a window unredacted
-    // after its own exec was seen.
-    s = tracker_.on_event(e);
-    read_process_start(e, s);
-  } else {
-    s = tracker_.on_event(e);
-  }
+  // Windows hold events as captured; everything written from them is
+  // redacted then, with the secrets learned here at each exec.
+  s = tracker_.on_event(e);
+  read_process_start(e, s);
   for (const auto& key : tracker_.take_new_services()) spdlog::info("watching {}", redact(key));
   if (all_) all_->event(e);
 }
