@@ -149,7 +149,9 @@ TEST_CASE("watch: a supervisor's SIGTERM is an incident naming the sender", "[ro
 
 TEST_CASE("watch: a healthy service started after the watcher is picked up and is no incident", "[root][watch]") {
   REQUIRE_GUNICORN();
-  Watch w;
+  TempDir rec;
+  const std::string all = rec.path() + "/all.pmt";
+  Watch w({"--record", all});
   REQUIRE(w.bg->wait_ready());
   int port = free_port();
   pid_t g = spawn(gunicorn(port, "app:app"));
@@ -173,6 +175,14 @@ TEST_CASE("watch: a healthy service started after the watcher is picked up and i
   std::string m = slurp(w.metrics);
   CHECK(metric(m, "pmtrace_services_watched") == 1);
   CHECK(metric(m, "pmtrace_events_total") > 10);
+  // --record: every event, with its trailer, explained offline.
+  auto off = run_pmtrace({"explain", "--json", all});
+  INFO(off.err);
+  REQUIRE(off.summary());
+  CHECK(off.err.find("damaged") == std::string::npos);
+  CHECK(off.events("exec").size() >= 1);
+  CHECK(off.events("fork").size() >= 2);
+  CHECK((*off.summary())["events"] == metric(m, "pmtrace_events_total"));
 }
 
 TEST_CASE("watch: bad configuration gets one line and exit 2", "[root][watch][errors]") {
