@@ -241,7 +241,13 @@ Output diagnose(Mode mode, FakeUnit& unit, const Scenario& s) {
     std::ofstream out(env_file);
     for (const auto& line : s.env) out << line << "\n";
     opts.insert(opts.end(), {"--env-file", env_file});
-    unit_text += "EnvironmentFile=" + env_file + "\n";
+    if (s.env_in_dropin) {
+      std::string dir = unit.units.path() + "/" + unit.name + ".d";
+      mkdir(dir.c_str(), 0755);
+      std::ofstream(dir + "/50-env.conf") << "[Service]\nEnvironmentFile=" + env_file + "\n";
+    } else {
+      unit_text += "EnvironmentFile=" + env_file + "\n";
+    }
   }
   std::string exec;
   for (const auto& a : s.cmd) exec += (exec.empty() ? "" : " ") + a;

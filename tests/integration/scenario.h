@@ -75,6 +75,7 @@ struct Scenario {
   int limit_s = 30;                   // run --timeout / attach --duration
   std::string settle = "2s";          // run --settle
   std::function<void()> during;       // runs while the service runs (a client, a stop)
+  bool env_in_dropin = false;         // EnvironmentFile= in NAME.d/50-env.conf, not the unit file
 };
 
 Output diagnose(Mode mode, FakeUnit& unit, const Scenario& s);

@@ -352,3 +352,21 @@ TEST_CASE("scenario: an environment file systemd half-ignores (export SECRET_KEY
   CHECK_FALSE(contains(o.out, "k7-very-secret-value"));
   CHECK_FALSE(contains(o.out, "pw-s3cret"));
 }
+
+TEST_CASE("scenario: an environment file named in a drop-in (NAME.d/*.conf) is read as systemd reads it",
+          "[root][scenario][envfile]") {
+  REQUIRE_GUNICORN();
+  FakeUnit unit;
+  Scenario s;
+  s.env = {"export SECRET_KEY=k7-very-secret-value"};
+  s.env_in_dropin = true;
+  s.cmd = django(free_port(), {"-w", "1"});
+  std::string env_file = unit.units.path() + "/" + unit.name + ".env";
+  auto o = diagnose(Mode::run, unit, s);
+  INFO(o.err);
+  const json* f = finding(o, "environment-file");
+  REQUIRE(f);
+  CHECK(field(f, "title") ==
+        "SECRET_KEY is missing in the service: systemd does not read " + env_file + " line 1 as meant");
+  CHECK_FALSE(contains(o.out, "k7-very-secret-value"));
+}

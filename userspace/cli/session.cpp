@@ -20,6 +20,7 @@
 #include "target/envfile.h"
 #include "target/environ.h"
 #include "target/unit.h"
+#include "target/unit_file.h"
 #include "target/host.h"
 #include "util/strings.h"
 
@@ -135,9 +136,18 @@ void Session::on_event(model::Event&& e) {
 }
 
 void Session::add_unit_context(const std::string& unit, const std::string& unit_file) {
-  auto text = unit_file.empty() ? std::nullopt : read_file(unit_file);
-  if (!text) return;
-  for (auto path : target::environment_files_from_unit_text(*text)) {
+  // As systemd loads it: the unit file and its drop-ins, specifiers expanded.
+  std::vector<std::string> env_files;
+  auto u = target::load_unit_file(unit, target::UnitEnv::from_system());
+  if (u) {
+    for (const auto* s : u->list("Service", "EnvironmentFile")) {
+      auto expanded = target::expand_specifiers(s->value, u->name);
+      env_files.push_back(expanded ? *expanded : s->value);
+    }
+  } else if (auto text = unit_file.empty() ? std::nullopt : read_file(unit_file)) {
+    env_files = target::environment_files_from_unit_text(*text);
+  }
+  for (auto path : env_files) {
     analysis::EnvFileInfo info;
     info.unit = unit;
     info.optional = starts_with(path, "-");

@@ -1,0 +1,324 @@
+#include "target/unit_file.h"
+
+#include <dirent.h>
+#include <grp.h>
+#include <pwd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <map>
+
+#include "util/strings.h"
+
+namespace pm::target {
+namespace {
+
+bool is_file(const std::string& p) {
+  struct stat st{};
+  return ::stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
+// "foo@bar.service" -> "foo@.service"; "" when it is not an instance.
+std::string template_of(const std::string& name) {
+  auto at = name.find('@');
+  auto dot = name.rfind('.');
+  if (at == std::string::npos || dot == std::string::npos || dot < at || dot == at + 1) return "";
+  return name.substr(0, at + 1) + name.substr(dot);
+}
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// systemd's unit name unescaping: '-' is '/', "\xNN" a byte.
+std::string unescape_name(std::string_view s) {
+  std::string out;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '-') {
+      out += '/';
+    } else if (s[i] == '\\' && i + 3 < s.size() && s[i + 1] == 'x' && hex_value(s[i + 2]) >= 0 &&
+               hex_value(s[i + 3]) >= 0) {
+      out += static_cast<char>(hex_value(s[i + 2]) * 16 + hex_value(s[i + 3]));
+      i += 3;
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
+// One C escape at s[i] (the backslash); appends it and advances i past it.
+bool c_unescape(std::string_view s, std::size_t& i, std::string& out) {
+  if (i + 1 >= s.size()) return false;
+  char c = s[++i];
+  switch (c) {
+    case 'a': out += '\a'; return true;
+    case 'b': out += '\b'; return true;
+    case 'f': out += '\f'; return true;
+    case 'n': out += '\n'; return true;
+    case 'r': out += '\r'; return true;
+    case 't': out += '\t'; return true;
+    case 'v': out += '\v'; return true;
+    case 's': out += ' '; return true;
+    case '\\': case '"': case '\'': case ' ': case '$': case ';': out += c; return true;
+    case 'x': {
+      if (i + 2 >= s.size() || hex_value(s[i + 1]) < 0 || hex_value(s[i + 2]) < 0) return false;
+      out += static_cast<char>(hex_value(s[i + 1]) * 16 + hex_value(s[i + 2]));
+      i += 2;
+      return true;
+    }
+    default:
+      if (c >= '0' && c <= '7') {
+        if (i + 2 >= s.size() || s[i + 1] < '0' || s[i + 1] > '7' || s[i + 2] < '0' || s[i + 2] > '7') return false;
+        int v = (c - '0') * 64 + (s[i + 1] - '0') * 8 + (s[i + 2] - '0');
+        if (v > 255) return false;
+        out += static_cast<char>(v);
+        i += 2;
+        return true;
+      }
+      return false;
+  }
+}
+
+}  // namespace
+
+const UnitSetting* UnitFile::last(std::string_view section, std::string_view key) const {
+  for (auto it = settings.rbegin(); it != settings.rend(); ++it)
+    if (it->section == section && it->key == key) return &*it;
+  return nullptr;
+}
+
+std::vector<const UnitSetting*> UnitFile::list(std::string_view section, std::string_view key) const {
+  std::vector<const UnitSetting*> out;
+  for (const auto& s : settings) {
+    if (s.section != section || s.key != key) continue;
+    if (s.value.empty()) out.clear();  // an empty assignment resets the list
+    else out.push_back(&s);
+  }
+  return out;
+}
+
+std::vector<UnitSetting> parse_unit_text(std::string_view text, const std::string& file,
+                                         std::vector<std::string>* issues) {
+  std::vector<UnitSetting> out;
+  std::string section;
+  auto lines = split(text, '\n', false);
+  for (std::size_t n = 0; n < lines.size(); ++n) {
+    int first_line = static_cast<int>(n) + 1;
+    std::string line(trim(lines[n]));
+    if (line.empty() || line[0] == '#' || line[0] == ';') continue;
+    // Continuation: a trailing backslash joins the next line with a space;
+    // comment lines in between are skipped.
+    // (systemd strips each line, then replaces the backslash by a space.)
+    while (!line.empty() && line.back() == '\\' && n + 1 < lines.size()) {
+      std::string next(trim(lines[++n]));
+      if (!next.empty() && (next[0] == '#' || next[0] == ';')) continue;
+      line.back() = ' ';
+      line += next;
+    }
+    if (!line.empty() && line.back() == '\\') line.back() = ' ';  // at the end of the file
+    if (line.front() == '[') {
+      if (line.back() != ']') {
+        if (issues) issues->push_back(file + ":" + std::to_string(first_line) + ": invalid section header");
+        continue;
+      }
+      section = line.substr(1, line.size() - 2);
+      continue;
+    }
+    auto eq = line.find('=');
+    if (eq == std::string::npos) {
+      if (issues) issues->push_back(file + ":" + std::to_string(first_line) + ": missing '=', line ignored");
+      continue;
+    }
+    if (section.empty()) {
+      if (issues) issues->push_back(file + ":" + std::to_string(first_line) + ": assignment outside of a section, ignored");
+      continue;
+    }
+    UnitSetting s;
+    s.section = section;
+    s.key = std::string(trim(std::string_view(line).substr(0, eq)));
+    s.value = std::string(trim(std::string_view(line).substr(eq + 1)));
+    s.file = file;
+    s.line = first_line;
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+Result<UnitFile> load_unit_file(const std::string& raw_name, const UnitEnv& env) {
+  UnitFile u;
+  u.name = normalize_unit_name(raw_name);
+  std::string tmpl = template_of(u.name);
+  for (const auto& dir : env.unit_paths) {
+    for (const auto& candidate : {u.name, tmpl}) {
+      if (candidate.empty()) continue;
+      std::string p = env.root + dir + "/" + candidate;
+      if (!is_file(p)) {
+        char target[4096];
+        ssize_t n = ::readlink(p.c_str(), target, sizeof target - 1);
+        if (n > 0 && std::string(target, n) == "/dev/null")
+          return make_error("unit " + u.name + " is masked (" + p + " -> /dev/null)", "systemctl unmask " + u.name);
+        continue;
+      }
+      u.path = p;
+      break;
+    }
+    if (!u.path.empty()) break;
+  }
+  if (u.path.empty())
+    return make_error("no unit named " + u.name + " (searched " + join(env.unit_paths, ", ") + ")",
+                      "systemctl list-unit-files shows the known ones");
+  auto text = read_file(u.path);
+  if (!text) return errno_error("cannot read the unit file " + u.path);
+  u.settings = parse_unit_text(*text, u.path, &u.issues);
+
+  // Drop-ins: NAME.d/*.conf (and the template's), by file name; a name in an
+  // earlier directory of the search path hides the same name in later ones.
+  std::map<std::string, std::string> dropins;  // file name -> path
+  for (const auto& dir : env.unit_paths) {
+    for (const auto& base : {tmpl, u.name}) {
+      if (base.empty()) continue;
+      std::string d = env.root + dir + "/" + base + ".d";
+      DIR* dp = ::opendir(d.c_str());
+      if (!dp) continue;
+      while (auto* ent = ::readdir(dp)) {
+        std::string f = ent->d_name;
+        if (!ends_with(f, ".conf") || !is_file(d + "/" + f)) continue;
+        dropins.emplace(f, d + "/" + f);
+      }
+      ::closedir(dp);
+    }
+  }
+  for (const auto& [f, path] : dropins) {
+    auto t = read_file(path);
+    if (!t) continue;
+    u.dropins.push_back(path);
+    for (auto& s : parse_unit_text(*t, path, &u.issues)) u.settings.push_back(std::move(s));
+  }
+  return u;
+}
+
+Result<std::string> expand_specifiers(std::string_view value, const std::string& name, const std::string& user) {
+  std::string base = name.substr(0, name.rfind('.'));
+  auto at = base.find('@');
+  std::string prefix = at == std::string::npos ? base : base.substr(0, at);
+  std::string instance = at == std::string::npos ? "" : base.substr(at + 1);
+  struct passwd* pw = ::getpwnam(user.c_str());
+  std::string out;
+  for (std::size_t i = 0; i < value.size(); ++i) {
+    if (value[i] != '%') {
+      out += value[i];
+      continue;
+    }
+    if (i + 1 >= value.size()) return make_error("a lone '%' at the end of '" + std::string(value) + "'");
+    char c = value[++i];
+    switch (c) {
+      case '%': out += '%'; break;
+      case 'n': out += name; break;
+      case 'N': out += base; break;
+      case 'p': out += prefix; break;
+      case 'P': out += unescape_name(prefix); break;
+      case 'i': out += instance; break;
+      case 'I': out += unescape_name(instance); break;
+      case 'f': out += "/" + unescape_name(instance.empty() ? prefix : instance); break;
+      case 'j': out += prefix.substr(prefix.rfind('-') == std::string::npos ? 0 : prefix.rfind('-') + 1); break;
+      case 'J': {
+        auto dash = prefix.rfind('-');
+        out += unescape_name(prefix.substr(dash == std::string::npos ? 0 : dash + 1));
+        break;
+      }
+      case 'u': out += user; break;
+      case 'U': out += pw ? std::to_string(pw->pw_uid) : user; break;
+      case 'h': out += pw ? pw->pw_dir : "/root"; break;
+      case 'g': {
+        struct group* gr = pw ? ::getgrgid(pw->pw_gid) : nullptr;
+        out += gr ? gr->gr_name : user;
+        break;
+      }
+      case 'G': out += pw ? std::to_string(pw->pw_gid) : "0"; break;
+      case 't': out += "/run"; break;
+      case 'S': out += "/var/lib"; break;
+      case 'C': out += "/var/cache"; break;
+      case 'L': out += "/var/log"; break;
+      case 'E': out += "/etc"; break;
+      case 'T': out += "/tmp"; break;
+      case 'V': out += "/var/tmp"; break;
+      case 'H': {
+        char host[256] = {};
+        ::gethostname(host, sizeof host - 1);
+        out += host;
+        break;
+      }
+      default:
+        return make_error(std::string("unknown specifier %") + c + " in '" + std::string(value) + "'");
+    }
+  }
+  return out;
+}
+
+Result<ExecCommand> parse_exec(std::string_view value, const std::string& unit_name, const std::string& user) {
+  ExecCommand cmd;
+  std::size_t i = 0;
+  bool argv0_given = false;
+  // Prefixes, in any order: @ - : + ! !!
+  for (; i < value.size(); ++i) {
+    char c = value[i];
+    if (c == '@') argv0_given = true;
+    else if (c == '-') cmd.ignore_failure = true;
+    else if (c == ':') cmd.no_env_expand = true;
+    else if (c == '+' || c == '!') cmd.privileged = true;
+    else break;
+  }
+  std::vector<std::string> words;
+  std::string word;
+  bool in_word = false;
+  char quote = 0;
+  for (; i < value.size(); ++i) {
+    char c = value[i];
+    if (quote) {
+      if (c == quote) {
+        quote = 0;
+      } else if (c == '\\' && quote == '"') {
+        if (!c_unescape(value, i, word)) return make_error("invalid escape in '" + std::string(value) + "'");
+      } else {
+        word += c;
+      }
+      continue;
+    }
+    if (c == ' ' || c == '\t' || c == '\n') {
+      if (in_word) words.push_back(std::move(word));
+      word.clear();
+      in_word = false;
+      continue;
+    }
+    in_word = true;
+    if (c == '"' || c == '\'') {
+      quote = c;
+    } else if (c == '\\') {
+      if (!c_unescape(value, i, word)) return make_error("invalid escape in '" + std::string(value) + "'");
+    } else {
+      word += c;
+    }
+  }
+  if (quote) return make_error("unbalanced quotes in '" + std::string(value) + "'");
+  if (in_word) words.push_back(std::move(word));
+  for (auto& w : words) {
+    auto expanded = expand_specifiers(w, unit_name, user);
+    if (!expanded) return expanded.error();
+    w = std::move(*expanded);
+  }
+  if (words.empty()) return make_error("an empty command line");
+  cmd.path = words[0];
+  if (argv0_given) {
+    if (words.size() < 2) return make_error("'@' needs the program and then its argv[0]");
+    words.erase(words.begin());
+  }
+  cmd.argv = std::move(words);
+  return cmd;
+}
+
+}  // namespace pm::target

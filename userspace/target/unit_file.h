@@ -1,0 +1,68 @@
+// A unit as systemd loads it, without systemd: the unit file and its drop-ins
+// (NAME.d/*.conf in every directory of the search path, applied in file-name
+// order after the unit file), read with systemd's syntax: [Section] headers,
+// comments (# and ;), continuation lines (a trailing backslash), empty
+// assignments that reset list settings; ExecStart= command lines with their
+// prefixes, quoting and escapes; the common specifiers (%n, %i, %t, ...).
+// systemd's own parsers (src/shared/conf-parser.c, extract-word.c,
+// specifier.c) are the reference; tests/unit/test_unit_file.cpp holds the
+// cases checked against them.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "target/unit.h"
+#include "util/result.h"
+
+namespace pm::target {
+
+struct UnitSetting {
+  std::string section, key, value;
+  std::string file;  // where it was set
+  int line = 0;      // its first line there
+};
+
+struct UnitFile {
+  std::string name;                  // "projectmeats.service"
+  std::string path;                  // the unit file
+  std::vector<std::string> dropins;  // applied after it, in order
+  std::vector<UnitSetting> settings; // every assignment, in the order applied
+  std::vector<std::string> issues;   // lines systemd would ignore, "file:line: why"
+
+  // A single-valued setting: the last assignment (an empty one included).
+  const UnitSetting* last(std::string_view section, std::string_view key) const;
+  // A list setting: the values since its last empty assignment, in order.
+  std::vector<const UnitSetting*> list(std::string_view section, std::string_view key) const;
+};
+
+// The assignments of one file's text.
+std::vector<UnitSetting> parse_unit_text(std::string_view text, const std::string& file,
+                                         std::vector<std::string>* issues = nullptr);
+
+// Reads NAME (".service" added when it has no suffix) from env's search path
+// (the first directory that has it), then its drop-ins. An error names the
+// directories searched.
+Result<UnitFile> load_unit_file(const std::string& name, const UnitEnv& env);
+
+// A command line of ExecStart= and friends.
+struct ExecCommand {
+  std::string path;               // argv[0] unless '@' gave another
+  std::vector<std::string> argv;
+  bool ignore_failure = false;    // '-'
+  bool privileged = false;        // '+' or '!'/'!!'
+  bool no_env_expand = false;     // ':'
+};
+
+// Expands %n %N %p %P %i %I %f %j %J %u %U %h %g %G %t %S %C %L %E %T %V %H
+// %% in `value` for the unit `name` (as a system unit run by `user`).
+// An unknown specifier is an error, as in systemd.
+Result<std::string> expand_specifiers(std::string_view value, const std::string& name, const std::string& user = "root");
+
+// Splits an ExecStart= value: prefixes, then words with systemd's quoting
+// ("..." '...' and C escapes), specifiers expanded in each word.
+Result<ExecCommand> parse_exec(std::string_view value, const std::string& unit_name, const std::string& user = "root");
+
+}  // namespace pm::target
