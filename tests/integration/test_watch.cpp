@@ -99,6 +99,9 @@ TEST_CASE("watch: a crash loop is one incident with the finding and a restart co
   CHECK(inc["findings"][0]["rule"] == "missing-python-module");
   CHECK(inc["findings"][0]["fix"].get<std::string>().find("djangorestframework") != std::string::npos);
   CHECK(inc["failed_checkpoint"] == "application imported");
+  // Python's import probing was counted in the kernel, per process, not sent.
+  REQUIRE(inc["enoent_opens_counted"].is_object());
+  CHECK(inc["enoent_opens_counted"].size() >= 1);
   auto repeats = of_type(lines, "repeat");
   REQUIRE_FALSE(repeats.empty());
   CHECK(repeats.back()["id"] == inc["id"]);

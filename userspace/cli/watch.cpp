@@ -252,6 +252,11 @@ void Watcher::explain(watch::Service& s, const watch::Trigger& t) {
                         {"facts", f.facts},
                         {"explanation", f.explanation},
                         {"fix", f.fix}});
+  // The opens the kernel counted instead of sending (import probing), by process.
+  json enoent = json::object();
+  for (const auto& e : events)
+    if (e.as<model::Exec>() || e.as<model::Exit>())
+      if (auto n = src_.enoent_count(e.hdr.pid)) enoent[std::to_string(e.hdr.pid)] = n;
   const auto* last = sum.checkpoints.last_reached();
   const auto* failed = sum.checkpoints.failed();
   write_line({{"type", "incident"},
@@ -266,6 +271,7 @@ void Watcher::explain(watch::Service& s, const watch::Trigger& t) {
               {"count", 1},
               {"restarts", restarts},
               {"window", {{"events", sum.events}, {"dropped", dropped}}},
+              {"enoent_opens_counted", enoent},
               {"recording", rec_path.empty() ? json(nullptr) : json(rec_path)}});
 
   std::string report = text.str();
