@@ -35,6 +35,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -727,10 +728,11 @@ class Checker {
               " spans lines with Windows (CRLF) line endings: systemd keeps the carriage returns in the value");
 
     std::vector<std::string> refs;
+    std::set<std::string> seen;  // not a search of refs: a value may hold very many
     for (std::size_t p : e.dollars) {
       if (!before_comment(p)) continue;
       std::string ref = variable_reference(p);
-      if (!ref.empty() && std::find(refs.begin(), refs.end(), ref) == refs.end()) refs.push_back(ref);
+      if (!ref.empty() && seen.insert(ref).second) refs.push_back(ref);
     }
     if (!refs.empty()) {
       std::string list;
@@ -781,8 +783,11 @@ class Checker {
   std::string variable_reference(std::size_t p) const {
     std::string_view r = t_.substr(p + 1);
     if (!r.empty() && r[0] == '{') {
-      std::size_t close = r.find('}');
-      if (close == npos || close < 2) return {};
+      // The name runs to the first '}'; only name characters may come before
+      // it (looking further for the '}' made "${${${..." quadratic).
+      std::size_t close = 1;
+      while (close < r.size() && (is_alnum(r[close]) || r[close] == '_')) ++close;
+      if (close >= r.size() || r[close] != '}' || close < 2) return {};
       std::string_view name = r.substr(1, close - 1);
       if (!valid_name(name)) return {};
       return "${" + std::string(name) + "}";
@@ -810,9 +815,12 @@ class Checker {
   // Before v254 a comment ending in '\' swallowed the next line too.
   void check_comments(const Scan& s) {
     for (int l : s.comment_backslash_lines) {
-      auto it = std::find_if(s.entries.begin(), s.entries.end(),
-                             [&](const Entry& e) { return e.line == l + 1 && e.has_value; });
-      if (it == s.entries.end()) continue;
+      // Entries are in line order: start at the first on line l + 1 (a search
+      // from the start for every comment was quadratic).
+      auto it = std::lower_bound(s.entries.begin(), s.entries.end(), l + 1,
+                                 [](const Entry& e, int line) { return e.line < line; });
+      while (it != s.entries.end() && it->line == l + 1 && !it->has_value) ++it;
+      if (it == s.entries.end() || it->line != l + 1) continue;
       std::string_view c = rtrim(line_text(l));
       c.remove_suffix(1);
       add(l, it->key,

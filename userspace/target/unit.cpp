@@ -16,6 +16,9 @@ const char* const kDefaultUnitPaths[] = {
     "/lib/systemd/system", "/usr/lib/systemd/system",
 };
 
+// The longest unit name systemd accepts (UNIT_NAME_MAX - 1, unit-name.h).
+constexpr std::size_t kUnitNameMax = 255;
+
 const char* const kUnitSuffixes[] = {".service", ".scope", ".slice", ".socket", ".target",
                                      ".timer",   ".mount", ".path"};
 
@@ -91,8 +94,12 @@ std::string slice_from_unit_text(const std::string& text) {
   for (const auto& raw : split(text, '\n')) {
     auto line = trim(raw);
     auto eq = line.find('=');
-    if (eq != std::string_view::npos && trim(line.substr(0, eq)) == "Slice")
-      slice = std::string(trim(line.substr(eq + 1)));
+    if (eq == std::string_view::npos || trim(line.substr(0, eq)) != "Slice") continue;
+    // systemd ignores a Slice= that is no valid unit name; one longer than
+    // 255 characters (UNIT_NAME_MAX) would also make slice_to_path's result
+    // quadratic in its length (64 KB of "a-": 1 GB, 10 s).
+    auto value = trim(line.substr(eq + 1));
+    if (value.size() <= kUnitNameMax) slice = std::string(value);
   }
   return slice;
 }

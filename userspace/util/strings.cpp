@@ -127,6 +127,9 @@ std::optional<long long> parse_duration_ms(std::string_view s) {
   else if (unit == "m" || unit == "min") mult = 60000;
   else if (unit == "h") mult = 3600000;
   else return std::nullopt;
+  // Beyond a long long (2^63 ms, 292 million years) llround's result is
+  // unspecified: LLONG_MIN, a negative duration, on x86-64.
+  if (!(v * mult < 9223372036854775808.0)) return std::nullopt;
   return std::llround(v * mult);
 }
 
