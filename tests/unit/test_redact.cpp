@@ -110,3 +110,19 @@ TEST_CASE("redact_argv: assignments, options taking the next argument, URLs", "[
                                 "postgres://u:***@db/x", "--workers", "3"};
   CHECK(pm::redact_argv(in) == want);
 }
+
+// std::regex recursed once per character matched (a 28 KB value overflowed
+// the stack) and backtracked quadratically; the scanners are linear.
+TEST_CASE("redact: megabyte values and names, fast and without a crash", "[redact][hostile]") {
+  const std::string big(1u << 20, 'a');
+  CHECK(redact("SECRET_KEY=" + big) == "SECRET_KEY=***");
+  CHECK(redact("--password " + big) == "--password ***");
+  CHECK(redact("password=\"" + big) == "password=\"***\"");
+  CHECK(redact("postgres://u:" + big + "@h/db") == "postgres://u:***@h/db");
+  CHECK(pm::secret_name(big + "_TOKEN"));
+  CHECK_FALSE(pm::secret_name(big));
+  std::string words;
+  for (int i = 0; i < 100000; ++i) words += "token-";
+  CHECK(redact("token " + words).size() > 0);
+  CHECK(pm::redact_argv({"x", big, "--api-key", big}) == std::vector<std::string>{"x", big, "--api-key", "***"});
+}

@@ -6,62 +6,168 @@
 #include <atomic>
 #include <mutex>
 #include <nlohmann/json.hpp>
-#include <regex>
 
 namespace pm {
 namespace {
 
-#define PM_SECRET_WORDS \
-  "(?:SECRET|PASSWORD|PASSWD|PASSPHRASE|TOKEN|API[_-]?KEY|PRIVATE[_-]?KEY|ACCESS[_-]?KEY|CREDENTIAL)"
-// A value: quoted (up to its closing quote, which may be missing when the
-// capture was cut) or a bare word ending at white space or a quote. Not at
-// '&' or ',': Django's generated keys contain them, and hiding a URL's next
-// query parameter too is the safe side.
-#define PM_SECRET_VALUE R"(('[^']*'?|"[^"]*"?|[^\s'"]+))"
+// Hand-written scanners, linear in the text: std::regex (libstdc++) recurses
+// once per character matched, so a long value overflowed the stack, and its
+// backtracking made texts with a secret-looking word quadratic.
 
-// NAME=value, NAME: value, "name": "value", with NAME containing a secret word.
-const std::regex& assignment_re() {
-  static const std::regex re(R"(([A-Za-z0-9_.-]*)" PM_SECRET_WORDS R"([A-Za-z0-9_.-]*)(['"]?\s*[=:]\s*))"
-                                 PM_SECRET_VALUE,
-                             std::regex::icase | std::regex::optimize);
-  return re;
+bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
+bool is_name_char(char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.' ||
+         c == '-';
 }
-
-// --password VALUE (an option takes its value after white space too).
-const std::regex& option_re() {
-  static const std::regex re(R"((--?[A-Za-z0-9_.-]*)" PM_SECRET_WORDS R"([A-Za-z0-9_.-]*)(\s+))" PM_SECRET_VALUE,
-                             std::regex::icase | std::regex::optimize);
-  return re;
-}
-
-// scheme://user:password@host
-const std::regex& url_re() {
-  static const std::regex re(R"(([A-Za-z][A-Za-z0-9+.-]*://[^\s/:@]*:)([^\s@/]+)(@))", std::regex::optimize);
-  return re;
-}
-
-const std::regex& name_re() {
-  static const std::regex re(
-      R"(.*(SECRET|PASSWORD|PASSWD|PASSPHRASE|TOKEN|API[_-]?KEY|PRIVATE[_-]?KEY|ACCESS[_-]?KEY|CREDENTIAL).*)",
-      std::regex::icase | std::regex::optimize);
-  return re;
-}
-
 char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
 
-bool contains_nocase(std::string_view hay, std::string_view needle) {
-  if (needle.size() > hay.size()) return false;
-  for (std::size_t i = 0; i + needle.size() <= hay.size(); ++i) {
-    std::size_t j = 0;
-    while (j < needle.size() && lower(hay[i + j]) == needle[j]) ++j;
-    if (j == needle.size()) return true;
+bool at_nocase(std::string_view s, std::size_t i, std::string_view word) {
+  if (i + word.size() > s.size()) return false;
+  for (std::size_t j = 0; j < word.size(); ++j)
+    if (lower(s[i + j]) != word[j]) return false;
+  return true;
+}
+
+// Where a secret word starts in `name` at or after `from` (npos: none). The
+// words: secret, password, passwd, passphrase, token, credential, and
+// api/private/access + key with an optional '_' or '-' between.
+std::size_t find_secret_word(std::string_view name, std::size_t from = 0) {
+  static const std::string_view plain[] = {"secret", "passwd", "password", "passphrase", "token", "credential"};
+  static const std::string_view keyed[] = {"api", "private", "access"};
+  for (std::size_t i = from; i < name.size(); ++i) {
+    for (auto w : plain)
+      if (at_nocase(name, i, w)) return i;
+    for (auto w : keyed) {
+      if (!at_nocase(name, i, w)) continue;
+      std::size_t k = i + w.size();
+      if (k < name.size() && (name[k] == '_' || name[k] == '-')) ++k;
+      if (at_nocase(name, k, "key")) return i;
+    }
   }
+  return std::string_view::npos;
+}
+
+// A value at s[i]: quoted (up to its closing quote, which may be missing when
+// the capture was cut) or a bare word ending at white space or a quote. Not
+// at '&' or ',': Django's generated keys contain them, and hiding a URL's
+// next query parameter too is the safe side. Returns its end, or i when
+// there is none.
+std::size_t value_end(std::string_view s, std::size_t i) {
+  if (i >= s.size()) return i;
+  char q = s[i];
+  if (q == '\'' || q == '"') {
+    auto close = s.find(q, i + 1);
+    return close == std::string_view::npos ? s.size() : close + 1;
+  }
+  std::size_t j = i;
+  while (j < s.size() && !is_space(s[j]) && s[j] != '\'' && s[j] != '"') ++j;
+  return j;
+}
+
+// "***", keeping the value's quotes.
+void append_hidden(std::string& out, std::string_view value) {
+  char q = value.empty() ? '\0' : value.front();
+  if (q == '\'' || q == '"') out += std::string(1, q) + std::string(kRedacted) + std::string(1, q);
+  else out += kRedacted;
+}
+
+enum class Form { assignment, option };
+
+// One pass over `s`: every run of name characters holding a secret word and
+// followed by its value has the value hidden.
+//   assignment: NAME=value, NAME: value, "name": "value" (a quote, spaces,
+//               '=' or ':', spaces, then the value)
+//   option:     --name value, -name value (a '-' before the word, white
+//               space, then the value)
+std::string hide_values(std::string_view s, Form form) {
+  std::string out;
+  std::size_t i = 0, copied = 0;
+  while (i < s.size()) {
+    if (!is_name_char(s[i])) {
+      ++i;
+      continue;
+    }
+    std::size_t start = i;
+    while (i < s.size() && is_name_char(s[i])) ++i;
+    std::string_view name = s.substr(start, i - start);
+    std::size_t word = find_secret_word(name);
+    if (word == std::string_view::npos) continue;
+    std::size_t j = i;
+    if (form == Form::assignment) {
+      if (j < s.size() && (s[j] == '\'' || s[j] == '"')) ++j;
+      while (j < s.size() && is_space(s[j])) ++j;
+      if (j >= s.size() || (s[j] != '=' && s[j] != ':')) continue;
+      ++j;
+      while (j < s.size() && is_space(s[j])) ++j;
+    } else {
+      // A '-' must come before some secret word: "-password", "x-api-key".
+      auto dash = name.find('-');
+      if (dash == std::string_view::npos || find_secret_word(name, dash) == std::string_view::npos) continue;
+      if (j >= s.size() || !is_space(s[j])) continue;
+      while (j < s.size() && is_space(s[j])) ++j;
+    }
+    std::size_t end = value_end(s, j);
+    if (end == j) continue;  // no value
+    out.append(s.substr(copied, j - copied));
+    append_hidden(out, s.substr(j, end - j));
+    copied = i = end;
+  }
+  if (copied == 0) return std::string(s);
+  out.append(s.substr(copied));
+  return out;
+}
+
+// scheme://user:PASSWORD@host: the password part of every URL, as spans
+// (begin, end) of `s`.
+std::vector<std::pair<std::size_t, std::size_t>> url_passwords(std::string_view s) {
+  std::vector<std::pair<std::size_t, std::size_t>> out;
+  std::size_t from = 0;
+  for (auto sep = s.find("://"); sep != std::string_view::npos; sep = s.find("://", from)) {
+    from = sep + 3;
+    // A scheme: [A-Za-z][A-Za-z0-9+.-]* right before "://".
+    std::size_t b = sep;
+    bool letter = false;
+    while (b > 0) {
+      char c = s[b - 1];
+      bool alpha = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+      if (!(alpha || (c >= '0' && c <= '9') || c == '+' || c == '.' || c == '-')) break;
+      letter |= alpha;
+      --b;
+    }
+    if (!letter) continue;
+    std::size_t j = sep + 3;
+    while (j < s.size() && !is_space(s[j]) && s[j] != '/' && s[j] != ':' && s[j] != '@') ++j;  // user
+    if (j >= s.size() || s[j] != ':') continue;
+    std::size_t p = ++j;
+    while (j < s.size() && !is_space(s[j]) && s[j] != '@' && s[j] != '/') ++j;  // password
+    if (j == p || j >= s.size() || s[j] != '@') continue;
+    out.emplace_back(p, j);
+    from = j + 1;
+  }
+  return out;
+}
+
+std::string hide_url_passwords(std::string_view s) {
+  auto spans = url_passwords(s);
+  if (spans.empty()) return std::string(s);
+  std::string out;
+  std::size_t copied = 0;
+  for (auto [b, e] : spans) {
+    out.append(s.substr(copied, b - copied));
+    out += kRedacted;
+    copied = e;
+  }
+  out.append(s.substr(copied));
+  return out;
+}
+
+bool contains_nocase(std::string_view hay, std::string_view needle) {
+  for (std::size_t i = 0; i + needle.size() <= hay.size(); ++i)
+    if (at_nocase(hay, i, needle)) return true;
   return false;
 }
 
-// The regexes are slow (std::regex, case-insensitive): a linear scan for the
-// words they need decides whether they run at all. Every word the assignment
-// pattern requires contains one of these; a URL password needs "://" and '@'.
+// A linear scan for the words the passes need decides whether they run at all.
 bool may_hold_secret(std::string_view t) {
   static const std::string_view words[] = {"secret", "passw", "passphrase", "token", "key", "credential"};
   for (auto w : words)
@@ -71,27 +177,6 @@ bool may_hold_secret(std::string_view t) {
 
 bool may_hold_url_password(std::string_view t) {
   return t.find("://") != std::string_view::npos && t.find('@') != std::string_view::npos;
-}
-
-// Replaces group 3 (the value) of every match by "***", keeping its quotes.
-std::string replace_values(const std::string& s, const std::regex& re) {
-  std::string out;
-  std::size_t last = 0;
-  for (auto it = std::sregex_iterator(s.begin(), s.end(), re); it != std::sregex_iterator(); ++it) {
-    const auto& m = *it;
-    std::string value = m[3].str();
-    out.append(s, last, m.position(0) - last);
-    out += m[1].str();
-    out += m[2].str();
-    char q = value.empty() ? '\0' : value.front();
-    if (q == '\'' || q == '"')
-      out += std::string(1, q) + std::string(kRedacted) + std::string(1, q);
-    else
-      out += kRedacted;
-    last = m.position(0) + m.length(0);
-  }
-  out.append(s, last, std::string::npos);
-  return out;
 }
 
 struct Learned {
@@ -137,9 +222,7 @@ namespace {
 // The password part of every URL in `text`.
 void learn_url_passwords(std::string_view text) {
   if (!may_hold_url_password(text)) return;
-  std::string s(text);
-  for (auto it = std::sregex_iterator(s.begin(), s.end(), url_re()); it != std::sregex_iterator(); ++it)
-    learn_secret((*it)[2].str());
+  for (auto [b, e] : url_passwords(text)) learn_secret(text.substr(b, e - b));
 }
 
 void learn_assignment(std::string_view item) {
@@ -209,16 +292,14 @@ std::vector<std::string> redact_argv(const std::vector<std::string>& argv) {
   return out;
 }
 
-bool secret_name(std::string_view name) {
-  return std::regex_match(name.begin(), name.end(), name_re());
-}
+bool secret_name(std::string_view name) { return find_secret_word(name) != std::string_view::npos; }
 
 std::string redact(std::string_view text) {
   if (!redaction_enabled()) return std::string(text);
   std::string s = hide_learned(std::string(text));
-  if (may_hold_url_password(s)) s = std::regex_replace(s, url_re(), "$1***$3");
+  if (may_hold_url_password(s)) s = hide_url_passwords(s);
   if (!may_hold_secret(s)) return s;
-  return replace_values(replace_values(s, assignment_re()), option_re());
+  return hide_values(hide_values(s, Form::assignment), Form::option);
 }
 
 }  // namespace pm
