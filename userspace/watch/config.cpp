@@ -54,7 +54,7 @@ Result<void> parse_config(const std::string& text, const std::string& source, Co
     else if (key == "metrics_interval") r = text_of(cfg.metrics_interval);
     else if (key == "settle") r = text_of(cfg.settle);
     else if (key == "restart_limit") {
-      auto n = v.value<std::int64_t>();
+      auto n = v.is_integer() ? v.value<std::int64_t>() : std::nullopt;  // not a boolean, not a float
       if (!n || *n < 1 || *n > 1000000) r = make_error(where(source, v) + ": restart_limit must be a whole number from 1");
       else cfg.restart_limit = static_cast<unsigned>(*n);
     } else {
@@ -73,6 +73,7 @@ Result<void> load_config(const std::string& path, Config& cfg, bool optional) {
     if (optional && errno == ENOENT) return {};
     return errno_error("cannot read the watch configuration " + path);
   }
+  if (!S_ISREG(st.st_mode)) return make_error("the watch configuration " + path + " is not a regular file");
   auto text = read_file(path);
   if (!text) return errno_error("cannot read the watch configuration " + path);
   return parse_config(*text, path, cfg);

@@ -44,13 +44,18 @@ std::string Metrics::render() const {
   one("pmtrace_services_watched", "gauge", "Services seen since pmtrace started.", services);
   one("pmtrace_services_untracked_total", "counter", "Services not tracked because of the service limit.",
       untracked_services);
-  family(o, "pmtrace_incidents_total", "counter", "Incidents written, by service and rule of the first finding.");
+  // Labels are redacted: two services whose keys differ only in a secret
+  // (rotated in argv) are one series, summed; a file with the same series
+  // twice would be refused by node_exporter.
+  std::map<std::string, std::uint64_t> series;
   for (const auto& [k, n] : incidents)
-    o += "pmtrace_incidents_total{service=\"" + label(k.first) + "\",rule=\"" + label(k.second) + "\"} " +
-         std::to_string(n) + "\n";
+    series["pmtrace_incidents_total{service=\"" + label(k.first) + "\",rule=\"" + label(k.second) + "\"}"] += n;
+  family(o, "pmtrace_incidents_total", "counter", "Incidents written, by service and rule of the first finding.");
+  for (const auto& [name, n] : series) o += name + " " + std::to_string(n) + "\n";
+  series.clear();
+  for (const auto& [svc, n] : restarts) series["pmtrace_restarts_total{service=\"" + label(svc) + "\"}"] += n;
   family(o, "pmtrace_restarts_total", "counter", "Starts of each service's main process after its first.");
-  for (const auto& [svc, n] : restarts)
-    o += "pmtrace_restarts_total{service=\"" + label(svc) + "\"} " + std::to_string(n) + "\n";
+  for (const auto& [name, n] : series) o += name + " " + std::to_string(n) + "\n";
   char cpu[64];
   std::snprintf(cpu, sizeof cpu, "%.3f", cpu_seconds);
   family(o, "pmtrace_cpu_seconds_total", "counter", "CPU time pmtrace itself used (user and system).");
@@ -83,13 +88,18 @@ Result<void> write_textfile(const std::string& path, const std::string& text) {
       if (errno == EINTR) continue;
       int err = errno;
       ::close(fd);
+      ::unlink(tmp.c_str());
       return errno_error("cannot write the metrics file " + tmp, err);
     }
     off += static_cast<std::size_t>(n);
   }
   ::fsync(fd);
   ::close(fd);
-  if (::rename(tmp.c_str(), path.c_str()) != 0) return errno_error("cannot replace the metrics file " + path);
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    int err = errno;
+    ::unlink(tmp.c_str());
+    return errno_error("cannot replace the metrics file " + path, err);
+  }
   return {};
 }
 

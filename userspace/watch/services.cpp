@@ -33,11 +33,14 @@ std::string ServiceTracker::unit_of_cgroup(std::uint64_t id) const {
 }
 
 bool ServiceTracker::name_matches(const std::string& comm, const std::vector<std::string>& argv) const {
+  // python3 /usr/bin/gunicorn ...: the script's name, when argv[0] is an
+  // interpreter (not `pgrep gunicorn`, not `vim /etc/default/gunicorn`).
+  std::string interp = argv.empty() ? "" : basename_of(argv[0]);
+  bool interpreter = starts_with(interp, "python") || interp == "perl" || interp == "ruby" || interp == "node";
   for (const auto& n : names_) {
     if (comm == n.substr(0, 15)) return true;
-    // python3 /usr/bin/gunicorn ...: the script's name, not the interpreter's.
-    for (std::size_t i = 0; i < argv.size() && i < 2; ++i)
-      if (basename_of(argv[i]) == n) return true;
+    if (!argv.empty() && basename_of(argv[0]) == n) return true;
+    if (interpreter && argv.size() > 1 && basename_of(argv[1]) == n) return true;
   }
   return false;
 }
@@ -46,7 +49,7 @@ Service* ServiceTracker::service_for(const std::string& key, const std::string& 
   auto it = services_.find(key);
   if (it != services_.end()) return it->second.get();
   if (services_.size() >= limits_.max_services) {
-    ++untracked_services_;
+    if (refused_.size() < 4096 && refused_.insert(key).second) ++untracked_services_;
     return nullptr;
   }
   auto s = std::make_unique<Service>(limits_.window_bytes);
@@ -70,16 +73,35 @@ void ServiceTracker::seed(std::uint32_t pid, std::uint32_t ppid, std::uint64_t c
   p.service = key;
   p.ppid = ppid;
   p.root = parent == procs_.end() || parent->second.service != key;
+  if (p.root && !other_root_alive(key, pid)) {
+    // Running when the watch began: its first start (not timed).
+    p.counted = true;
+    ++services_.at(key)->starts_total;
+  }
   procs_[pid] = p;
 }
 
+bool ServiceTracker::other_root_alive(const std::string& service, std::uint32_t pid) const {
+  for (const auto& [other, p] : procs_)
+    if (other != pid && p.root && p.service == service) return true;
+  return false;
+}
+
 void ServiceTracker::trigger(Service& s, const std::string& kind, const std::string& what, std::uint64_t ts) {
-  bool restarted_since = !s.pending.empty() && !s.starts.empty() && s.starts.back() > s.pending.back().ts_ns;
-  if (s.pending.empty() || restarted_since) s.pending.push_back(Trigger{kind, what, ts});
+  // A second trigger within the settle time, before the service started
+  // again, is the same failure's cascade (the master exiting as its worker
+  // is OOM-killed): merged into the first, handed out already or not.
+  bool restarted_since = !s.starts.empty() && s.starts.back() > s.last_trigger_ns;
+  if (s.last_trigger_ns && !restarted_since && ts < s.last_trigger_ns + limits_.settle_ns) return;
+  s.pending.push_back(Trigger{kind, what, ts});
+  s.last_trigger_ns = ts;
   s.run_triggered = true;
 }
 
-void ServiceTracker::started(Service& s, std::uint64_t ts) {
+void ServiceTracker::started(Service& s, std::uint64_t ts, std::uint32_t pid) {
+  // Another main process still running (systemctl reload's ExecReload=, a
+  // helper systemd runs in the unit): not a start of the service.
+  if (other_root_alive(s.key, pid)) return;
   ++s.starts_total;
   s.starts.push_back(ts);
   while (!s.starts.empty() && s.starts.front() + limits_.restart_window_ns <= ts) s.starts.pop_front();
@@ -105,7 +127,10 @@ Service* ServiceTracker::on_event(const model::Event& e) {
   }
 
   auto it = procs_.find(pid);
-  if (it == procs_.end()) {
+  // A process that has exited still sends (its SIGCHLD to its parent comes
+  // after its exit record): that does not bring it back.
+  bool gone = it == procs_.end() && exited_set_.count(pid) && !e.as<model::Exec>();
+  if (it == procs_.end() && !gone) {
     // A process not seen yet: in a watched unit's cgroup, or a name that is
     // watched when it execs (or a child of one that is, already handled at fork).
     std::string unit = unit_of_cgroup(e.hdr.cgroup_id);
@@ -154,16 +179,23 @@ Service* ServiceTracker::on_event(const model::Event& e) {
   Proc& p = it->second;
 
   if (const auto* f = e.as<model::Fork>()) {
+    exited_set_.erase(f->child_pid);  // the pid is in use again
     Proc child;
     child.service = p.service;
     child.ppid = pid;
     procs_[f->child_pid] = child;
-  } else if (e.as<model::Exec>()) {
+  } else if (const auto* x = e.as<model::Exec>()) {
+    if (!p.root && s->unit.empty() && join(x->argv, " ") == s->key) {
+      // A child exec'ing the service's own command is its new main process
+      // (gunicorn's USR2 binary upgrade): its end is the service's end.
+      p.root = true;
+      p.counted = true;
+    }
     if (p.root && !p.counted) {
       // One start per root process, however many times it execs (a wrapper
       // that execs the service is one start).
       p.counted = true;
-      started(*s, e.hdr.ts_ns);
+      started(*s, e.hdr.ts_ns, pid);
     }
   } else if (const auto* d = e.as<model::SignalDeliver>()) {
     auto sender = procs_.find(d->sender_pid);
@@ -182,8 +214,18 @@ Service* ServiceTracker::on_event(const model::Event& e) {
                 e.hdr.ts_ns);
     }
     procs_.erase(it);
+    remember_exit(pid);
   }
   return s;
+}
+
+void ServiceTracker::remember_exit(std::uint32_t pid) {
+  if (!exited_set_.insert(pid).second) return;
+  exited_.push_back(pid);
+  if (exited_.size() > 4096) {
+    exited_set_.erase(exited_.front());
+    exited_.pop_front();
+  }
 }
 
 std::vector<std::pair<Service*, Trigger>> ServiceTracker::due(std::uint64_t now_ns) {

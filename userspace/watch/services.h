@@ -22,6 +22,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -50,11 +51,12 @@ struct Service {
   Window window;
   std::deque<std::uint64_t> starts;  // times the root process started, in the restart window
   std::uint64_t starts_total = 0;
-  // Triggers waiting for their settle time, oldest first: one per run of the
-  // service (a second trigger before the service started again is the same
-  // failure's cascade, and is merged into the first).
+  // Triggers waiting for their settle time, oldest first (a second trigger
+  // within the settle time of the first, before the service started again,
+  // is the same failure's cascade, and is merged into it).
   std::deque<Trigger> pending;
   bool run_triggered = false;  // the current run already has a trigger
+  std::uint64_t last_trigger_ns = 0;
   explicit Service(std::size_t bytes) : window(bytes) {}
   // Starts within the restart window, as of now_ns.
   unsigned recent_starts(std::uint64_t now_ns, std::uint64_t window_ns) const;
@@ -96,7 +98,8 @@ class ServiceTracker {
   std::string unit_of_cgroup(std::uint64_t id) const;
   bool name_matches(const std::string& comm, const std::vector<std::string>& argv) const;
   void trigger(Service& s, const std::string& kind, const std::string& what, std::uint64_t ts);
-  void started(Service& s, std::uint64_t ts);
+  void started(Service& s, std::uint64_t ts, std::uint32_t pid);
+  bool other_root_alive(const std::string& service, std::uint32_t pid) const;
 
   Limits limits_;
   std::vector<std::string> names_;
@@ -106,6 +109,10 @@ class ServiceTracker {
   std::map<std::uint32_t, Proc> procs_;
   std::vector<std::string> new_services_;
   std::uint64_t untracked_services_ = 0;
+  std::set<std::string> refused_;  // services not tracked (the limit), each counted once
+  void remember_exit(std::uint32_t pid);
+  std::deque<std::uint32_t> exited_;  // recently exited pids, oldest first (bounded)
+  std::set<std::uint32_t> exited_set_;
 };
 
 }  // namespace pm::watch

@@ -34,14 +34,14 @@ std::size_t approx_bytes(const model::Event& e) {
 
 void Window::push(model::Event e) {
   std::size_t n = approx_bytes(e);
+  if (n > max_bytes_) {  // larger than the whole window: never kept, the rest stays
+    ++dropped_;
+    return;
+  }
   while (!events_.empty() && bytes_ + n > max_bytes_) {
     bytes_ -= events_.front().first;
     events_.pop_front();
     ++dropped_;
-  }
-  if (n > max_bytes_) {  // larger than the whole window: never kept
-    ++dropped_;
-    return;
   }
   bytes_ += n;
   events_.emplace_back(n, std::move(e));
