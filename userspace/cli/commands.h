@@ -50,7 +50,14 @@ struct WatchOptions {
   unsigned restart_limit = 0;        // 0: from the config
 };
 
+struct DoctorOptions {
+  std::string unit;
+  std::string unit_path;  // --unit-path DIR: read units from here only
+  bool json = false;
+};
+
 int cmd_run(const RunOptions& opts);
+int cmd_doctor(const DoctorOptions& opts);
 int cmd_watch(const WatchOptions& opts);
 int cmd_explain(const ExplainOptions& opts);
 int cmd_attach(const AttachOptions& opts);

@@ -77,6 +77,12 @@ int main(int argc, char** argv) {
   watch_cmd->add_option("--ringbuf-size", watch.common.ringbuf_size, "ring buffer size, a power of two")
       ->capture_default_str();
 
+  pm::cli::DoctorOptions doctor;
+  auto* doctor_cmd = app.add_subcommand("doctor", "check a unit before it starts: what would make it fail (read-only)");
+  doctor_cmd->add_option("unit", doctor.unit, "the systemd unit")->required();
+  doctor_cmd->add_option("--unit-path", doctor.unit_path, "read units from this directory only");
+  doctor_cmd->add_flag("--json", doctor.json, "one JSON object");
+
   auto* explain_cmd = app.add_subcommand("explain", "explain a recording made with --record, on any machine");
   add_report(explain_cmd, explain.common);
   explain_cmd->add_option("recording", explain.recording, "the recording (FILE.pmt)")->required();
@@ -101,6 +107,7 @@ int main(int argc, char** argv) {
       if (watch.common.verbose) spdlog::set_level(spdlog::level::debug);
       return pm::cli::cmd_watch(watch);
     }
+    if (app.got_subcommand(doctor_cmd)) return pm::cli::cmd_doctor(doctor);
     if (app.got_subcommand(explain_cmd)) {
       if (explain.common.verbose) spdlog::set_level(spdlog::level::debug);
       return pm::cli::cmd_explain(explain);

@@ -1,0 +1,123 @@
+// pmtrace doctor on real broken setups: unit files in a temporary unit path,
+// real users, files, permissions, a real listening port and a closed one.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <fstream>
+
+#include "harness.h"
+#include "scenario.h"
+
+using namespace pmtest;
+
+namespace {
+
+// A listening socket on 127.0.0.1 (a port "in use", or a database that answers).
+struct Listener {
+  int fd = -1;
+  int port = 0;
+  Listener() {
+    fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa);
+    listen(fd, 8);
+    socklen_t len = sizeof sa;
+    getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len);
+    port = ntohs(sa.sin_port);
+  }
+  ~Listener() { close(fd); }
+};
+
+const json* check(const Output& o, const std::string& id, const std::string& status) {
+  if (o.lines.empty()) return nullptr;
+  for (const auto& c : o.lines.back()["checks"])
+    if (c["id"] == id && c["status"] == status) return &c;
+  return nullptr;
+}
+
+std::string text_of(const json* c) { return c ? c->dump() : ""; }
+
+}  // namespace
+
+TEST_CASE("doctor: a broken setup fails each check with its evidence and fix", "[root][doctor]") {
+  REQUIRE_ROOT();
+  TempDir d;
+  const std::string top = d.path();
+  mkdir((top + "/units").c_str(), 0755);
+  mkdir((top + "/venv").c_str(), 0755);
+  mkdir((top + "/venv/bin").c_str(), 0755);
+  symlink("/usr/bin/python3.4-removed", (top + "/venv/bin/python").c_str());
+  std::ofstream(top + "/venv/bin/gunicorn") << "#!" << top << "/venv/bin/python\n";
+  chmod((top + "/venv/bin/gunicorn").c_str(), 0755);
+  mkdir((top + "/private").c_str(), 0700);  // root's: nobody cannot enter
+  std::ofstream(top + "/meats.env") << "export SECRET_KEY=pm-doctor-secret-1\n"
+                                    << "DATABASE_URL=postgresql://meats:pm-doctor-pw@127.0.0.1:" << free_port() << "/m\n";
+  Listener taken;
+  std::ofstream(top + "/units/meats.service")
+      << "[Service]\nUser=nobody\nWorkingDirectory=" << top << "/private\nEnvironmentFile=" << top << "/meats.env\n"
+      << "ExecStart=" << top << "/venv/bin/gunicorn -b 127.0.0.1:" << taken.port << " meats.wsgi\n";
+  chmod(top.c_str(), 0755);
+
+  auto o = run_pmtrace({"doctor", "meats", "--unit-path", top + "/units", "--json"});
+  INFO(o.out << o.err);
+  CHECK(o.status == 1);
+  REQUIRE(!o.lines.empty());
+  CHECK(check(o, "user", "ok"));
+  const json* exec = check(o, "exec", "failure");
+  REQUIRE(exec);
+  CHECK(text_of(exec).find("/usr/bin/python3.4-removed, which does not exist") != std::string::npos);
+  CHECK((*exec)["fix"].get<std::string>().find("recreate the virtualenv: python3 -m venv --clear " + top + "/venv") == 0);
+  const json* wd = check(o, "working-directory", "failure");
+  REQUIRE(wd);
+  CHECK((*wd)["title"] == "nobody cannot enter WorkingDirectory=" + top + "/private");
+  CHECK(text_of(wd).find("0700 root:root") != std::string::npos);
+  const json* env = check(o, "environment-file", "warning");
+  REQUIRE(env);
+  CHECK((*env)["fix"] == "write line 1 as: SECRET_KEY=***");
+  CHECK(check(o, "settings", "warning"));  // SECRET_KEY missing for a Django app
+  const json* bind = check(o, "bind", "failure");
+  REQUIRE(bind);
+  CHECK((*bind)["title"] == "127.0.0.1:" + std::to_string(taken.port) + " is already in use");
+  const json* db = check(o, "database", "failure");
+  REQUIRE(db);
+  CHECK(text_of(db).find("refused the connection") != std::string::npos);
+  // Secrets never in the output.
+  CHECK(o.out.find("pm-doctor-secret-1") == std::string::npos);
+  CHECK(o.out.find("pm-doctor-pw") == std::string::npos);
+}
+
+TEST_CASE("doctor: a correct service passes every check", "[root][doctor]") {
+  REQUIRE_GUNICORN();
+  TempDir d;
+  const std::string top = d.path();
+  chmod(top.c_str(), 0755);
+  mkdir((top + "/units").c_str(), 0755);
+  Listener db;
+  std::ofstream(top + "/app.env") << "SECRET_KEY=pm-doctor-ok-key-123\nDATABASE_URL=postgresql://m:pw@127.0.0.1:" << db.port
+                                  << "/m\n";
+  int port = free_port();
+  std::ofstream(top + "/units/app.service")
+      << "[Service]\nUser=nobody\nWorkingDirectory=" << kFlaskApp << "\nEnvironmentFile=" << top << "/app.env\n"
+      << "ExecStart=/usr/bin/gunicorn -b 127.0.0.1:" << port << " app:app\n";
+  auto o = run_pmtrace({"doctor", "app.service", "--unit-path", top + "/units"});
+  INFO(o.out << o.err);
+  CHECK(o.status == 0);
+  CHECK(o.out.find("FAILURE") == std::string::npos);
+  CHECK(o.out.find("  warning ") == std::string::npos);
+  CHECK(o.out.find("0 failures, 0 warnings") != std::string::npos);
+  CHECK(o.out.find("accepts connections") != std::string::npos);
+}
+
+TEST_CASE("doctor: an unknown unit is one line and exit 2", "[doctor][errors]") {
+  TempDir d;
+  auto o = run_pmtrace({"doctor", "nope", "--unit-path", d.path()});
+  CHECK(o.status == 2);
+  CHECK(o.out.empty());
+  CHECK(o.err.find("no unit named nope.service") != std::string::npos);
+}
