@@ -152,6 +152,24 @@ TEST_CASE("scenario: a missing PostgreSQL unix socket", "[root][scenario][db]") 
   CHECK(contains(field(f, "fix"), "unix_socket_directories"));
 }
 
+namespace {
+// Whether `master` has `n` children, each blocked in select/poll (a gunicorn
+// sync worker's wait for a request, after its boot and first heartbeat).
+bool workers_idle(pid_t master, int n) {
+  if (master <= 0) return false;
+  std::ifstream children("/proc/" + std::to_string(master) + "/task/" + std::to_string(master) + "/children");
+  int idle = 0, seen = 0;
+  for (int pid; children >> pid; ++seen) {
+    std::ifstream sc("/proc/" + std::to_string(pid) + "/syscall");
+    int nr = -1;
+    sc >> nr;
+    // x86_64: poll 7, select 23, pselect6 270, ppoll 271, epoll_wait 232
+    idle += nr == 7 || nr == 23 || nr == 270 || nr == 271 || nr == 232;
+  }
+  return seen == n && idle == n;
+}
+}  // namespace
+
 TEST_CASE("scenario: a healthy Django app on a real PostgreSQL reaches every checkpoint", "[root][scenario][db]") {
   REQUIRE_GUNICORN();
   EACH_MODE();
@@ -166,9 +184,11 @@ TEST_CASE("scenario: a healthy Django app on a real PostgreSQL reaches every che
   s.settle = "20s";
   s.during = [&] {
     if (!wait_listening(port)) return;
-    std::this_thread::sleep_for(1500ms);
+    // Both workers booted (under ptrace and a loaded machine Django's import
+    // takes seconds): a booted sync worker waits for requests in select().
+    pid_t master = -1;
+    for (int i = 0; i < 200 && !workers_idle(master = unit_main_pid(unit), 2); ++i) std::this_thread::sleep_for(100ms);
     served = http_get(port, "/db/");
-    pid_t master = unit_main_pid(unit);
     // From a shell, as an operator types it (kill is the shell's builtin).
     if (master > 0) wait_exit(spawn({"/bin/sh", "-c", "kill -TERM " + std::to_string(master) + "; sleep 0.5"}));
   };
