@@ -9,6 +9,8 @@
 #include "sources/environment.h"
 #include "sources/ptrace_source.h"
 #include "target/cgroup.h"
+#include "target/environ.h"
+#include "target/host.h"
 #include "target/unit.h"
 #include "util/redact.h"
 #include "util/strings.h"
@@ -63,6 +65,16 @@ Result<void> apply_common(const CommonOptions& common, SessionOptions& so) {
     so.recording = std::move(*w);
   }
   return {};
+}
+
+std::vector<nlohmann::json> process_start_facts(std::uint32_t pid) {
+  std::vector<nlohmann::json> facts;
+  if (auto env = read_file("/proc/" + std::to_string(pid) + "/environ")) {
+    learn_secrets_from_environ(*env);
+    for (const auto& d : target::databases_from_environ(*env)) facts.push_back(record::database_fact(d.addr, d.what));
+  }
+  if (auto limit = target::host_memory_limit(pid)) facts.push_back(record::memory_limit_fact(pid, *limit));
+  return facts;
 }
 
 record::Header recording_header(const report::RunInfo& info) {

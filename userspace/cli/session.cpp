@@ -18,7 +18,6 @@
 #include "util/redact.h"
 #include "rules/finding.h"
 #include "target/envfile.h"
-#include "target/environ.h"
 #include "target/unit.h"
 #include "target/unit_file.h"
 #include "target/host.h"
@@ -106,13 +105,7 @@ bool Session::apply_fact(const nlohmann::json& fact, std::string* why) {
 
 void Session::read_process_start(std::uint32_t pid) {
   if (!opts_.live) return;
-  // The database the service is configured with, read while the process is
-  // alive: connects to it are then recognised on any port.
-  if (auto env = read_file("/proc/" + std::to_string(pid) + "/environ")) {
-    learn_secrets_from_environ(*env);
-    for (const auto& d : target::databases_from_environ(*env)) apply_fact(record::database_fact(d.addr, d.what));
-  }
-  if (auto limit = target::host_memory_limit(pid)) apply_fact(record::memory_limit_fact(pid, *limit));
+  for (const auto& f : process_start_facts(pid)) apply_fact(f);
 }
 
 void Session::seed(std::uint32_t pid) {

@@ -8,6 +8,7 @@
 #include <systemd/sd-journal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <map>
 #include <sstream>
 
@@ -20,7 +21,6 @@
 #include "record/recording.h"
 #include "report/sink.h"
 #include "target/cgroup.h"
-#include "target/environ.h"
 #include "target/host.h"
 #include "target/procfs.h"
 #include "target/unit.h"
@@ -121,21 +121,12 @@ Result<void> Watcher::open_outputs() {
 
 void Watcher::read_process_start(const model::Event& e, watch::Service* s) {
   const auto* x = e.as<model::Exec>();
-  if (!x) return;
+  if (!x || !s) return;  // only a service's events are ever written
   learn_secrets_from_argv(x->argv);
-  auto& facts = facts_[s ? s->key : ""];
-  auto add = [&](json f) {
-    if (!s || facts.size() >= kFactsPerService) return;
-    for (const auto& known : facts)
-      if (known == f) return;
-    facts.push_back(std::move(f));
-  };
-  if (auto env = read_file("/proc/" + std::to_string(e.hdr.pid) + "/environ")) {
-    learn_secrets_from_environ(*env);
-    for (const auto& d : target::databases_from_environ(*env)) add(record::database_fact(d.addr, d.what));
-  }
-  if (s)
-    if (auto limit = target::host_memory_limit(e.hdr.pid)) add(record::memory_limit_fact(e.hdr.pid, *limit));
+  auto& facts = facts_[s->key];
+  for (auto& f : process_start_facts(e.hdr.pid))
+    if (facts.size() < kFactsPerService && std::find(facts.begin(), facts.end(), f) == facts.end())
+      facts.push_back(std::move(f));
 }
 
 void Watcher::on_event(model::Event&& e) {
