@@ -5,6 +5,7 @@
 
 #include <cstdlib>
 
+#include "target/unit_file.h"
 #include "util/strings.h"
 #include "util/subprocess.h"
 
@@ -72,34 +73,21 @@ std::string slice_to_path(const std::string& slice) {
 }
 
 std::vector<std::string> environment_files_from_unit_text(const std::string& text) {
+  UnitFile u;
+  u.settings = parse_unit_text(text, "");
   std::vector<std::string> files;
-  bool service = false;
-  for (const auto& raw : split(text, '\n')) {
-    auto line = trim(raw);
-    if (starts_with(line, "[")) {
-      service = line == "[Service]";
-      continue;
-    }
-    auto eq = line.find('=');
-    if (!service || eq == std::string_view::npos || trim(line.substr(0, eq)) != "EnvironmentFile") continue;
-    std::string value(trim(line.substr(eq + 1)));
-    if (value.empty()) files.clear();
-    else files.push_back(value);
-  }
+  for (const auto* s : u.list("Service", "EnvironmentFile")) files.push_back(s->value);
   return files;
 }
 
 std::string slice_from_unit_text(const std::string& text) {
   std::string slice;
-  for (const auto& raw : split(text, '\n')) {
-    auto line = trim(raw);
-    auto eq = line.find('=');
-    if (eq == std::string_view::npos || trim(line.substr(0, eq)) != "Slice") continue;
+  for (const auto& s : parse_unit_text(text, "")) {
+    if (s.key != "Slice") continue;
     // systemd ignores a Slice= that is no valid unit name; one longer than
     // 255 characters (UNIT_NAME_MAX) would also make slice_to_path's result
     // quadratic in its length (64 KB of "a-": 1 GB, 10 s).
-    auto value = trim(line.substr(eq + 1));
-    if (value.size() <= kUnitNameMax) slice = std::string(value);
+    if (s.value.size() <= kUnitNameMax) slice = s.value;
   }
   return slice;
 }
