@@ -1,7 +1,6 @@
 #include "doctor/doctor.h"
 
 #include <arpa/inet.h>
-#include <fcntl.h>
 #include <grp.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -19,6 +18,7 @@
 
 #include "target/envfile.h"
 #include "target/environ.h"
+#include "target/host.h"
 #include "util/strings.h"
 
 namespace pm::doctor {
@@ -54,31 +54,23 @@ bool user_can(const User& user, const std::string& path, int mode) {
   return WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
-std::string mode_text(const struct stat& st) {
+// "0750 root:www-data", from the file lookup the rules use.
+std::string mode_text(const std::string& path) {
+  auto f = target::host_file_lookup()(path);
+  if (!f) return "?";
   char buf[16];
-  std::snprintf(buf, sizeof buf, "%04o", st.st_mode & 07777);
-  std::string owner = std::to_string(st.st_uid), group = std::to_string(st.st_gid);
-  if (auto* pw = ::getpwuid(st.st_uid)) owner = pw->pw_name;
-  if (auto* gr = ::getgrgid(st.st_gid)) group = gr->gr_name;
-  return std::string(buf) + " " + owner + ":" + group;
+  std::snprintf(buf, sizeof buf, "%04o", f->mode & 07777);
+  return std::string(buf) + " " + (f->owner.empty() ? std::to_string(f->uid) : f->owner) + ":" +
+         (f->group.empty() ? std::to_string(f->gid) : f->group);
 }
 
-std::string link_target(const std::string& path) {
-  char buf[4096];
-  ssize_t n = ::readlink(path.c_str(), buf, sizeof buf - 1);
-  return n > 0 ? std::string(buf, n) : "";
-}
-
-// The first line of a file when it starts with "#!".
+// The "#!" line of the file a path finally names ("" when it is none).
 std::string shebang_of(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return "";
-  char buf[256];
-  ssize_t n = ::read(fd, buf, sizeof buf);
-  ::close(fd);
-  if (n < 2 || buf[0] != '#' || buf[1] != '!') return "";
-  std::string line(buf, static_cast<std::size_t>(n));
-  return line.substr(0, line.find('\n'));
+  char* real = ::realpath(path.c_str(), nullptr);
+  if (!real) return "";
+  auto f = target::host_path_lookup()(real);
+  ::free(real);
+  return f ? f->shebang : "";
 }
 
 std::string find_program(const std::string& name) {
@@ -90,12 +82,12 @@ std::string find_program(const std::string& name) {
   return name;
 }
 
-// A path that must exist: its problem, or "" when it does.
+// A path that must exist: its problem, or "" when it does (lstat, as the
+// exec-failure rule reads paths).
 std::string missing_why(const std::string& path) {
-  struct stat st{};
-  if (::lstat(path.c_str(), &st) != 0) return path + " does not exist";
-  if (S_ISLNK(st.st_mode) && ::stat(path.c_str(), &st) != 0)
-    return path + " is a symlink to " + link_target(path) + ", which does not exist";
+  auto f = target::host_path_lookup()(path);
+  if (!f) return path + " does not exist";
+  if (f->symlink && !f->target_exists) return path + " is a symlink to " + f->link_target + ", which does not exist";
   return "";
 }
 
@@ -186,7 +178,7 @@ Check check_workdir(const target::UnitFile& u, const User& user) {
     return make("working-directory", Status::failure, "WorkingDirectory=" + dir + " is not a directory", {where});
   if (!user_can(user, dir, X_OK))
     return make("working-directory", Status::failure, user.name + " cannot enter WorkingDirectory=" + dir,
-                {where, dir + ": " + mode_text(st)},
+                {where, dir + ": " + mode_text(dir)},
                 "chmod o+x " + dir + "  (or chgrp " + user.group + " " + dir + " && chmod g+x " + dir + ")");
   return make("working-directory", Status::ok, user.name + " can enter " + dir);
 }
