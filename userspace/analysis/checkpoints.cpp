@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <optional>
 
+#include "analysis/gunicorn_args.h"
 #include "util/strings.h"
 
 namespace pm::analysis {
@@ -15,22 +16,6 @@ struct Phase {
   std::string evidence;
   bool applies = true;
 };
-
-// gunicorn's -w N / --workers N / --workers=N; 1 by default.
-unsigned expected_workers(const std::vector<std::string>& argv) {
-  for (std::size_t i = 0; i < argv.size(); ++i) {
-    std::string v;
-    if ((argv[i] == "-w" || argv[i] == "--workers") && i + 1 < argv.size()) v = argv[i + 1];
-    else if (starts_with(argv[i], "--workers=")) v = argv[i].substr(10);
-    else if (starts_with(argv[i], "-w") && argv[i].size() > 2) v = argv[i].substr(2);
-    if (auto n = parse_int(v); n && *n > 0) return static_cast<unsigned>(*n);
-  }
-  return 1;
-}
-
-bool has_flag(const std::vector<std::string>& argv, const std::string& flag) {
-  return std::find(argv.begin(), argv.end(), flag) != argv.end();
-}
 
 std::string pid_text(std::uint32_t pid) { return "pid " + std::to_string(pid); }
 
@@ -70,7 +55,7 @@ Checkpoints infer_checkpoints(const Aggregator& agg, bool service_failed) {
   Phase listening{"port listening", {}, {}};
   Phase database{"database connected", {}, {}, false};
   Phase serving{"serving", {}, {}};
-  bool preload = master && has_flag(master->argv, "--preload");
+  bool preload = master && parse_gunicorn_args(master->argv).preload;
 
   if (master) {
     for (const auto& b : agg.binds()) {
@@ -103,7 +88,7 @@ Checkpoints infer_checkpoints(const Aggregator& agg, bool service_failed) {
       imported.ts = beats.front().first;
       imported.evidence = "worker " + pid_text(beats.front().second) + " booted (first heartbeat)";
     }
-    unsigned want = expected_workers(master->argv);
+    unsigned want = parse_gunicorn_args(master->argv).workers;
     if (beats.size() >= want) {
       workers.ts = beats[want - 1].first;
       workers.evidence = std::to_string(want) + " of " + std::to_string(want) + " workers sent their first heartbeat";

@@ -5,41 +5,12 @@
 // during stop()).
 #include <set>
 
+#include "analysis/gunicorn_args.h"
 #include "rules/finding.h"
 #include "rules/traceback.h"
 #include "util/strings.h"
 
 namespace pm::rules {
-namespace {
-
-// The WSGI app spec on a gunicorn command line: the last positional argument
-// (options that take a value are skipped with their value).
-std::string app_spec(const std::vector<std::string>& argv) {
-  static const std::set<std::string> with_value = {
-      "-b", "--bind", "-w", "--workers", "-k", "--worker-class", "-c", "--config", "--chdir", "-t",
-      "--timeout", "-u", "--user", "-g", "--group", "--error-logfile", "--access-logfile", "--log-level",
-      "-p", "--pid", "--worker-tmp-dir", "--graceful-timeout", "--threads", "-e", "--env", "--log-file"};
-  std::string spec;
-  bool skip = false;
-  // argv[0] is python or gunicorn; with python, argv[1] is the gunicorn script.
-  for (std::size_t i = 1; i < argv.size(); ++i) {
-    const auto& a = argv[i];
-    if (skip) {
-      skip = false;
-      continue;
-    }
-    if (with_value.count(a)) {
-      skip = true;
-      continue;
-    }
-    if (starts_with(a, "-") || analysis::runs_gunicorn({a})) continue;
-    spec = a;
-  }
-  return spec;
-}
-
-}  // namespace
-
 std::vector<Finding> gunicorn_boot_failure(const analysis::Aggregator& agg) {
   std::vector<Finding> out;
   std::set<std::uint32_t> masters_done;
@@ -82,7 +53,7 @@ std::vector<Finding> gunicorn_boot_failure(const analysis::Aggregator& agg) {
     } else {
       f.explanation = "gunicorn exits with 4 (APP_LOAD_ERROR) when the module imports but the application "
                       "object named after the colon does not exist or is not callable.";
-      std::string spec = master ? app_spec(master->argv) : "";
+      std::string spec = master ? analysis::parse_gunicorn_args(master->argv).app : "";
       f.fix = "correct the app spec" + (spec.empty() ? std::string() : " '" + spec + "'") +
               " in ExecStart= to module:variable (Django: project.wsgi:application; Flask: app:app)";
     }

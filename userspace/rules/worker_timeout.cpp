@@ -7,22 +7,12 @@
 
 #include "analysis/checkpoints.h"
 #include "model/names.h"
+#include "analysis/gunicorn_args.h"
 #include "rules/finding.h"
 #include "util/strings.h"
 
 namespace pm::rules {
 namespace {
-
-std::string timeout_of(const analysis::Process* master) {
-  if (master) {
-    const auto& a = master->argv;
-    for (std::size_t i = 0; i + 1 < a.size(); ++i)
-      if (a[i] == "-t" || a[i] == "--timeout") return a[i + 1];
-    for (const auto& arg : a)
-      if (starts_with(arg, "--timeout=")) return arg.substr(10);
-  }
-  return "30";
-}
 
 std::string blocked_text(const analysis::Blocked& b) {
   std::string s = b.syscall.empty() ? "running (not in a system call)" : b.syscall + "()";
@@ -61,7 +51,7 @@ std::vector<Finding> worker_timeout(const analysis::Aggregator& agg) {
     const analysis::Process* worker = agg.process(s->target_pid);
     if (!worker || !done.insert(worker->pid).second) continue;
     const analysis::Process* master = agg.process(g.hdr.pid);
-    std::string timeout = timeout_of(master);
+    std::string timeout = master ? analysis::parse_gunicorn_args(master->argv).timeout : "30";
 
     Finding f;
     f.rank = 25;
