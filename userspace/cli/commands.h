@@ -54,6 +54,10 @@ struct DoctorOptions {
   std::string unit;
   std::string unit_path;  // --unit-path DIR: read units from here only
   bool json = false;
+  bool run_app_checks = false;   // Django's check --deploy and migrations
+  std::string import_timeout = "20s";
+  std::string slowest_request;   // compared with gunicorn's --timeout
+  std::string fix_script;        // --fix-script FILE
 };
 
 int cmd_run(const RunOptions& opts);

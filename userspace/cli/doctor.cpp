@@ -1,7 +1,11 @@
 // pmtrace doctor UNIT: the preflight (doctor/doctor.h), as a checklist.
+#include <fcntl.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
@@ -10,32 +14,91 @@
 #include "model/event_json.h"
 #include "util/redact.h"
 #include "util/strings.h"
+#include "util/subprocess.h"
 
 namespace pm::cli {
+namespace {
 
-int cmd_doctor(const DoctorOptions& opts) {
+// The unit as systemd has it loaded where systemd runs (systemctl cat),
+// otherwise read from the unit files as systemd would.
+Result<target::UnitFile> load_unit(const DoctorOptions& opts, std::string& source) {
   target::UnitEnv env = target::UnitEnv::from_system();
   if (!opts.unit_path.empty()) env.unit_paths = {opts.unit_path};
-  auto unit = target::load_unit_file(opts.unit, env);
+  if (env.systemd_running && opts.unit_path.empty()) {
+    std::string name = target::normalize_unit_name(opts.unit);
+    auto cat = run_capture({"systemctl", "cat", "--no-pager", "--", name});
+    if (cat && cat->status == 0 && !cat->out.empty()) {
+      source = "systemctl cat";
+      return target::unit_from_systemctl_cat(name, cat->out);
+    }
+    if (cat && cat->status != 0)
+      return make_error("no unit named " + name + " (systemctl cat found no file for it)",
+                        "systemctl list-unit-files shows the known ones");
+  }
+  source = "unit files";
+  return target::load_unit_file(opts.unit, env);
+}
+
+Result<void> write_script(const std::string& path, const std::string& text) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0) return errno_error("cannot write the fix script " + path);
+  std::size_t off = 0;
+  while (off < text.size()) {
+    ssize_t n = ::write(fd, text.data() + off, text.size() - off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      int err = errno;
+      ::close(fd);
+      return errno_error("cannot write the fix script " + path, err);
+    }
+    off += static_cast<std::size_t>(n);
+  }
+  ::close(fd);
+  return {};
+}
+
+}  // namespace
+
+int cmd_doctor(const DoctorOptions& opts) {
+  doctor::Options dopts;
+  dopts.run_app_checks = opts.run_app_checks;
+  auto import_ms = parse_duration_ms(opts.import_timeout);
+  std::optional<long long> slowest = opts.slowest_request.empty() ? std::optional<long long>(0) : parse_duration_ms(opts.slowest_request);
+  if (!import_ms || *import_ms <= 0 || !slowest)
+    return report_error(make_error("--import-timeout and --slowest-request take durations such as 20s, 500ms or 2m"));
+  dopts.import_timeout_ms = static_cast<int>(std::min<long long>(*import_ms, 3600000));
+  dopts.slowest_request_ms = *slowest;
+
+  std::string source;
+  auto unit = load_unit(opts, source);
   if (!unit) return report_error(unit.error());
-  auto checks = doctor::run_checks(*unit);
+  auto checks = doctor::run_checks(*unit, dopts);
   int failures = 0, warnings = 0;
   for (const auto& c : checks) {
     failures += c.status == doctor::Status::failure;
     warnings += c.status == doctor::Status::warning;
   }
+  if (!opts.fix_script.empty()) {
+    std::string dir = opts.unit_path.empty() ? "/etc/systemd/system" : opts.unit_path;
+    if (auto w = write_script(opts.fix_script, doctor::fix_script(checks, *unit, dir)); !w) return report_error(w.error());
+  }
   if (opts.json) {
     nlohmann::json list = nlohmann::json::array();
-    for (const auto& c : checks)
+    for (const auto& c : checks) {
+      nlohmann::json unit_lines = nlohmann::json::array();
+      for (const auto& l : c.unit_lines) unit_lines.push_back("[" + l.section + "] " + l.line);
       list.push_back({{"id", c.id}, {"status", doctor::status_name(c.status)}, {"title", c.title},
-                      {"evidence", c.evidence}, {"fix", c.fix}});
-    nlohmann::json j = {{"type", "doctor"},  {"unit", unit->name}, {"unit_file", unit->path},
+                      {"evidence", c.evidence}, {"fix", c.fix}, {"commands", c.commands}, {"unit_settings", unit_lines}});
+    }
+    nlohmann::json j = {{"type", "doctor"},  {"unit", unit->name},   {"unit_file", unit->path}, {"source", source},
                         {"dropins", unit->dropins}, {"checks", list}, {"failures", failures}, {"warnings", warnings}};
+    if (!opts.fix_script.empty()) j["fix_script"] = opts.fix_script;
     redact_json(j);
     std::cout << model::dump_line(j) << "\n";
   } else {
     std::cout << "pmtrace doctor " << unit->name << "  (" << unit->path;
     if (!unit->dropins.empty()) std::cout << " + " << unit->dropins.size() << " drop-in(s)";
+    if (source == "systemctl cat") std::cout << ", from systemd";
     std::cout << ")\n\n";
     for (const auto& c : checks) {
       std::string st = c.status == doctor::Status::failure ? "FAILURE" : doctor::status_name(c.status);
@@ -48,6 +111,8 @@ int cmd_doctor(const DoctorOptions& opts) {
       }
     }
     std::cout << "\n" << failures << " failures, " << warnings << " warnings, " << checks.size() << " checks\n";
+    if (!opts.fix_script.empty())
+      std::cout << "the fixes are in " << opts.fix_script << ": review it, run it with sh as root, then run doctor again\n";
   }
   return failures ? kExitFailureFound : kExitOk;
 }

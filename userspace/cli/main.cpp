@@ -82,6 +82,12 @@ int main(int argc, char** argv) {
   doctor_cmd->add_option("unit", doctor.unit, "the systemd unit")->required();
   doctor_cmd->add_option("--unit-path", doctor.unit_path, "read units from this directory only");
   doctor_cmd->add_flag("--json", doctor.json, "one JSON object");
+  doctor_cmd->add_flag("--run-app-checks", doctor.run_app_checks,
+                       "also run Django's check --deploy and list unapplied migrations (runs the app's code)");
+  doctor_cmd->add_option("--import-timeout", doctor.import_timeout, "time limit for importing the app")->capture_default_str();
+  doctor_cmd->add_option("--slowest-request", doctor.slowest_request,
+                         "how long the slowest request takes (30s), checked against gunicorn's --timeout");
+  doctor_cmd->add_option("--fix-script", doctor.fix_script, "write the fixes as a shell script to FILE, for a person to review");
 
   auto* explain_cmd = app.add_subcommand("explain", "explain a recording made with --record, on any machine");
   add_report(explain_cmd, explain.common);

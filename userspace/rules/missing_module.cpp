@@ -34,7 +34,6 @@ std::vector<Finding> missing_python_module(const analysis::Aggregator& agg) {
   for (const auto& [pid, p] : agg.processes()) {
     auto module = missing_module(p.output);
     if (!module || !modules.insert(*module).second) continue;
-    std::string package = package_for_module(*module);
     std::string python = interpreter_of(agg, p);
     Finding f;
     f.rank = 20;
@@ -55,8 +54,7 @@ std::vector<Finding> missing_python_module(const analysis::Aggregator& agg) {
     f.explanation = "The import of '" + *module + "' failed: no directory on this interpreter's sys.path has it. "
                     "It is installed for another Python (a different virtualenv, the system Python) or not "
                     "at all.";
-    f.fix = python + " -m pip install " + package + "  (import name '" + *module + "' is package '" + package +
-            "'; add it to the project's requirements)";
+    f.fix = pip_install_fix(python, *module);
     out.push_back(std::move(f));
   }
   return out;

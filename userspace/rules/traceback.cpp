@@ -108,4 +108,10 @@ std::string package_for_module(const std::string& module) {
   return it == known.end() ? module : it->second;
 }
 
+std::string pip_install_fix(const std::string& python, const std::string& module) {
+  std::string package = package_for_module(module);
+  return python + " -m pip install " + package + "  (import name '" + module + "' is package '" + package +
+         "'; add it to the project's requirements)";
+}
+
 }  // namespace pm::rules

@@ -17,4 +17,7 @@ std::optional<std::string> missing_module(const std::string& output);
 // djangorestframework); the import name itself when no mapping is known.
 std::string package_for_module(const std::string& module);
 
+// The fix for a missing module: the pip command for that interpreter.
+std::string pip_install_fix(const std::string& python, const std::string& module);
+
 }  // namespace pm::rules

@@ -2,6 +2,9 @@
 
 #include <dirent.h>
 #include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
 
 #include <algorithm>
 #include <map>
@@ -67,6 +70,46 @@ std::vector<ProcInfo> Procfs::list() const {
     if (auto info = read(static_cast<std::uint32_t>(*pid))) out.push_back(std::move(*info));
   }
   ::closedir(d);
+  return out;
+}
+
+std::vector<std::string> listening_inodes(const std::string& net_tcp, std::uint16_t port) {
+  std::vector<std::string> out;
+  for (const auto& line : split(net_tcp, '\n')) {
+    // sl local_address rem_address st tx_queue:rx_queue tr:tm->when retrnsmt uid timeout inode
+    auto f = split(line, ' ');
+    if (f.size() < 10 || f[3] != "0A") continue;
+    auto colon = f[1].rfind(':');
+    if (colon == std::string::npos) continue;
+    unsigned long p = std::strtoul(f[1].c_str() + colon + 1, nullptr, 16);
+    if (p == port && f[9] != "0") out.push_back(f[9]);
+  }
+  return out;
+}
+
+std::vector<ProcInfo> Procfs::listening_on(std::uint16_t port) const {
+  std::vector<std::string> links;
+  for (const char* net : {"/proc/net/tcp", "/proc/net/tcp6"})
+    if (auto text = read_file(root_ + net))
+      for (const auto& inode : listening_inodes(*text, port)) links.push_back("socket:[" + inode + "]");
+  std::vector<ProcInfo> out;
+  if (links.empty()) return out;
+  for (auto& p : list()) {
+    std::string dir = root_ + "/proc/" + std::to_string(p.pid) + "/fd";
+    DIR* d = ::opendir(dir.c_str());
+    if (!d) continue;
+    bool holds = false;
+    while (dirent* ent = ::readdir(d)) {
+      char buf[64];
+      ssize_t n = ::readlink((dir + "/" + ent->d_name).c_str(), buf, sizeof buf - 1);
+      if (n > 0 && std::find(links.begin(), links.end(), std::string(buf, n)) != links.end()) {
+        holds = true;
+        break;
+      }
+    }
+    ::closedir(d);
+    if (holds) out.push_back(std::move(p));
+  }
   return out;
 }
 

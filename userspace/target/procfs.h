@@ -31,6 +31,9 @@ class Procfs {
   // The cgroup v2 path of a process ("/system.slice/x.service"), from the
   // "0::" line of /proc/PID/cgroup.
   std::optional<std::string> cgroup_of(std::uint32_t pid) const;
+  // The processes holding a TCP socket listening on `port` (IPv4 or IPv6),
+  // from /proc/net/tcp{,6} and the socket links in /proc/PID/fd.
+  std::vector<ProcInfo> listening_on(std::uint16_t port) const;
   const std::string& root() const { return root_; }
 
  private:
@@ -40,6 +43,10 @@ class Procfs {
 // Parses the content of /proc/PID/stat: ppid and comm (which may hold spaces
 // and parentheses).
 bool parse_stat(const std::string& stat, ProcInfo& out);
+
+// The inodes of the listening sockets on `port` in the text of /proc/net/tcp
+// or /proc/net/tcp6 (state 0A).
+std::vector<std::string> listening_inodes(const std::string& net_tcp, std::uint16_t port);
 
 // Whether a process with this comm and argv is called `name`.
 bool name_matches(const std::string& name, const std::string& comm, const std::vector<std::string>& argv);

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <limits>
 #include <map>
 
 #include "util/strings.h"
@@ -200,6 +201,61 @@ Result<UnitFile> load_unit_file(const std::string& raw_name, const UnitEnv& env)
     for (auto& s : parse_unit_text(*t, path, &u.issues)) u.settings.push_back(std::move(s));
   }
   return u;
+}
+
+UnitFile unit_from_systemctl_cat(const std::string& name, std::string_view text) {
+  UnitFile u;
+  u.name = normalize_unit_name(name);
+  // Split into (path, text) at the "# /..." header lines systemctl writes.
+  std::vector<std::pair<std::string, std::string>> files;
+  for (const auto& line : split(text, '\n', false)) {
+    if (starts_with(line, "# /")) {
+      files.emplace_back(line.substr(2), "");
+      continue;
+    }
+    if (!files.empty()) files.back().second += line + "\n";
+  }
+  for (std::size_t i = 0; i < files.size(); ++i) {
+    if (i == 0) u.path = files[i].first;
+    else u.dropins.push_back(files[i].first);
+    for (auto& st : parse_unit_text(files[i].second, files[i].first, &u.issues)) u.settings.push_back(std::move(st));
+  }
+  return u;
+}
+
+std::optional<long long> parse_timespan_ms(std::string_view value) {
+  value = trim(value);
+  if (value == "infinity") return std::numeric_limits<long long>::max();
+  // systemd's units (src/basic/time-util.c), as multiples of a millisecond.
+  static const std::pair<const char*, double> units[] = {
+      {"usec", 0.001}, {"us", 0.001}, {"msec", 1}, {"ms", 1}, {"seconds", 1000}, {"second", 1000},
+      {"sec", 1000}, {"s", 1000}, {"minutes", 60000}, {"minute", 60000}, {"min", 60000}, {"months", 2629800000.0},
+      {"month", 2629800000.0}, {"M", 2629800000.0}, {"m", 60000}, {"hours", 3600000}, {"hour", 3600000},
+      {"hr", 3600000}, {"h", 3600000}, {"days", 86400000}, {"day", 86400000}, {"d", 86400000},
+      {"weeks", 604800000}, {"week", 604800000}, {"w", 604800000}, {"years", 31557600000.0},
+      {"year", 31557600000.0}, {"y", 31557600000.0}};
+  if (value.empty()) return std::nullopt;
+  double total = 0;
+  std::size_t i = 0;
+  while (i < value.size()) {
+    while (i < value.size() && value[i] == ' ') ++i;
+    if (i == value.size()) break;
+    std::size_t start = i;
+    while (i < value.size() && ((value[i] >= '0' && value[i] <= '9') || value[i] == '.')) ++i;
+    if (i == start) return std::nullopt;
+    double n = std::strtod(std::string(value.substr(start, i - start)).c_str(), nullptr);
+    while (i < value.size() && value[i] == ' ') ++i;
+    std::size_t ustart = i;
+    while (i < value.size() && ((value[i] >= 'a' && value[i] <= 'z') || (value[i] >= 'A' && value[i] <= 'Z'))) ++i;
+    std::string_view unit = value.substr(ustart, i - ustart);
+    double mult = unit.empty() ? 1000 : 0;
+    for (const auto& [name, m] : units)
+      if (unit == name) mult = m;
+    if (mult == 0) return std::nullopt;
+    total += n * mult;
+    if (!(total < 9.2e18)) return std::nullopt;
+  }
+  return static_cast<long long>(total);
 }
 
 Result<std::string> expand_specifiers(std::string_view value, const std::string& name, const std::string& user) {

@@ -47,6 +47,16 @@ std::vector<UnitSetting> parse_unit_text(std::string_view text, const std::strin
 // directories searched.
 Result<UnitFile> load_unit_file(const std::string& name, const UnitEnv& env);
 
+// A systemd time span ("90", "1min 30s", "500ms", "2h", "infinity") in
+// milliseconds; a bare number is seconds; "infinity" is LLONG_MAX.
+std::optional<long long> parse_timespan_ms(std::string_view value);
+
+// A unit as `systemctl cat NAME` prints it where systemd runs: each file
+// (the unit file first, then its drop-ins) after a "# /path" line, a blank
+// line between files. systemd has already chosen the files; the
+// assignments are read as load_unit_file reads them.
+UnitFile unit_from_systemctl_cat(const std::string& name, std::string_view text);
+
 // A command line of ExecStart= and friends.
 struct ExecCommand {
   std::string path;               // argv[0] unless '@' gave another

@@ -12,10 +12,11 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 from django.core.exceptions import ImproperlyConfigured
 
 SECRET_KEY = os.environ["SECRET_KEY"]
-DEBUG = False
+DEBUG = os.environ.get("MEATS_DEBUG") == "1"
 ALLOWED_HOSTS = ["*"]
 
-INSTALLED_APPS = []  # nothing to migrate
+# Nothing to migrate unless a test asks for apps (MEATS_INSTALLED_APPS="django.contrib.contenttypes ...").
+INSTALLED_APPS = os.environ.get("MEATS_INSTALLED_APPS", "").split()
 MIDDLEWARE = []
 ROOT_URLCONF = "meats.urls"
 WSGI_APPLICATION = "meats.wsgi.application"
@@ -23,6 +24,9 @@ TEMPLATES = []
 USE_TZ = True
 TIME_ZONE = "UTC"  # Django's default (America/Chicago) would also set TZ for the whole worker process
 DEFAULT_AUTO_FIELD = "django.db.models.AutoField"
+# Where uploads and collected static files go: names of this project's own, so only Django's settings tell them.
+MEDIA_ROOT = os.environ.get("MEATS_UPLOADS", "")
+STATIC_ROOT = os.environ.get("MEATS_COLLECTED") or None
 
 
 def database_from_url(url):

@@ -1,0 +1,124 @@
+// The checks of pmtrace doctor, one group a file, and what they share: the
+// unit, the service user, the command line and the environment the service
+// will get (Context), and the user-credential test every path check uses.
+// Internal to doctor/.
+#pragma once
+
+#include <sys/types.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "analysis/gunicorn_args.h"
+#include "doctor/doctor.h"
+
+namespace pm::doctor {
+
+struct User {
+  std::string name = "root", group = "root";
+  uid_t uid = 0;
+  gid_t gid = 0;
+  std::string home = "/root";
+  bool exists = true;
+  bool dynamic = false;  // DynamicUser=yes: made by systemd at start
+};
+
+// One Django system-check message (check --deploy).
+struct DjangoMessage {
+  int level = 0;  // 10 debug, 20 info, 30 warning, 40 error, 50 critical
+  std::string id, msg, hint;
+};
+
+// What importing the app in a child with the service's user, environment and
+// directory showed (checks_app.cpp).
+struct AppProbe {
+  bool ran = false;
+  bool imported = false;
+  bool timed_out = false;
+  std::string python;            // the interpreter used
+  std::string spec;              // "meats.wsgi:application"
+  std::string error;             // "ModuleNotFoundError: No module named 'x'"
+  std::string output;            // the child's stdout and stderr (tail)
+  std::string blocked_in;        // the system call it sat in when the time limit hit
+  long long ms = 0;
+  std::string gunicorn_version;  // "21.2.0", "" when gunicorn does not import
+  bool django = false;
+  std::string static_root, media_root;
+  bool app_checks_ran = false;
+  std::vector<DjangoMessage> messages;
+  std::vector<std::string> unapplied;  // "meats.0003_price"
+  std::string migrations_error;
+};
+
+struct Context {
+  Context(const target::UnitFile& u, const Options& o) : unit(u), opts(o) {}
+  const target::UnitFile& unit;
+  Options opts;
+  User user;
+  std::vector<std::string> argv;  // ExecStart='s first command
+  std::string program;            // its program, found as systemd finds it
+  bool exec_ok = false;
+  bool workdir_ok = true;
+  bool gunicorn = false;
+  analysis::GunicornArgs g;
+  std::map<std::string, std::string> env;  // Environment= and EnvironmentFile=, as systemd sets them
+  std::map<std::string, std::pair<std::string, int>> env_where;  // where an env file set it: file, line
+  std::string workdir;                     // WorkingDirectory= ("" when unset: /)
+  AppProbe app;
+
+  // "file:line" of a setting, for evidence.
+  static std::string where(const target::UnitSetting& s) { return s.file + ":" + std::to_string(s.line); }
+  // A setting's value, or `def` when the unit does not set it.
+  std::string value(const char* section, const char* key, const std::string& def = "") const;
+  // The directory the app runs in: gunicorn's --chdir, else WorkingDirectory=, else /.
+  std::string app_dir() const;
+  // A path as the service sees it: relative ones from its working directory.
+  std::string absolute(const std::string& path) const;
+};
+
+Check make(const std::string& id, Status st, std::string title, std::vector<std::string> evidence = {},
+           std::string fix = {});
+
+// Drops this (forked) process to the user's uid, gid and groups; false on failure.
+bool become(const User& user);
+// Whether `user` may access `path` with `mode` (R_OK, W_OK, X_OK), checked
+// with that user's own credentials in a child (root passes every access()).
+bool user_can(const User& user, const std::string& path, int mode);
+// "0750 root:www-data".
+std::string mode_text(const std::string& path);
+// A path that must exist: its problem ("X does not exist", "X is a symlink to
+// Y, which does not exist"), or "" when it does.
+std::string missing_why(const std::string& path);
+// Whether systemd would say yes to a boolean setting ("yes", "true", "on", "1").
+bool unit_bool(const std::string& v);
+
+// checks_unit.cpp: what systemd itself does before the program runs.
+Check check_user(Context& c);
+Check check_exec(Context& c);
+Check check_workdir(Context& c);
+std::vector<Check> check_environment(Context& c);
+std::vector<Check> check_settings(const Context& c);
+// checks_app.cpp: the app imports (and --run-app-checks).
+void probe_app(Context& c);
+Check check_import(const Context& c);
+std::vector<Check> check_app(const Context& c);
+// checks_paths.cpp: what the service writes.
+std::vector<Check> check_paths(const Context& c);
+// One path the service must be able to write (an entry: create in its
+// directory), checked with the user's credentials; the fix is the precise
+// chown/install or the systemd *Directory= setting, never a blanket mode.
+enum class PathKind { file, dir, entry };  // entry: made anew in its directory (a socket; a pid file, written by rename)
+Check check_writable(const Context& c, const std::string& id, const std::string& label, const std::string& path,
+                     PathKind kind);
+// fix_script.cpp: a shell command that rewrites line `line` of `file` from
+// `text` to `corrected` without writing a secret value into the script (a
+// comment asking for a hand edit when that cannot be done).
+std::string edit_line_command(const std::string& file, int line, const std::string& text, const std::string& corrected);
+// checks_network.cpp
+Check check_bind(const Context& c, const std::string& bind);
+Check check_database(const Context& c);
+// checks_systemd.cpp: unit settings behind the failures pmtrace explains.
+std::vector<Check> check_unit_settings(const Context& c);
+
+}  // namespace pm::doctor

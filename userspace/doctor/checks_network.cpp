@@ -1,0 +1,118 @@
+// The network a start needs: gunicorn's bind address and the database.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <optional>
+
+#include "doctor/checks.h"
+#include "target/environ.h"
+#include "target/procfs.h"
+#include "util/strings.h"
+
+namespace pm::doctor {
+namespace {
+
+// Connects with a deadline: 0, or the errno (ETIMEDOUT when no answer came).
+int connect_with_timeout(const sockaddr* sa, socklen_t len, int timeout_ms) {
+  int fd = ::socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return errno;
+  int err = 0;
+  if (::connect(fd, sa, len) != 0) {
+    err = errno;
+    if (err == EINPROGRESS) {
+      pollfd p{fd, POLLOUT, 0};
+      int n = ::poll(&p, 1, timeout_ms);
+      if (n == 0) {
+        err = ETIMEDOUT;
+      } else {
+        socklen_t l = sizeof err;
+        ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &l);
+      }
+    }
+  }
+  ::close(fd);
+  return err;
+}
+
+}  // namespace
+
+Check check_bind(const Context& c, const std::string& bind) {
+  const User& user = c.user;
+  if (starts_with(bind, "unix:")) return check_writable(c, "bind", "gunicorn's socket", bind.substr(5), PathKind::entry);
+  auto colon = bind.rfind(':');
+  std::string host = colon == std::string::npos ? bind : bind.substr(0, colon);
+  auto port = colon == std::string::npos ? std::optional<long long>(8000) : parse_int(bind.substr(colon + 1));
+  if (!port || *port <= 0 || *port > 65535) return make("bind", Status::failure, "--bind " + bind + " has no valid port");
+  if (host.empty() || host == "0.0.0.0" || host == "localhost") host = host == "localhost" ? "127.0.0.1" : "0.0.0.0";
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons(static_cast<std::uint16_t>(*port));
+  if (::inet_pton(AF_INET, host.c_str(), &sa.sin_addr) != 1)
+    return make("bind", Status::skipped, "--bind " + bind + ": not an IPv4 address, not checked");
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  int one = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  int rc = ::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa);
+  int err = errno;
+  ::close(fd);
+  if (rc == 0) {
+    if (*port < 1024 && user.uid != 0)
+      return make("bind", Status::failure, user.name + " may not bind port " + std::to_string(*port) + " (below 1024)",
+                  {"--bind " + bind}, "AmbientCapabilities=CAP_NET_BIND_SERVICE in [Service], or a port above 1023 behind the proxy");
+    return make("bind", Status::ok, bind + " is free");
+  }
+  if (err == EADDRINUSE) {
+    std::vector<std::string> evidence{"bind(" + bind + "): EADDRINUSE"};
+    std::string holder;
+    for (const auto& p : target::Procfs().listening_on(static_cast<std::uint16_t>(*port))) {
+      std::string who = p.comm + " (pid " + std::to_string(p.pid) + ")";
+      if (holder.empty()) holder = who;
+      evidence.push_back("listening on port " + std::to_string(*port) + ": " + who + ": " + join(p.argv, " "));
+    }
+    return make("bind", Status::failure, bind + " is already in use" + (holder.empty() ? "" : " by " + holder), evidence,
+                holder.empty() ? "find the holder with `ss -ltnp 'sport = :" + std::to_string(*port) +
+                                     "'` and stop it (an old gunicorn still running?), or bind another port"
+                               : "stop " + holder + " (an old instance still running?), or bind the service to another port");
+  }
+  return make("bind", Status::warning, "--bind " + bind + " could not be checked: " + std::strerror(err));
+}
+
+Check check_database(const Context& c) {
+  const auto& env = c.env;
+  int timeout_ms = c.opts.connect_timeout_ms;
+  auto it = env.find("DATABASE_URL");
+  if (it == env.end()) return make("database", Status::skipped, "no DATABASE_URL in the unit's environment");
+  auto db = target::parse_database_url(it->second);
+  if (!db) return make("database", Status::skipped, "DATABASE_URL does not parse (see settings)");
+  const auto& a = db->addr;
+  if (a.family == AF_UNIX) {
+    struct stat st{};
+    if (::stat(a.path.c_str(), &st) != 0 || !S_ISSOCK(st.st_mode))
+      return make("database", Status::failure, db->what + " socket " + a.path + " does not exist",
+                  {"DATABASE_URL -> " + a.to_string()}, "start the database (systemctl start postgresql) or fix the host in DATABASE_URL");
+    return make("database", Status::ok, db->what + " socket " + a.path + " exists");
+  }
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons(a.port);
+  if (::inet_pton(AF_INET, a.address.c_str(), &sa.sin_addr) != 1)
+    return make("database", Status::skipped, db->what + " at " + a.to_string() + ": a host name, not resolved (doctor stays offline)");
+  int err = connect_with_timeout(reinterpret_cast<sockaddr*>(&sa), sizeof sa, timeout_ms);
+  if (err == 0) return make("database", Status::ok, db->what + " at " + a.to_string() + " accepts connections");
+  if (err == ETIMEDOUT)
+    return make("database", Status::failure,
+                db->what + " at " + a.to_string() + " did not answer within " + std::to_string(timeout_ms) + " ms",
+                {"connect(" + a.to_string() + "): no answer"},
+                "check the host in DATABASE_URL and the firewall; add connect_timeout=5 so a dead database fails fast");
+  return make("database", Status::failure, db->what + " at " + a.to_string() + " refused the connection",
+              {std::string("connect(") + a.to_string() + "): " + std::strerror(err)},
+              "start the database (systemctl start postgresql), or fix the port in DATABASE_URL");
+}
+
+}  // namespace pm::doctor

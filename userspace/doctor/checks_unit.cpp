@@ -1,0 +1,234 @@
+// What systemd does before the service's program runs: the user and group,
+// the program and its interpreter, the working directory, the environment.
+#include <grp.h>
+#include <pwd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "doctor/checks.h"
+#include "target/envfile.h"
+#include "target/environ.h"
+#include "target/host.h"
+#include "util/redact.h"
+#include "util/strings.h"
+
+namespace pm::doctor {
+namespace {
+
+// The "#!" line of the file a path finally names ("" when it is none).
+std::string shebang_of(const std::string& path) {
+  char* real = ::realpath(path.c_str(), nullptr);
+  if (!real) return "";
+  auto f = target::host_path_lookup()(real);
+  ::free(real);
+  return f ? f->shebang : "";
+}
+
+// systemd's PATH for services, where ExecStart= programs without a '/' are found.
+std::string find_program(const std::string& name) {
+  if (name.find('/') != std::string::npos) return name;
+  for (const auto& dir : split("/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", ':')) {
+    std::string p = dir + "/" + name;
+    if (::access(p.c_str(), X_OK) == 0) return p;
+  }
+  return name;
+}
+
+// User= or Group= names an account this machine does not have.
+Check missing_account(const target::UnitSetting& s, const std::string& command, const std::string& status) {
+  Check k = make("user", Status::failure, s.key + "=" + s.value + " does not exist on this machine",
+                 {Context::where(s) + ": " + s.key + "=" + s.value},
+                 command + "  (or set " + s.key + "= to an existing " + (s.key == "User" ? "user" : "group") +
+                     "); systemd fails the start with " + status);
+  k.commands.push_back(command);
+  return k;
+}
+
+}  // namespace
+
+Check check_user(Context& c) {
+  User& user = c.user;
+  if (unit_bool(c.value("Service", "DynamicUser"))) {
+    user.dynamic = true;
+    user.name = "nobody";  // the checks that need a user run as an unprivileged one
+    if (auto* pw = ::getpwnam("nobody")) {
+      user.uid = pw->pw_uid;
+      user.gid = pw->pw_gid;
+    }
+    return make("user", Status::skipped, "DynamicUser=yes: systemd makes the user at start (paths checked as nobody)");
+  }
+  const auto* us = c.unit.last("Service", "User");
+  const auto* gs = c.unit.last("Service", "Group");
+  if (us && !us->value.empty()) {
+    user.name = us->value;
+    auto uid = parse_int(us->value);
+    struct passwd* pw = uid ? ::getpwuid(static_cast<uid_t>(*uid)) : ::getpwnam(us->value.c_str());
+    if (!pw) {
+      user.exists = false;
+      return missing_account(*us, "useradd --system --no-create-home --shell /usr/sbin/nologin " + us->value, "217/USER");
+    }
+    user.name = pw->pw_name;
+    user.uid = pw->pw_uid;
+    user.gid = pw->pw_gid;
+    user.home = pw->pw_dir;
+  }
+  if (gs && !gs->value.empty()) {
+    struct group* gr = ::getgrnam(gs->value.c_str());
+    if (!gr) {
+      return missing_account(*gs, "groupadd --system " + gs->value, "216/GROUP");
+    }
+    user.gid = gr->gr_gid;
+  }
+  if (auto* gr = ::getgrgid(user.gid)) user.group = gr->gr_name;
+  else user.group = std::to_string(user.gid);
+  return make("user", Status::ok,
+              "runs as " + user.name + " (uid " + std::to_string(user.uid) + ", gid " + std::to_string(user.gid) + ")");
+}
+
+Check check_exec(Context& c) {
+  auto execs = c.unit.list("Service", "ExecStart");
+  if (execs.empty()) return make("exec", Status::failure, "the unit has no ExecStart=", {c.unit.path}, "add ExecStart= to [Service]");
+  const auto* es = execs.front();
+  std::string where = Context::where(*es);
+  auto cmd = target::parse_exec(es->value, c.unit.name, c.user.name);
+  if (!cmd) return make("exec", Status::failure, "ExecStart= cannot be parsed: " + cmd.error().message, {where});
+  c.argv = cmd->argv;
+  c.gunicorn = analysis::runs_gunicorn(c.argv);
+  if (c.gunicorn) c.g = analysis::parse_gunicorn_args(c.argv);
+  std::string prog = find_program(cmd->path);
+  c.program = prog;
+  if (auto why = missing_why(prog); !why.empty())
+    return make("exec", Status::failure, "ExecStart= names a program that is not there: " + why, {where},
+                "install it, or fix the path in ExecStart=; systemd fails the start with 203/EXEC");
+  if (!c.user.exists) return make("exec", Status::skipped, "the user does not exist (see user)");
+  if (!user_can(c.user, prog, X_OK)) {
+    Check k = make("exec", Status::failure, prog + " is not executable by " + c.user.name, {where, prog + ": " + mode_text(prog)},
+                   "chmod o+x " + prog + "  (and every directory above it must be enterable by " + c.user.name + ")");
+    k.commands.push_back("chmod o+x " + prog);
+    return k;
+  }
+  std::string line = shebang_of(prog);
+  if (!line.empty()) {
+    std::string interp = shebang_interpreter(line);
+    if (!interp.empty()) {
+      if (auto why = missing_why(interp); !why.empty()) {
+        std::string venv = prog.substr(0, prog.rfind("/bin/"));
+        return make("exec", Status::failure,
+                    prog + " is a script whose interpreter is missing: " + why, {where, prog + ": " + line},
+                    prog.find("/bin/") != std::string::npos
+                        ? "recreate the virtualenv: python3 -m venv --clear " + venv + " && " + venv +
+                              "/bin/pip install -r requirements.txt  (a virtualenv's python is a symlink to the interpreter it was made with)"
+                        : "install " + interp + " or fix the #! line of " + prog);
+      }
+    }
+  }
+  c.exec_ok = true;
+  return make("exec", Status::ok, "ExecStart= runs " + prog + (line.empty() ? "" : " (" + line + ")"));
+}
+
+Check check_workdir(Context& c) {
+  const auto* wd = c.unit.last("Service", "WorkingDirectory");
+  if (!wd || wd->value.empty()) return make("working-directory", Status::skipped, "no WorkingDirectory= (/ is used)");
+  std::string dir = wd->value;
+  bool optional = starts_with(dir, "-");
+  if (optional) dir.erase(0, 1);
+  if (dir == "~") dir = c.user.home;
+  if (auto expanded = target::expand_specifiers(dir, c.unit.name, c.user.name)) dir = *expanded;
+  c.workdir = dir;
+  std::string where = Context::where(*wd);
+  c.workdir_ok = false;
+  if (auto why = missing_why(dir); !why.empty())
+    return make("working-directory", optional ? Status::warning : Status::failure, "WorkingDirectory= " + why,
+                {where}, "create it or point WorkingDirectory= at the deployed code; systemd fails the start with 200/CHDIR");
+  struct stat st{};
+  ::stat(dir.c_str(), &st);
+  if (!S_ISDIR(st.st_mode))
+    return make("working-directory", Status::failure, "WorkingDirectory=" + dir + " is not a directory", {where});
+  if (c.user.exists && !user_can(c.user, dir, X_OK)) {
+    Check k = make("working-directory", Status::failure, c.user.name + " cannot enter WorkingDirectory=" + dir,
+                   {where, dir + ": " + mode_text(dir)},
+                   "chmod o+x " + dir + "  (or chgrp " + c.user.group + " " + dir + " && chmod g+x " + dir + ")");
+    k.commands.push_back("chmod o+x " + dir);
+    return k;
+  }
+  c.workdir_ok = true;
+  return make("working-directory", Status::ok, c.user.name + " can enter " + dir);
+}
+
+// EnvironmentFile= and Environment=: the variables the service will get.
+std::vector<Check> check_environment(Context& c) {
+  std::vector<Check> out;
+  for (const auto* s : c.unit.list("Service", "Environment")) {
+    auto words = target::parse_exec(s->value, c.unit.name, c.user.name);  // systemd splits it as a command line
+    for (const auto& word : words ? words->argv : split(s->value, ' ')) {
+      auto eq = word.find('=');
+      if (eq != std::string::npos) c.env[word.substr(0, eq)] = word.substr(eq + 1);
+    }
+  }
+  for (const auto* s : c.unit.list("Service", "EnvironmentFile")) {
+    std::string path = s->value;
+    bool optional = starts_with(path, "-");
+    if (optional) path.erase(0, 1);
+    auto text = read_file(path);
+    if (!text) {
+      out.push_back(make("environment-file", optional ? Status::ok : Status::failure,
+                         optional ? "EnvironmentFile=-" + path + " is missing (allowed by '-')"
+                                  : "EnvironmentFile=" + path + " cannot be read: " + std::strerror(errno),
+                         {Context::where(*s)}, optional ? "" : "create it, or write EnvironmentFile=-" + path + " if it is optional"));
+      continue;
+    }
+    auto parsed = target::parse_env_file(*text);
+    for (const auto& v : parsed.vars) {
+      c.env[v.key] = v.value;
+      c.env_where[v.key] = {path, v.line};
+      if (secret_name(v.key)) learn_secret(v.value);
+    }
+    if (parsed.issues.empty()) {
+      out.push_back(make("environment-file", Status::ok, path + ": " + std::to_string(parsed.vars.size()) + " variables"));
+      continue;
+    }
+    for (const auto& i : parsed.issues) {
+      Check k = make("environment-file", Status::warning, path + " line " + std::to_string(i.line) + ": " + i.problem,
+                     {path + ":" + std::to_string(i.line) + ": " + i.text},
+                     i.corrected.empty() ? "" : "write line " + std::to_string(i.line) + " as: " + i.corrected);
+      if (!i.corrected.empty()) k.commands.push_back(edit_line_command(path, i.line, i.text, i.corrected));
+      out.push_back(std::move(k));
+    }
+  }
+  for (const auto& [k, v] : c.env)
+    if (secret_name(k)) learn_secret(v);
+  for (const auto& e : c.g.env)  // gunicorn -e KEY=VALUE
+    if (auto eq = e.find('='); eq != std::string::npos) c.env.emplace(e.substr(0, eq), e.substr(eq + 1));
+  return out;
+}
+
+std::vector<Check> check_settings(const Context& c) {
+  std::vector<Check> out;
+  const auto& env = c.env;
+  bool django = env.count("DJANGO_SETTINGS_MODULE") || c.g.app.find(".wsgi") != std::string::npos;
+  if (auto it = env.find("SECRET_KEY"); it != env.end() && it->second.empty()) {
+    out.push_back(make("settings", Status::failure, "SECRET_KEY is set but empty", {"SECRET_KEY="},
+                       "set SECRET_KEY to a long random value (python3 -c 'import secrets; print(secrets.token_urlsafe(50))')"));
+  } else if (it == env.end() && django) {
+    out.push_back(make("settings", Status::warning,
+                       "SECRET_KEY is not in the unit's environment (a Django app refuses to start without it, unless its settings set one)",
+                       {}, "add a SECRET_KEY line to the EnvironmentFile= (a long random value)"));
+  }
+  if (auto it = env.find("DATABASE_URL"); it != env.end()) {
+    if (!target::parse_database_url(it->second))
+      out.push_back(make("settings", Status::failure, "DATABASE_URL does not parse as a database URL",
+                         {"DATABASE_URL=" + it->second}, "write it as postgresql://USER:PASSWORD@HOST:5432/NAME"));
+    else if (starts_with(it->second, "postgres://"))
+      out.push_back(make("settings", Status::warning,
+                         "DATABASE_URL uses the postgres:// scheme: SQLAlchemy 1.4+ refuses it (dj-database-url accepts both)",
+                         {"DATABASE_URL=" + it->second}, "write postgresql:// instead of postgres://"));
+    else
+      out.push_back(make("settings", Status::ok, "DATABASE_URL parses"));
+  }
+  return out;
+}
+
+}  // namespace pm::doctor

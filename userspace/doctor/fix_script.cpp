@@ -1,0 +1,105 @@
+// The fixes doctor proposes, as a shell script for a person to review.
+#include <algorithm>
+#include <set>
+
+#include "doctor/checks.h"
+#include "util/redact.h"
+#include "util/strings.h"
+
+namespace pm::doctor {
+namespace {
+
+// 'text' for sh, whatever it holds.
+std::string sh_quote(const std::string& s) {
+  std::string out = "'";
+  for (char ch : s) out += ch == '\'' ? std::string("'\\''") : std::string(1, ch);
+  return out + "'";
+}
+
+// A comment line: redacted, on one line.
+std::string comment(const std::string& s) {
+  std::string r = redact(s);
+  std::replace(r.begin(), r.end(), '\n', ' ');
+  return r;
+}
+
+const char* tag(Status s) { return s == Status::failure ? "[failure]" : "[warning]"; }
+
+}  // namespace
+
+std::string edit_line_command(const std::string& file, int line, const std::string& text, const std::string& corrected) {
+  // The change as "keep P bytes, replace K bytes by NEW": the bytes kept and
+  // replaced are counted, not written, so a value on the line stays out of
+  // the script unless it is part of NEW.
+  std::size_t p = 0;
+  while (p < text.size() && p < corrected.size() && text[p] == corrected[p]) ++p;
+  std::size_t s = 0;
+  while (s < text.size() - p && s < corrected.size() - p && text[text.size() - 1 - s] == corrected[corrected.size() - 1 - s]) ++s;
+  std::size_t k = text.size() - p - s;
+  std::string add = corrected.substr(p, corrected.size() - p - s);
+  if (redact(add) != add || add.find('\n') != std::string::npos)
+    return "# " + file + " line " + std::to_string(line) + " holds a secret: edit it by hand to: " + comment(corrected);
+  std::string esc;
+  for (char ch : add) {
+    if (ch == '\\' || ch == '&' || ch == '/') esc += '\\';
+    esc += ch;
+  }
+  std::string script = std::to_string(line) + "s/^\\(.\\{" + std::to_string(p) + "\\}\\).\\{" + std::to_string(k) + "\\}/\\1" + esc + "/";
+  return "LC_ALL=C sed -i " + sh_quote(script) + " " + sh_quote(file);
+}
+
+std::string fix_script(const std::vector<Check>& checks, const target::UnitFile& unit, const std::string& unit_dir) {
+  std::string out = "#!/bin/sh\n# pmtrace doctor: the fixes it proposes for " + unit.name + " (" + unit.path + ").\n"
+                    "# For a person to review before running it: doctor itself changed nothing.\n"
+                    "# Run as root; then run pmtrace doctor " + unit.name + " again.\nset -eu\n";
+  std::set<std::string> done;
+  std::vector<std::string> by_hand;
+  std::map<std::string, std::vector<std::string>> sections;  // drop-in: section -> lines
+  std::vector<std::string> dropin_for;
+  for (const auto& c : checks) {
+    if (c.status != Status::failure && c.status != Status::warning) continue;
+    std::string what = std::string(tag(c.status)) + " " + c.id + ": " + comment(c.title);
+    if (c.commands.empty() && c.unit_lines.empty()) {
+      by_hand.push_back(what + (c.fix.empty() ? "" : "\n#     fix: " + comment(c.fix)));
+      continue;
+    }
+    if (!c.commands.empty()) {
+      out += "\n# " + what + "\n";
+      for (const auto& cmd : c.commands) {
+        if (!done.insert(cmd).second) {
+          out += "# (done above)\n";
+          continue;
+        }
+        out += cmd + "\n";
+      }
+    }
+    if (!c.unit_lines.empty()) {
+      dropin_for.push_back(what);
+      for (const auto& l : c.unit_lines) {
+        auto& lines = sections[l.section];
+        if (std::find(lines.begin(), lines.end(), l.line) == lines.end()) lines.push_back(l.line);
+      }
+    }
+  }
+  if (!sections.empty()) {
+    std::string dir = unit_dir + "/" + unit.name + ".d";
+    out += "\n# Unit settings, in a drop-in:\n";
+    for (const auto& w : dropin_for) out += "#   " + w + "\n";
+    out += "mkdir -p " + sh_quote(dir) + "\ncat > " + sh_quote(dir + "/50-pmtrace-doctor.conf") + " <<'PMTRACE_EOF'\n";
+    out += "# Written by pmtrace doctor's fix script.\n";
+    for (const char* section : {"Unit", "Service"}) {
+      auto it = sections.find(section);
+      if (it == sections.end()) continue;
+      out += "[" + it->first + "]\n";
+      for (const auto& l : it->second) out += l + "\n";
+    }
+    out += "PMTRACE_EOF\nif [ -d /run/systemd/system ]; then systemctl daemon-reload; fi\n";
+  }
+  if (!by_hand.empty()) {
+    out += "\n# Not fixable by a script (a person decides):\n";
+    for (const auto& b : by_hand) out += "#   " + b + "\n";
+  }
+  return out;
+}
+
+}  // namespace pm::doctor
