@@ -102,6 +102,11 @@ TEST_CASE("scenario: a database that refuses the connection at import", "[root][
   CHECK((*o.summary())["findings"][0]["rule"] == "database-connect");
   CHECK(contains(field(finding(o, "gunicorn-boot-failure"), "fix"), "see the database-connect finding"));
   CHECK((*o.summary())["failed_checkpoint"] == "database connected");
+  // A static check would have caught it: the report points at doctor for this unit.
+  const json& pre = (*o.summary())["preflight"];
+  CHECK(pre["command"] == "pmtrace doctor " + unit.name);
+  CHECK(std::find(pre["checks"].begin(), pre["checks"].end(), "database") != pre["checks"].end());
+  CHECK(std::find(pre["checks"].begin(), pre["checks"].end(), "import") != pre["checks"].end());
   // The password in DATABASE_URL appears nowhere.
   CHECK_FALSE(contains(o.out, "pw-s3cret"));
 }

@@ -153,6 +153,7 @@ TEST_CASE("gunicorn: a healthy start, serving requests, then stopped on purpose:
   CHECK(field(stop, "severity") == "info");
   CHECK(field(stop, "title").find("from sh (pid") != std::string::npos);
   CHECK((*sum)["failed_checkpoint"].is_null());
+  CHECK((*sum)["preflight"].is_null());  // nothing for doctor to catch
   CHECK(reached(o, "serving"));
   // The workers were forked by the master and seen.
   auto execs = o.events("exec");

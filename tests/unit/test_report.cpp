@@ -438,3 +438,32 @@ TEST_CASE("TextSink: a clean run, and a traceback written in pieces folds into o
   CHECK_FALSE(has(text, "FAILED"));
   CHECK(has(text, "\nno traced process failed\n"));
 }
+
+TEST_CASE("report: findings a static check would have caught point at pmtrace doctor", "[report][preflight]") {
+  pm::rules::Finding f;
+  f.rule = "address-in-use";
+  CHECK(preflight_checks(f) == std::vector<std::string>{"bind"});
+  f.rule = "missing-python-module";
+  CHECK(preflight_checks(f) == std::vector<std::string>{"import"});
+  f.rule = "oom-kill";  // happens under load: nothing to check before a start
+  CHECK(preflight_checks(f).empty());
+  f.rule = "killed-by-signal";
+  f.explanation = "a supervisor sent SIGTERM";
+  CHECK(preflight_checks(f).empty());
+  f.explanation = "systemd gave up after TimeoutStartSec";
+  CHECK(preflight_checks(f) == std::vector<std::string>{"notify", "start-timeout"});
+
+  Summary s;
+  s.findings.push_back(f);
+  s.preflight_checks = {"notify", "start-timeout"};
+  CHECK(preflight_command(s) == "pmtrace doctor UNIT");
+  s.unit = "meats.service";
+  CHECK(preflight_command(s) == "pmtrace doctor meats.service");
+  std::ostringstream text;
+  TextSink sink(text);
+  RunInfo info;
+  sink.begin(info);
+  sink.end(s);
+  CHECK(text.str().find("before the next start: `pmtrace doctor meats.service` finds this without starting the service "
+                        "(its checks notify, start-timeout)") != std::string::npos);
+}

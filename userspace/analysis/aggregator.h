@@ -136,6 +136,9 @@ class Aggregator {
 
   void add_env_file(EnvFileInfo f) { env_files_.push_back(std::move(f)); }
   const std::vector<EnvFileInfo>& env_files() const { return env_files_; }
+  // The systemd units traced (attach UNIT, run -- systemctl start UNIT).
+  void add_unit(const std::string& name) { units_.push_back(name); }
+  const std::vector<std::string>& units() const { return units_; }
 
   void set_file_lookup(FileLookup f) { file_lookup_ = std::move(f); }
   // lstat semantics: symlinks reported as such (the file lookup follows them).
@@ -168,6 +171,7 @@ class Aggregator {
   std::deque<model::Event> recent_tcp_;  // the last TCP connect results, unbounded runs included
   std::vector<std::pair<model::SockAddr, std::string>> databases_;
   std::vector<EnvFileInfo> env_files_;
+  std::vector<std::string> units_;
   std::uint64_t last_ns_ = 0, end_ns_ = 0;
   std::size_t ok_connects_kept_ = 0, ok_tcp_kept_ = 0;
   FileLookup file_lookup_, path_lookup_;

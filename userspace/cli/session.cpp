@@ -129,6 +129,7 @@ void Session::on_event(model::Event&& e) {
 }
 
 void Session::add_unit_context(const std::string& unit, const std::string& unit_file) {
+  apply_fact(record::unit_fact(unit));
   // As systemd loads it: the unit file and its drop-ins, specifiers expanded.
   std::vector<std::string> env_files;
   auto u = target::load_unit_file(unit, target::UnitEnv::from_system());

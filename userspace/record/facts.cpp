@@ -53,11 +53,17 @@ json env_file_fact(const analysis::EnvFileInfo& f) {
           {"readable", f.readable}, {"keys", f.keys}, {"issues", issues}};
 }
 
+json unit_fact(const std::string& unit) { return {{"kind", "unit"}, {"name", unit}}; }
+
 bool FactStore::apply(const json& fact, analysis::Aggregator& agg, std::string* why) {
   model::JsonFields r(fact);
   std::string kind;
   r.str("kind", kind);
-  if (kind == "memory_limit") {
+  if (kind == "unit") {
+    std::string name;
+    r.str("name", name);
+    if (r.ok()) agg.add_unit(name);
+  } else if (kind == "memory_limit") {
     std::uint32_t pid = 0;
     std::string limit;
     r.num("pid", pid);

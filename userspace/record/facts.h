@@ -23,6 +23,7 @@ namespace pm::record {
 nlohmann::json memory_limit_fact(std::uint32_t pid, const std::string& limit);
 nlohmann::json database_fact(const model::SockAddr& addr, const std::string& what);
 nlohmann::json env_file_fact(const analysis::EnvFileInfo& f);
+nlohmann::json unit_fact(const std::string& unit);  // the systemd unit traced
 
 // Where the live answers come from (empty members: no answer).
 struct Lookups {

@@ -31,7 +31,32 @@ Summary summarize(analysis::Aggregator& agg, std::uint64_t end_ns) {
   for (const auto& f : s.findings) failure_found |= f.severity == rules::Severity::failure;
   s.exit_status = s.failures.empty() && !failure_found ? 0 : 1;
   s.checkpoints = analysis::infer_checkpoints(agg, s.exit_status != 0);
+  for (const auto& f : s.findings)
+    if (f.severity != rules::Severity::info)
+      for (auto& c : preflight_checks(f))
+        if (std::find(s.preflight_checks.begin(), s.preflight_checks.end(), c) == s.preflight_checks.end())
+          s.preflight_checks.push_back(std::move(c));
+  if (!agg.units().empty()) s.unit = agg.units().front();
   return s;
+}
+
+std::vector<std::string> preflight_checks(const rules::Finding& f) {
+  // What doctor reads without a start (docs/doctor.md) against what each rule
+  // sees happen (docs/rules.md).
+  if (f.rule == "permission-denied") return {"writable", "working-directory"};
+  if (f.rule == "address-in-use") return {"bind"};
+  if (f.rule == "missing-python-module" || f.rule == "gunicorn-boot-failure") return {"import"};
+  if (f.rule == "database-connect") return {"database"};
+  if (f.rule == "exec-failure") return {"user", "exec", "working-directory"};
+  if (f.rule == "environment-file") return {"environment-file"};
+  if (f.rule == "worker-timeout") return {"worker-timeout"};
+  if (f.rule == "killed-by-signal" && (f.explanation + f.fix).find("TimeoutStartSec") != std::string::npos)
+    return {"notify", "start-timeout"};
+  return {};
+}
+
+std::string preflight_command(const Summary& s) {
+  return "pmtrace doctor " + (s.unit.empty() ? std::string("UNIT") : s.unit);
 }
 
 std::string relative_time(std::uint64_t ts_ns, std::uint64_t start_ns) {
@@ -170,6 +195,9 @@ void TextSink::end(const Summary& s) {
       out_ << "   why: " << redact(f.explanation) << "\n";
       out_ << "   fix: " << redact(f.fix) << "\n";
     }
+    if (!s.preflight_checks.empty())
+      out_ << "before the next start: `" << preflight_command(s)
+           << "` finds this without starting the service (its checks " << join(s.preflight_checks, ", ") << ")\n";
     out_ << "\n";
   }
   if (s.failures.empty()) {
@@ -246,6 +274,8 @@ void JsonSink::end(const Summary& s) {
             {"end_reason", s.end_reason},
             {"lost", model::to_json(s.losses)},
             {"notes", s.notes},
+            {"preflight", s.preflight_checks.empty() ? json(nullptr)
+                                                     : json{{"command", preflight_command(s)}, {"checks", s.preflight_checks}}},
             {"failures", failures},
             {"exit_status", s.exit_status}};
   redact_json(j);

@@ -36,7 +36,16 @@ struct Summary {
   analysis::Checkpoints checkpoints;
   std::string end_reason;          // "command and its processes exited", "timeout", ...
   int exit_status = 0;
+  std::string unit;                // the systemd unit traced, when known
+  // The `pmtrace doctor` checks that find these findings' causes before a
+  // start (import, writable, bind...); empty when none would.
+  std::vector<std::string> preflight_checks;
 };
+
+// The doctor checks that would have caught a finding's cause statically.
+std::vector<std::string> preflight_checks(const rules::Finding& f);
+// "pmtrace doctor projectmeats.service" (or "pmtrace doctor UNIT" when unknown).
+std::string preflight_command(const Summary& s);
 
 // The explanation of what an aggregator holds, as of end_ns: the failures,
 // the findings (root cause first), the checkpoints and the exit status. The

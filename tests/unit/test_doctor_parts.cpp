@@ -1,0 +1,144 @@
+// The pieces of pmtrace doctor that need no machine state: systemd time
+// spans, `systemctl cat` output, the fix script and its value-free line edits,
+// /proc/net/tcp listeners. (tests/integration/test_doctor*.cpp run the checks
+// on real setups.)
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include "doctor/checks.h"
+#include "target/procfs.h"
+#include "target/unit_file.h"
+#include "util/redact.h"
+
+using namespace pm;
+
+TEST_CASE("systemd time spans as systemd reads them", "[doctor][timespan]") {
+  CHECK(target::parse_timespan_ms("90") == 90000);
+  CHECK(target::parse_timespan_ms("1min 30s") == 90000);
+  CHECK(target::parse_timespan_ms("1min30s") == 90000);
+  CHECK(target::parse_timespan_ms("500ms") == 500);
+  CHECK(target::parse_timespan_ms("1.5s") == 1500);
+  CHECK(target::parse_timespan_ms("2h") == 7200000);
+  CHECK(target::parse_timespan_ms(" 5 min ") == 300000);
+  CHECK(target::parse_timespan_ms("100msec") == 100);
+  CHECK(target::parse_timespan_ms("infinity") == std::numeric_limits<long long>::max());
+  CHECK_FALSE(target::parse_timespan_ms(""));
+  CHECK_FALSE(target::parse_timespan_ms("5 parsecs"));
+  CHECK_FALSE(target::parse_timespan_ms("min"));
+  CHECK_FALSE(target::parse_timespan_ms("99999999999999999999y"));
+}
+
+TEST_CASE("a unit from systemctl cat: the unit file, then its drop-ins", "[doctor][unit_file]") {
+  const char* out =
+      "# /lib/systemd/system/meats.service\n"
+      "[Unit]\nDescription=meats\n\n[Service]\nUser=www-data\nExecStart=/srv/venv/bin/gunicorn meats.wsgi\n"
+      "\n"
+      "# /etc/systemd/system/meats.service.d/override.conf\n"
+      "[Service]\nUser=meats\nEnvironment=A=1\n";
+  auto u = target::unit_from_systemctl_cat("meats", out);
+  CHECK(u.name == "meats.service");
+  CHECK(u.path == "/lib/systemd/system/meats.service");
+  CHECK(u.dropins == std::vector<std::string>{"/etc/systemd/system/meats.service.d/override.conf"});
+  REQUIRE(u.last("Service", "User"));
+  CHECK(u.last("Service", "User")->value == "meats");
+  CHECK(u.last("Service", "User")->file == "/etc/systemd/system/meats.service.d/override.conf");
+  CHECK(u.last("Service", "User")->line == 2);
+  CHECK(u.list("Service", "ExecStart").size() == 1);
+  CHECK(u.issues.empty());
+  // Nothing before the first header belongs to a file; a comment in a unit is not a header.
+  auto v = target::unit_from_systemctl_cat("x", "junk\n# /a/x.service\n[Service]\n# just a comment\nUser=a\n");
+  CHECK(v.path == "/a/x.service");
+  CHECK(v.dropins.empty());
+  CHECK(v.last("Service", "User")->value == "a");
+}
+
+namespace {
+
+// Applies a fix-script command to a file holding `text` as line 2; returns the file.
+std::string apply(const std::string& text, const std::string& corrected, std::string* command = nullptr) {
+  char path[] = "/tmp/pm-doctor-edit-XXXXXX";
+  int fd = mkstemp(path);
+  REQUIRE(fd >= 0);
+  close(fd);
+  std::ofstream(path) << "FIRST=1\n" << text << "\nLAST=2\n";
+  std::string cmd = doctor::edit_line_command(path, 2, text, corrected);
+  if (command) *command = cmd;
+  REQUIRE(std::system(cmd.c_str()) == 0);
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::remove(path);
+  return ss.str();
+}
+
+}  // namespace
+
+TEST_CASE("fix script line edits make the corrected line and carry no value", "[doctor][fix_script]") {
+  forget_learned_secrets();
+  learn_secret("s3cr3t-value-xyz");
+  std::string cmd;
+  CHECK(apply("export SECRET_KEY=s3cr3t-value-xyz", "SECRET_KEY=s3cr3t-value-xyz", &cmd) ==
+        "FIRST=1\nSECRET_KEY=s3cr3t-value-xyz\nLAST=2\n");
+  CHECK(cmd.find("s3cr3t") == std::string::npos);
+  CHECK(apply("KEY==value", "KEY=value") == "FIRST=1\nKEY=value\nLAST=2\n");
+  CHECK(apply("KEY=\"abc", "KEY=\"abc\"") == "FIRST=1\nKEY=\"abc\"\nLAST=2\n");
+  CHECK(apply("DATABASE_URL=postgresql://u:s3cr3t-value-xyz@h/db", "DATABASE_URL=postgresql://u:s3cr3t-value-xyz@h/db?connect_timeout=10", &cmd) ==
+        "FIRST=1\nDATABASE_URL=postgresql://u:s3cr3t-value-xyz@h/db?connect_timeout=10\nLAST=2\n");
+  CHECK(cmd.find("s3cr3t") == std::string::npos);
+  // sed's special characters and a quote in the new text, multi-byte text before it.
+  CHECK(apply("N=é/&", "N=é/&'\\x") == "FIRST=1\nN=é/&'\\x\nLAST=2\n");
+  // A correction whose new text is the secret itself is left to a person, redacted.
+  std::string c = doctor::edit_line_command("/etc/m.env", 4, "SECRET_KEY=s3cr3t-value-xyz\\", "SECRET_KEY='s3cr3t-value-xyz\\'");
+  CHECK(c.rfind("# /etc/m.env line 4 holds a secret: edit it by hand", 0) == 0);
+  CHECK(c.find("s3cr3t") == std::string::npos);
+  forget_learned_secrets();
+}
+
+TEST_CASE("the fix script: commands once, unit settings in one drop-in, the rest as comments", "[doctor][fix_script]") {
+  target::UnitFile u;
+  u.name = "meats.service";
+  u.path = "/etc/systemd/system/meats.service";
+  std::vector<doctor::Check> checks(5);
+  checks[0] = doctor::make("writable", doctor::Status::failure, "nobody cannot write /var/x.log");
+  checks[0].commands = {"install -o nobody -g nogroup -m 0640 /dev/null /var/x.log"};
+  checks[1] = doctor::make("worker-timeout", doctor::Status::warning, "slow database");
+  checks[1].commands = {"sed one"};
+  checks[2] = doctor::make("start-timeout", doctor::Status::warning, "slow start");
+  checks[2].commands = {"sed one"};
+  checks[2].unit_lines = {{"Service", "LogsDirectory=meats"}, {"Unit", "StartLimitBurst=5"}};
+  checks[3] = doctor::make("database", doctor::Status::failure, "PostgreSQL at postgresql://u:pw-hidden-1@h/db refused", {},
+                           "start the database");
+  checks[4] = doctor::make("bind", doctor::Status::ok, "free");
+  checks[4].commands = {"never written: the check passed"};
+  std::string s = doctor::fix_script(checks, u, "/etc/systemd/system");
+  CHECK(s.rfind("#!/bin/sh\n", 0) == 0);
+  CHECK(s.find("set -eu\n") != std::string::npos);
+  CHECK(s.find("\ninstall -o nobody -g nogroup -m 0640 /dev/null /var/x.log\n") != std::string::npos);
+  // The same command twice (two checks, one fix) is run once.
+  CHECK(s.find("\nsed one\n") != std::string::npos);
+  CHECK(s.find("\nsed one\n", s.find("\nsed one\n") + 1) == std::string::npos);
+  CHECK(s.find("never written") == std::string::npos);
+  // Unit settings: [Unit] before [Service], in the unit's drop-in directory.
+  CHECK(s.find("cat > '/etc/systemd/system/meats.service.d/50-pmtrace-doctor.conf'") != std::string::npos);
+  CHECK(s.find("[Unit]\nStartLimitBurst=5\n[Service]\nLogsDirectory=meats\n") != std::string::npos);
+  CHECK(s.find("systemctl daemon-reload") != std::string::npos);
+  // What a person decides is a comment, redacted.
+  CHECK(s.find("#   [failure] database: PostgreSQL at postgresql://u:***@h/db refused") != std::string::npos);
+  CHECK(s.find("pw-hidden-1") == std::string::npos);
+}
+
+TEST_CASE("listening sockets on a port from /proc/net/tcp", "[doctor][procfs]") {
+  const char* tcp =
+      "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n"
+      "   0: 0100007F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 4242 1 0 100 0 0 10 0\n"
+      "   1: 0100007F:1F90 0100007F:C350 01 00000000:00000000 00:00000000 00000000     0        0 4343 1 0 20 4 30 10 -1\n"
+      "   2: 00000000:0050 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 5151 1 0 100 0 0 10 0\n";
+  CHECK(target::listening_inodes(tcp, 8080) == std::vector<std::string>{"4242"});  // 0x1F90, LISTEN only
+  CHECK(target::listening_inodes(tcp, 80) == std::vector<std::string>{"5151"});
+  CHECK(target::listening_inodes(tcp, 81).empty());
+  CHECK(target::listening_inodes("", 80).empty());
+}
