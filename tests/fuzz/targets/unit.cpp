@@ -1,11 +1,14 @@
-// target/unit.h: the input as a unit file's text, as a unit name, and split on
-// NUL/newline as the argv of a command (units_started_by).
+// target/unit.h: the input as a unit file's text (and as `systemctl cat`
+// output), as a unit name, as a time span, and split on NUL/newline as the argv
+// of a command (units_started_by, gunicorn's options).
 #include <cstddef>
 #include <cstdint>
 #include <string>
 
 #include "check.h"
+#include "analysis/gunicorn_args.h"
 #include "target/unit.h"
+#include "target/unit_file.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   using namespace pm::target;
@@ -23,7 +26,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   PM_FUZZ_CHECK(has_unit_suffix(name));
   if (has_unit_suffix(s)) PM_FUZZ_CHECK(name == s);
 
+  auto cat = unit_from_systemctl_cat("x", s);
+  PM_FUZZ_CHECK(cat.name == "x.service");
+  for (const auto& d : cat.dropins) PM_FUZZ_CHECK(d.rfind("/", 0) == 0);
+  if (auto ms = parse_timespan_ms(s)) PM_FUZZ_CHECK(*ms >= 0);
+
   auto argv = pm::fuzz::split_args(s);
+  auto g = pm::analysis::parse_gunicorn_args(argv);
+  PM_FUZZ_CHECK(g.workers >= 1);
+  PM_FUZZ_CHECK(g.binds.size() <= argv.size());
   auto units = units_started_by(argv);
   PM_FUZZ_CHECK(units.size() <= argv.size());
   for (const auto& u : units) PM_FUZZ_CHECK(has_unit_suffix(u));
