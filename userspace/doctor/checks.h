@@ -60,7 +60,9 @@ struct Context {
   std::string program;            // its program, found as systemd finds it
   bool exec_ok = false;
   bool workdir_ok = true;
-  bool gunicorn = false;
+  bool gunicorn = false;           // gunicorn runs: directly, or from a wrapper
+  std::string wrapper;             // the shell wrapper that runs it ("" when direct)
+  std::string gunicorn_program;    // the gunicorn (or python) that runs the app
   analysis::GunicornArgs g;
   std::map<std::string, std::string> env;  // Environment= and EnvironmentFile=, as systemd sets them
   std::map<std::string, std::pair<std::string, int>> env_where;  // where an env file set it: file, line
@@ -92,6 +94,10 @@ std::string mode_text(const std::string& path);
 std::string missing_why(const std::string& path);
 // Whether systemd would say yes to a boolean setting ("yes", "true", "on", "1").
 bool unit_bool(const std::string& v);
+
+// The text of a shell wrapper ExecStart runs (a #!/bin/sh script, or the
+// string of `sh -c "..."`), its name in `name`; "" when it is none.
+std::string wrapper_text(const Context& c, std::string& name);
 
 // checks_unit.cpp: what systemd itself does before the program runs.
 Check check_user(Context& c);

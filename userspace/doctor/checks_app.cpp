@@ -86,9 +86,9 @@ long long now_ms() {
 // The Python that runs the app: ExecStart's program when it is python, else
 // the #! interpreter of the gunicorn script ("" when neither).
 std::string python_of(const Context& c) {
-  if (c.argv.empty()) return "";
-  if (starts_with(basename_of(c.program), "python")) return c.program;
-  auto f = target::host_path_lookup()(c.program);
+  if (c.gunicorn_program.empty()) return "";
+  if (starts_with(basename_of(c.gunicorn_program), "python")) return c.gunicorn_program;
+  auto f = target::host_path_lookup()(c.gunicorn_program);
   if (!f || f->shebang.empty()) return "";
   std::string interp = shebang_interpreter(f->shebang);
   if (basename_of(interp) == "env") {  // #!/usr/bin/env python3
@@ -229,7 +229,7 @@ Check check_import(const Context& c) {
   if (!c.gunicorn || c.g.app.empty()) return make("import", Status::skipped, "not a gunicorn app: nothing to import");
   if (!a.ran) {
     if (a.python.empty() && c.exec_ok && c.workdir_ok && c.user.exists)
-      return make("import", Status::skipped, "the Python that runs " + c.program + " is not known (no #! python line)");
+      return make("import", Status::skipped, "the Python that runs " + c.gunicorn_program + " is not known (no #! python line)");
     return make("import", Status::skipped, "not tried: the checks above must pass first");
   }
   std::string how = " as " + c.user.name + " with " + a.python + " in " + c.app_dir();

@@ -89,27 +89,10 @@ void add_connect_timeout(const Context& c, Check& k) {
   k.commands.push_back(edit_line_command(src->second.first, src->second.second, text, corrected));
 }
 
-// The text of a wrapper that starts gunicorn: a shell script's contents, or
-// the string of `sh -c "..."`; "" when ExecStart runs gunicorn itself.
-std::string wrapper_text(const Context& c, std::string& name) {
-  if (c.argv.size() >= 3 && (basename_of(c.argv[0]) == "sh" || basename_of(c.argv[0]) == "bash") && c.argv[1] == "-c") {
-    name = c.argv[0] + " -c";
-    return c.argv[2];
-  }
-  auto f = target::host_path_lookup()(c.program);
-  if (!f) return "";
-  std::string interp = basename_of(shebang_interpreter(f->shebang));
-  if (interp != "sh" && interp != "bash" && interp != "dash" && f->shebang.find("env bash") == std::string::npos &&
-      f->shebang.find("env sh") == std::string::npos)
-    return "";
-  name = c.program;
-  return read_file(c.program).value_or("");
-}
-
 Check check_notify(const Context& c) {
   std::string type = c.value("Service", "Type", "simple");
   std::string access = c.value("Service", "NotifyAccess", type == "notify" ? "main" : "none");
-  bool direct = c.gunicorn;  // ExecStart runs gunicorn (or python -m gunicorn) itself
+  bool direct = c.gunicorn && c.wrapper.empty();  // ExecStart runs gunicorn (or python -m gunicorn) itself
   if (type != "notify" && type != "notify-reload") {
     if (direct && c.g.daemon && type != "forking")
       return make("notify", Status::failure,

@@ -47,7 +47,53 @@ Check missing_account(const target::UnitSetting& s, const std::string& command, 
   return k;
 }
 
+// gunicorn run by a shell wrapper: the line that runs it, its options and
+// the wrapper's own arguments where it passes "$@" on.
+void read_wrapper(Context& c) {
+  std::string name;
+  std::string text = wrapper_text(c, name);
+  for (const auto& raw : split(text, '\n')) {
+    std::string line(trim(raw));
+    if (line.empty() || line[0] == '#') continue;
+    std::vector<std::string> words;
+    for (auto w : split(line, ' ')) {
+      if (w.size() >= 2 && (w.front() == '"' || w.front() == '\'') && w.back() == w.front()) w = w.substr(1, w.size() - 2);
+      words.push_back(w);
+    }
+    for (std::size_t i = 0; i < words.size(); ++i) {
+      if (basename_of(words[i]) != "gunicorn") continue;
+      std::vector<std::string> argv{words[i]};
+      for (std::size_t k = i + 1; k < words.size(); ++k) {
+        if (words[k] == "$@" || words[k] == "${@}" || words[k] == "$*")
+          argv.insert(argv.end(), c.argv.begin() + 1, c.argv.end());
+        else
+          argv.push_back(words[k]);
+      }
+      c.gunicorn = true;
+      c.wrapper = name;
+      c.gunicorn_program = find_program(words[i]);
+      c.g = analysis::parse_gunicorn_args(argv);
+      return;
+    }
+  }
+}
+
 }  // namespace
+
+std::string wrapper_text(const Context& c, std::string& name) {
+  if (c.argv.size() >= 3 && (basename_of(c.argv[0]) == "sh" || basename_of(c.argv[0]) == "bash") && c.argv[1] == "-c") {
+    name = c.argv[0] + " -c";
+    return c.argv[2];
+  }
+  auto f = target::host_path_lookup()(c.program);
+  if (!f) return "";
+  std::string interp = basename_of(shebang_interpreter(f->shebang));
+  if (interp != "sh" && interp != "bash" && interp != "dash" && f->shebang.find("env bash") == std::string::npos &&
+      f->shebang.find("env sh") == std::string::npos)
+    return "";
+  name = c.program;
+  return read_file(c.program).value_or("");
+}
 
 Check check_user(Context& c) {
   User& user = c.user;
@@ -96,10 +142,15 @@ Check check_exec(Context& c) {
   auto cmd = target::parse_exec(es->value, c.unit.name, c.user.name);
   if (!cmd) return make("exec", Status::failure, "ExecStart= cannot be parsed: " + cmd.error().message, {where});
   c.argv = cmd->argv;
-  c.gunicorn = analysis::runs_gunicorn(c.argv);
-  if (c.gunicorn) c.g = analysis::parse_gunicorn_args(c.argv);
   std::string prog = find_program(cmd->path);
   c.program = prog;
+  c.gunicorn = analysis::runs_gunicorn(c.argv);
+  if (c.gunicorn) {
+    c.g = analysis::parse_gunicorn_args(c.argv);
+    c.gunicorn_program = prog;
+  } else {
+    read_wrapper(c);
+  }
   if (auto why = missing_why(prog); !why.empty())
     return make("exec", Status::failure, "ExecStart= names a program that is not there: " + why, {where},
                 "install it, or fix the path in ExecStart=; systemd fails the start with 203/EXEC");
@@ -125,8 +176,13 @@ Check check_exec(Context& c) {
       }
     }
   }
+  if (!c.wrapper.empty())
+    if (auto why = missing_why(c.gunicorn_program); !why.empty())
+      return make("exec", Status::failure, c.wrapper + " runs gunicorn from a path that is not there: " + why, {where},
+                  "fix the gunicorn path in " + c.wrapper + " (the virtualenv's bin/gunicorn)");
   c.exec_ok = true;
-  return make("exec", Status::ok, "ExecStart= runs " + prog + (line.empty() ? "" : " (" + line + ")"));
+  return make("exec", Status::ok, "ExecStart= runs " + prog + (line.empty() ? "" : " (" + line + ")") +
+                                      (c.wrapper.empty() ? "" : ", which runs " + c.gunicorn_program));
 }
 
 Check check_workdir(Context& c) {
