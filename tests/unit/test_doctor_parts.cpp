@@ -91,6 +91,28 @@ TEST_CASE("fix script line edits make the corrected line and carry no value", "[
   CHECK(cmd.find("s3cr3t") == std::string::npos);
   // sed's special characters and a quote in the new text, multi-byte text before it.
   CHECK(apply("N=é/&", "N=é/&'\\x") == "FIRST=1\nN=é/&'\\x\nLAST=2\n");
+  // Two edits of one line, both computed on the line as doctor read it, apply in either order.
+  {
+    const std::string line = "export DATABASE_URL=\"postgresql://u:s3cr3t-value-xyz@h/db\"";
+    const std::string want = "FIRST=1\nDATABASE_URL=\"postgresql://u:s3cr3t-value-xyz@h/db?connect_timeout=10\"\nLAST=2\n";
+    for (bool export_first : {true, false}) {
+      char path[] = "/tmp/pm-doctor-edit2-XXXXXX";
+      int fd = mkstemp(path);
+      REQUIRE(fd >= 0);
+      close(fd);
+      std::ofstream(path) << "FIRST=1\n" << line << "\nLAST=2\n";
+      std::string drop = doctor::edit_line_command(path, 2, line, line.substr(7));
+      std::string append = doctor::edit_line_command(
+          path, 2, line, "export DATABASE_URL=\"postgresql://u:s3cr3t-value-xyz@h/db?connect_timeout=10\"");
+      CHECK(std::system((export_first ? drop : append).c_str()) == 0);
+      CHECK(std::system((export_first ? append : drop).c_str()) == 0);
+      std::ifstream in(path);
+      std::stringstream ss;
+      ss << in.rdbuf();
+      std::remove(path);
+      CHECK(ss.str() == want);
+    }
+  }
   // A correction whose new text is the secret itself is left to a person, redacted.
   std::string c = doctor::edit_line_command("/etc/m.env", 4, "SECRET_KEY=s3cr3t-value-xyz\\", "SECRET_KEY='s3cr3t-value-xyz\\'");
   CHECK(c.rfind("# /etc/m.env line 4 holds a secret: edit it by hand", 0) == 0);

@@ -44,7 +44,11 @@ std::string edit_line_command(const std::string& file, int line, const std::stri
     if (ch == '\\' || ch == '&' || ch == '/') esc += '\\';
     esc += ch;
   }
-  std::string script = std::to_string(line) + "s/^\\(.\\{" + std::to_string(p) + "\\}\\).\\{" + std::to_string(k) + "\\}/\\1" + esc + "/";
+  // Counted from the nearer end, so that two edits of one line (drop
+  // "export ", append "?connect_timeout=10") both apply in either order.
+  std::string n = std::to_string(line), kk = std::to_string(k);
+  std::string script = p <= s ? n + "s/^\\(.\\{" + std::to_string(p) + "\\}\\).\\{" + kk + "\\}/\\1" + esc + "/"
+                              : n + "s/.\\{" + kk + "\\}\\(.\\{" + std::to_string(s) + "\\}\\)$/" + esc + "\\1/";
   return "LC_ALL=C sed -i " + sh_quote(script) + " " + sh_quote(file);
 }
 
