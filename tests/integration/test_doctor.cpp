@@ -123,3 +123,22 @@ TEST_CASE("doctor: an unknown unit is one line and exit 2", "[doctor][errors]") 
   CHECK(o.out.empty());
   CHECK(o.err.find("no unit named nope.service") != std::string::npos);
 }
+
+TEST_CASE("doctor: without root it says why and exits 2", "[root][doctor][errors]") {
+  REQUIRE_ROOT();
+  TempDir d;
+  chmod(d.path().c_str(), 0755);
+  std::ofstream(d.path() + "/meats.service") << "[Service]\nExecStart=/bin/true\n";
+  std::string cmd = "setpriv --reuid=65534 --regid=65534 --clear-groups " + pmtrace_bin() + " doctor meats --unit-path " +
+                    d.path() + " 2>&1; echo \"status=$?\"";
+  FILE* p = popen(cmd.c_str(), "r");
+  REQUIRE(p);
+  std::string out;
+  char buf[512];
+  while (fgets(buf, sizeof buf, p)) out += buf;
+  pclose(p);
+  INFO(out);
+  CHECK(out.find("pmtrace doctor needs root") != std::string::npos);
+  CHECK(out.find("sudo pmtrace doctor meats") != std::string::npos);
+  CHECK(out.find("status=2") != std::string::npos);
+}

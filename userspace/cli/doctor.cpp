@@ -72,6 +72,12 @@ int cmd_doctor(const DoctorOptions& opts) {
   std::string source;
   auto unit = load_unit(opts, source);
   if (!unit) return report_error(unit.error());
+  // Paths are checked, and the app imported, with the service user's
+  // credentials: only root can take them on.
+  if (::geteuid() != 0)
+    return report_error(make_error("pmtrace doctor needs root: it checks the service's paths and imports its app as the "
+                                   "service's user",
+                                   "sudo pmtrace doctor " + opts.unit));
   auto checks = doctor::run_checks(*unit, dopts);
   int failures = 0, warnings = 0;
   for (const auto& c : checks) {
