@@ -256,6 +256,7 @@ std::vector<Check> check_environment(Context& c) {
   }
   for (const auto& [k, v] : c.env)
     if (secret_name(k)) learn_secret(v);
+  learn_secrets_from_argv(c.argv);  // gunicorn -e SECRET_KEY=..., --password ...
   for (const auto& e : c.g.env)  // gunicorn -e KEY=VALUE
     if (auto eq = e.find('='); eq != std::string::npos) c.env.emplace(e.substr(0, eq), e.substr(eq + 1));
   return out;
