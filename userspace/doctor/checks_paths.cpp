@@ -104,8 +104,8 @@ Check check_writable(const Context& c, const std::string& id, const std::string&
   Check k = make(id, Status::failure, u.name + " cannot create " + label + " " + path + " in " + dir,
                  {dir + ": " + mode_text(dir)});
   if (managed) return with_setting(std::move(k));
-  if (kind == PathKind::file && (dir == "/var/log" || dir == "/tmp" || dir == "/var/tmp" ||
-                                 !target::host_file_lookup()(dir) || target::host_file_lookup()(dir)->uid == 0)) {
+  auto dir_facts = target::host_file_lookup()(dir);
+  if (kind == PathKind::file && (dir == "/var/log" || dir == "/tmp" || dir == "/var/tmp" || !dir_facts || dir_facts->uid == 0)) {
     // A shared directory: make the one file the user's, leave the directory.
     k.fix = "install -o " + u.name + " -g " + u.group + " -m 0640 /dev/null " + path +
             "  (the file made once, owned by " + u.name + "; the directory stays as it is)";

@@ -17,7 +17,7 @@
 namespace pm::doctor {
 namespace {
 
-std::string seconds_text(long long ms) {
+std::string span_text(long long ms) {
   if (ms == std::numeric_limits<long long>::max()) return "infinity";
   return ms % 1000 ? std::to_string(ms) + " ms" : std::to_string(ms / 1000) + " s";
 }
@@ -105,7 +105,7 @@ Check check_notify(const Context& c) {
     return make("notify", Status::ok, "Type=" + type + ": the start completes when the program runs");
   }
   long long start_timeout = timespan(c, "Service", "TimeoutStartSec", timespan(c, "Service", "TimeoutSec", 90000));
-  std::string timed_out = "systemd kills it after TimeoutStartSec (" + seconds_text(start_timeout) + "), result 'timeout'";
+  std::string timed_out = "systemd kills it after TimeoutStartSec (" + span_text(start_timeout) + "), result 'timeout'";
   if (direct) {
     if (c.g.daemon)
       return make("notify", Status::failure, "Type=notify with gunicorn -D: the daemonized gunicorn never becomes ready; " + timed_out,
@@ -160,13 +160,13 @@ Check check_start_timeout(const Context& c) {
     return make("start-timeout", Status::skipped, "the start is not held by the app's import (no --preload under Type=notify)");
   long long limit = timespan(c, "Service", "TimeoutStartSec", timespan(c, "Service", "TimeoutSec", 90000));
   DbWait w = database_wait(c);
-  if (w.ms == 0) return make("start-timeout", Status::ok, "no TCP database to wait for; TimeoutStartSec " + seconds_text(limit));
+  if (w.ms == 0) return make("start-timeout", Status::ok, "no TCP database to wait for; TimeoutStartSec " + span_text(limit));
   if (w.ms < limit)
     return make("start-timeout", Status::ok,
-                "a database connect at import ends within " + seconds_text(w.ms) + ", inside TimeoutStartSec " + seconds_text(limit));
+                "a database connect at import ends within " + span_text(w.ms) + ", inside TimeoutStartSec " + span_text(limit));
   Check k = make("start-timeout", Status::warning,
-                 "--preload with TimeoutStartSec " + seconds_text(limit) + ": a database connect at import can take " +
-                     seconds_text(w.ms) + ", and systemd would kill the start before the app could say why",
+                 "--preload with TimeoutStartSec " + span_text(limit) + ": a database connect at import can take " +
+                     span_text(w.ms) + ", and systemd would kill the start before the app could say why",
                  {"--preload: the app is imported before READY=1", w.why});
   add_connect_timeout(c, k);
   return k;
@@ -179,20 +179,20 @@ Check check_worker_timeout(const Context& c) {
   std::string tt = "--timeout " + std::to_string(t) + " s" + (c.g.timeout_given ? "" : " (gunicorn's default)");
   if (c.opts.slowest_request_ms > 0) {
     if (c.opts.slowest_request_ms < t * 1000)
-      return make("worker-timeout", Status::ok, "the slowest request (" + seconds_text(c.opts.slowest_request_ms) + ") ends inside " + tt);
+      return make("worker-timeout", Status::ok, "the slowest request (" + span_text(c.opts.slowest_request_ms) + ") ends inside " + tt);
     long long want = (c.opts.slowest_request_ms / 1000) * 2;
     return make("worker-timeout", Status::failure,
-                "the slowest request takes " + seconds_text(c.opts.slowest_request_ms) + ", longer than " + tt +
+                "the slowest request takes " + span_text(c.opts.slowest_request_ms) + ", longer than " + tt +
                     ": the master aborts the worker in the middle of it (WORKER TIMEOUT, SIGABRT)",
-                {"--slowest-request " + seconds_text(c.opts.slowest_request_ms)},
+                {"--slowest-request " + span_text(c.opts.slowest_request_ms)},
                 "make that request shorter (move the work to a task queue), or --timeout " + std::to_string(want) +
                     " if it is known to be long (or --worker-class gthread)");
   }
   DbWait w = database_wait(c);
   if (w.ms == 0 || w.ms < t * 1000)
-    return make("worker-timeout", Status::ok, tt + (w.ms ? "; a database connect ends within " + seconds_text(w.ms) : ""));
+    return make("worker-timeout", Status::ok, tt + (w.ms ? "; a database connect ends within " + span_text(w.ms) : ""));
   Check k = make("worker-timeout", Status::warning,
-                 "a request that connects to a database that does not answer waits " + seconds_text(w.ms) + ", longer than " + tt +
+                 "a request that connects to a database that does not answer waits " + span_text(w.ms) + ", longer than " + tt +
                      ": the worker is aborted (WORKER TIMEOUT) instead of answering an error",
                  {w.why});
   add_connect_timeout(c, k);
@@ -205,13 +205,13 @@ Check check_restart_limit(const Context& c) {
   long long interval = timespan(c, "Unit", "StartLimitIntervalSec", timespan(c, "Service", "StartLimitInterval", 10000));
   long long burst = parse_int(c.value("Unit", "StartLimitBurst", c.value("Service", "StartLimitBurst", "5"))).value_or(5);
   long long delay = timespan(c, "Service", "RestartSec", 100);
-  std::string limit = "StartLimitBurst=" + std::to_string(burst) + " in StartLimitIntervalSec=" + seconds_text(interval);
+  std::string limit = "StartLimitBurst=" + std::to_string(burst) + " in StartLimitIntervalSec=" + span_text(interval);
   auto no_limit = [&](std::string why) {
     long long want = std::max<long long>(burst * std::max<long long>(delay, 1000) * 2 / 1000, 60);
     Check k = make("restart-limit", Status::warning,
                    "Restart=" + restart + " without a start limit that can trip: " + why +
                        ", so a service that cannot start is restarted forever and the first error scrolls away",
-                   {"Restart=" + restart, "RestartSec=" + seconds_text(delay), limit},
+                   {"Restart=" + restart, "RestartSec=" + span_text(delay), limit},
                    "StartLimitIntervalSec=" + std::to_string(want) + " and StartLimitBurst=" + std::to_string(burst) +
                        " in [Unit]: after that many failed starts the unit stays failed");
     k.unit_lines.push_back({"Unit", "StartLimitIntervalSec=" + std::to_string(want)});
@@ -220,8 +220,8 @@ Check check_restart_limit(const Context& c) {
   };
   if (interval == 0 || burst <= 0) return no_limit("StartLimitIntervalSec=0 turns the limit off");
   if (interval != std::numeric_limits<long long>::max() && (burst - 1) * delay >= interval)
-    return no_limit(std::to_string(burst) + " starts RestartSec=" + seconds_text(delay) + " apart take " +
-                    seconds_text((burst - 1) * delay) + ", never inside StartLimitIntervalSec=" + seconds_text(interval));
+    return no_limit(std::to_string(burst) + " starts RestartSec=" + span_text(delay) + " apart take " +
+                    span_text((burst - 1) * delay) + ", never inside StartLimitIntervalSec=" + span_text(interval));
   return make("restart-limit", Status::ok, "Restart=" + restart + " with " + limit + ": a start that keeps failing stops");
 }
 
