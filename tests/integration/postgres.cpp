@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -333,6 +334,40 @@ StalledPort::~StalledPort() {
   if (listener_ >= 0) close(listener_);
 }
 
-int refused_port() { return free_port(); }
+Listener::Listener() {
+  fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa);
+  listen(fd, 8);
+  socklen_t len = sizeof sa;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len);
+  port = ntohs(sa.sin_port);
+}
+
+Listener::~Listener() { close(fd); }
+
+int refused_port() {
+  // Below the ephemeral range, so no client's own source port is ever it (a TCP self-connect would "answer").
+  int low = 32768;
+  if (FILE* f = std::fopen("/proc/sys/net/ipv4/ip_local_port_range", "r")) {
+    if (std::fscanf(f, "%d", &low) != 1) low = 32768;
+    std::fclose(f);
+  }
+  static unsigned next = static_cast<unsigned>(getpid()) * 7919u;
+  for (int tries = 0; tries < 1000; ++tries) {
+    int port = 10000 + static_cast<int>(next++ % static_cast<unsigned>(std::max(low - 10000, 1)));
+    int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons(static_cast<std::uint16_t>(port));
+    bool free = bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+    close(s);
+    if (free) return port;
+  }
+  return free_port();
+}
 
 }  // namespace pmtest

@@ -95,6 +95,18 @@ class StalledPort {
   int listener_ = -1, filler_ = -1, port_ = 0;
 };
 
+// A TCP port on 127.0.0.1 that accepts connections, held by this process until scope end: a port in use, or a
+// database that answers a connect (nothing is served).
+class Listener {
+ public:
+  Listener();
+  ~Listener();
+  Listener(const Listener&) = delete;
+  Listener& operator=(const Listener&) = delete;
+  int fd = -1;
+  int port = 0;
+};
+
 // A free TCP port on 127.0.0.1 with nothing listening (connects are refused). It is taken below the ephemeral
 // range (ip_local_port_range), so a client's own source port can never be it (no TCP self-connect).
 int refused_port();

@@ -10,29 +10,12 @@
 #include <fstream>
 
 #include "harness.h"
+#include "postgres.h"
 #include "scenario.h"
 
 using namespace pmtest;
 
 namespace {
-
-// A listening socket on 127.0.0.1 (a port "in use", or a database that answers).
-struct Listener {
-  int fd = -1;
-  int port = 0;
-  Listener() {
-    fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in sa{};
-    sa.sin_family = AF_INET;
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa);
-    listen(fd, 8);
-    socklen_t len = sizeof sa;
-    getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len);
-    port = ntohs(sa.sin_port);
-  }
-  ~Listener() { close(fd); }
-};
 
 const json* check(const Output& o, const std::string& id, const std::string& status) {
   if (o.lines.empty()) return nullptr;

@@ -145,7 +145,7 @@ TEST_CASE("the fix script: commands once, unit settings in one drop-in, the rest
   CHECK(s.find("\nsed one\n", s.find("\nsed one\n") + 1) == std::string::npos);
   CHECK(s.find("never written") == std::string::npos);
   // Unit settings: [Unit] before [Service], in the unit's drop-in directory.
-  CHECK(s.find("cat > '/etc/systemd/system/meats.service.d/50-pmtrace-doctor.conf'") != std::string::npos);
+  CHECK(s.find("cat > /etc/systemd/system/meats.service.d/50-pmtrace-doctor.conf <<'PMTRACE_EOF'") != std::string::npos);
   CHECK(s.find("[Unit]\nStartLimitBurst=5\n[Service]\nLogsDirectory=meats\n") != std::string::npos);
   CHECK(s.find("systemctl daemon-reload") != std::string::npos);
   // What a person decides is a comment, redacted.
@@ -163,4 +163,18 @@ TEST_CASE("listening sockets on a port from /proc/net/tcp", "[doctor][procfs]") 
   CHECK(target::listening_inodes(tcp, 80) == std::vector<std::string>{"5151"});
   CHECK(target::listening_inodes(tcp, 81).empty());
   CHECK(target::listening_inodes("", 80).empty());
+}
+
+TEST_CASE("shell words: plain paths stay, anything else is single-quoted", "[doctor][fix_script]") {
+  CHECK(doctor::shell_word("/var/log/meats/error.log") == "/var/log/meats/error.log");
+  CHECK(doctor::shell_word("nobody:nogroup") == "nobody:nogroup");
+  CHECK(doctor::shell_word("/srv/my logs/e.log") == "'/srv/my logs/e.log'");
+  CHECK(doctor::shell_word("/srv/media$(touch /tmp/x)") == "'/srv/media$(touch /tmp/x)'");
+  CHECK(doctor::shell_word("it's") == "'it'\\''s'");
+  CHECK(doctor::shell_word("") == "''");
+  // What sh makes of a quoted word is the word itself.
+  for (std::string w : {"/a b/c", "x$(id)y", "`id`", "a'b\"c", "semi;colon", "new\nline", "*glob?"}) {
+    std::string cmd = "test \"$(printf '%s' " + doctor::shell_word(w) + ")\" = " + doctor::shell_word(w);
+    CHECK(std::system(cmd.c_str()) == 0);
+  }
 }

@@ -62,6 +62,7 @@ struct Context {
   bool workdir_ok = true;
   bool gunicorn = false;           // gunicorn runs: directly, or from a wrapper
   std::string wrapper;             // the shell wrapper that runs it ("" when direct)
+  std::string wrapper_cd;          // the directory the wrapper cds to before gunicorn ("" when none)
   std::string gunicorn_program;    // the gunicorn (or python) that runs the app
   analysis::GunicornArgs g;
   std::map<std::string, std::string> env;  // Environment= and EnvironmentFile=, as systemd sets them
@@ -73,7 +74,8 @@ struct Context {
   static std::string where(const target::UnitSetting& s) { return s.file + ":" + std::to_string(s.line); }
   // A setting's value, or `def` when the unit does not set it.
   std::string value(const char* section, const char* key, const std::string& def = "") const;
-  // The directory the app runs in: gunicorn's --chdir, else WorkingDirectory=, else /.
+  // The directory the app runs in: gunicorn's --chdir, else the wrapper's
+  // cd, else WorkingDirectory=, else / (relative ones from the one before).
   std::string app_dir() const;
   // A path as the service sees it: relative ones from its working directory.
   std::string absolute(const std::string& path) const;
@@ -117,6 +119,10 @@ std::vector<Check> check_paths(const Context& c);
 enum class PathKind { file, dir, entry };  // entry: made anew in its directory (a socket; a pid file, written by rename)
 Check check_writable(const Context& c, const std::string& id, const std::string& label, const std::string& path,
                      PathKind kind);
+// fix_script.cpp: a word for sh: as it is when it holds only characters sh
+// takes literally (A-Z a-z 0-9 _ . / : @ % + = , -), else single-quoted.
+// Every path and name in a check's commands and fix passes through it.
+std::string shell_word(const std::string& s);
 // fix_script.cpp: a shell command that rewrites line `line` of `file` from
 // `text` to `corrected` without writing a secret value into the script (a
 // comment asking for a hand edit when that cannot be done).

@@ -248,13 +248,19 @@ Check check_import(const Context& c) {
   auto lines = split(a.output, '\n');
   std::size_t from = lines.size() > 6 ? lines.size() - 6 : 0;
   for (std::size_t i = from; i < lines.size(); ++i) k.evidence.push_back(lines[i]);
-  if (auto module = rules::missing_module(a.output)) {
+  std::string own = a.spec.substr(0, a.spec.find_first_of(".:"));  // the app's own top-level package
+  auto module = rules::missing_module(a.output);
+  if (module && *module == own) {
+    k.title = "the app's own module '" + own + "' is not found in " + c.app_dir() + " (" + a.spec + " does not import)";
+    k.fix = "point WorkingDirectory= (or --chdir) at the directory that holds " + own + ", and make it readable by " +
+            c.user.name + " (chmod o+rx)";
+  } else if (module) {
     k.title = "Python module '" + *module + "' is missing for " + a.python + " (" + a.spec + " does not import)";
     k.fix = rules::pip_install_fix(a.python, *module);
   } else if (a.error.find("PermissionError") != std::string::npos) {
     k.fix = "the app opens a file " + c.user.name + " may not read at import: give the user access to that file (see the traceback)";
   } else {
-    k.fix = "fix the error in the traceback; to see it yourself: cd " + c.app_dir() + " && sudo -u " + c.user.name + " " +
+    k.fix = "fix the error in the traceback; to see it yourself: cd " + shell_word(c.app_dir()) + " && sudo -u " + shell_word(c.user.name) + " " +
             a.python + " -c 'import " + a.spec.substr(0, a.spec.find(':')) + "' (with the unit's environment)";
   }
   return k;
@@ -296,7 +302,7 @@ std::vector<Check> check_app(const Context& c) {
     std::vector<std::string> ev(a.unapplied.begin(), a.unapplied.begin() + std::min<std::size_t>(a.unapplied.size(), 10));
     if (a.unapplied.size() > 10) ev.push_back("... and " + std::to_string(a.unapplied.size() - 10) + " more");
     Check k = make("migrations", Status::failure, std::to_string(a.unapplied.size()) + " migrations are not applied", ev,
-                   "cd " + c.app_dir() + " && sudo -u " + c.user.name + " " + a.python + " manage.py migrate  (with the unit's environment, as part of the deploy)");
+                   "cd " + shell_word(c.app_dir()) + " && sudo -u " + shell_word(c.user.name) + " " + a.python + " manage.py migrate  (with the unit's environment, as part of the deploy)");
     out.push_back(std::move(k));
   } else {
     out.push_back(make("migrations", Status::ok, "every migration is applied"));

@@ -62,9 +62,16 @@ Check check_bind(const Context& c, const std::string& bind) {
   int err = errno;
   ::close(fd);
   if (rc == 0) {
-    if (*port < 1024 && user.uid != 0)
-      return make("bind", Status::failure, user.name + " may not bind port " + std::to_string(*port) + " (below 1024)",
-                  {"--bind " + bind}, "AmbientCapabilities=CAP_NET_BIND_SERVICE in [Service], or a port above 1023 behind the proxy");
+    if (*port < 1024 && user.uid != 0) {
+      // The capability systemd can hand the user (systemd.exec(5)).
+      for (const auto* s : c.unit.list("Service", "AmbientCapabilities"))
+        if (s->value.find("CAP_NET_BIND_SERVICE") != std::string::npos && s->value[0] != '~')
+          return make("bind", Status::ok, bind + " is free; " + user.name + " binds it with AmbientCapabilities=CAP_NET_BIND_SERVICE");
+      Check k = make("bind", Status::failure, user.name + " may not bind port " + std::to_string(*port) + " (below 1024)",
+                     {"--bind " + bind}, "AmbientCapabilities=CAP_NET_BIND_SERVICE in [Service], or a port above 1023 behind the proxy");
+      k.unit_lines.push_back({"Service", "AmbientCapabilities=CAP_NET_BIND_SERVICE"});
+      return k;
+    }
     return make("bind", Status::ok, bind + " is free");
   }
   if (err == EADDRINUSE) {

@@ -64,7 +64,8 @@ Check check_writable(const Context& c, const std::string& id, const std::string&
                      PathKind kind) {
   const User& u = c.user;
   std::string path = c.absolute(raw);
-  std::string owner = u.name + ":" + u.group;
+  std::string owner = shell_word(u.name + ":" + u.group);
+  std::string as_user = "-o " + shell_word(u.name) + " -g " + shell_word(u.group);
   // The directory the service creates its file in, and the thing to test.
   std::string dir = kind == PathKind::dir ? path : parent_of(path);
   auto managed = managed_dir(dir);
@@ -84,16 +85,16 @@ Check check_writable(const Context& c, const std::string& id, const std::string&
     if (user_can(u, path, need)) return make(id, Status::ok, u.name + " can write " + label + " " + path);
     Check k = make(id, Status::failure, u.name + " cannot write " + label + " " + path, {path + ": " + mode_text(path)});
     if (managed) return with_setting(std::move(k));
-    k.fix = "chown " + owner + " " + path + "  (that " + (kind == PathKind::dir ? "directory" : "file") + " only)";
-    k.commands.push_back("chown " + owner + " " + path);
-    if (auto f = target::host_file_lookup()(path); f && !(f->mode & 0200)) k.commands.push_back("chmod u+w " + path);
+    k.fix = "chown " + owner + " " + shell_word(path) + "  (that " + (kind == PathKind::dir ? "directory" : "file") + " only)";
+    k.commands.push_back("chown " + owner + " " + shell_word(path));
+    if (auto f = target::host_file_lookup()(path); f && !(f->mode & 0200)) k.commands.push_back("chmod u+w " + shell_word(path));
     return k;
   }
   // The file is made at start: its directory must exist and take new entries.
   if (auto why = missing_why(dir); !why.empty()) {
     Check k = make(id, Status::failure, label + " " + path + ": its directory " + why, {raw});
     if (managed) return with_setting(std::move(k));
-    k.fix = "install -d -o " + u.name + " -g " + u.group + " -m 0750 " + dir;
+    k.fix = "install -d " + as_user + " -m 0750 " + shell_word(dir);
     k.commands.push_back(k.fix);
     return k;
   }
@@ -107,9 +108,9 @@ Check check_writable(const Context& c, const std::string& id, const std::string&
   auto dir_facts = target::host_file_lookup()(dir);
   if (kind == PathKind::file && (dir == "/var/log" || dir == "/tmp" || dir == "/var/tmp" || !dir_facts || dir_facts->uid == 0)) {
     // A shared directory: make the one file the user's, leave the directory.
-    k.fix = "install -o " + u.name + " -g " + u.group + " -m 0640 /dev/null " + path +
+    k.fix = "install " + as_user + " -m 0640 /dev/null " + shell_word(path) +
             "  (the file made once, owned by " + u.name + "; the directory stays as it is)";
-    k.commands.push_back("install -o " + u.name + " -g " + u.group + " -m 0640 /dev/null " + path);
+    k.commands.push_back("install " + as_user + " -m 0640 /dev/null " + shell_word(path));
     return k;
   }
   if (kind == PathKind::entry && (dir == "/run" || dir == "/var/run" || dir == "/tmp")) {
@@ -117,8 +118,8 @@ Check check_writable(const Context& c, const std::string& id, const std::string&
             c.unit.name.substr(0, c.unit.name.rfind('.')) + "/ (systemd makes that directory for " + u.name + ")";
     return k;
   }
-  k.fix = "chown " + owner + " " + dir + "  (that directory only)";
-  k.commands.push_back("chown " + owner + " " + dir);
+  k.fix = "chown " + owner + " " + shell_word(dir) + "  (that directory only)";
+  k.commands.push_back("chown " + owner + " " + shell_word(dir));
   return k;
 }
 
@@ -157,7 +158,7 @@ std::vector<Check> check_paths(const Context& c) {
                            {}, "python manage.py collectstatic --noinput (as part of the deploy)"));
       else if (!user_can(c.user, path, R_OK | X_OK))
         out.push_back(make("writable", Status::failure, c.user.name + " cannot read STATIC_ROOT " + path,
-                           {path + ": " + mode_text(path)}, "chmod o+rx " + path));
+                           {path + ": " + mode_text(path)}, "chmod o+rx " + shell_word(path)));
       else
         out.push_back(make("writable", Status::ok, c.user.name + " can read STATIC_ROOT " + path));
     }

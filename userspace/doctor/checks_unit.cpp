@@ -60,6 +60,12 @@ void read_wrapper(Context& c) {
       if (w.size() >= 2 && (w.front() == '"' || w.front() == '\'') && w.back() == w.front()) w = w.substr(1, w.size() - 2);
       words.push_back(w);
     }
+    if (words.size() >= 2 && words[0] == "cd") {  // where the wrapper runs gunicorn
+      std::string dir = words[1];
+      if (!dir.empty() && dir.back() == ';') dir.pop_back();
+      c.wrapper_cd = dir;
+      continue;
+    }
     for (std::size_t i = 0; i < words.size(); ++i) {
       if (basename_of(words[i]) != "gunicorn") continue;
       std::vector<std::string> argv{words[i]};
@@ -76,6 +82,18 @@ void read_wrapper(Context& c) {
       return;
     }
   }
+}
+
+// A URL-like value that did not parse may still hold a password: what comes
+// before its last '@' after the first ':' is not shown ("meats:***@host").
+std::string hide_userinfo(const std::string& v) {
+  auto at = v.rfind('@');
+  if (at == std::string::npos) return v;
+  auto start = v.find("://");
+  start = start == std::string::npos ? 0 : start + 3;
+  auto colon = v.find(':', start);
+  if (colon == std::string::npos || colon > at) return v;
+  return v.substr(0, colon + 1) + "***" + v.substr(at);
 }
 
 }  // namespace
@@ -114,7 +132,7 @@ Check check_user(Context& c) {
     struct passwd* pw = uid ? ::getpwuid(static_cast<uid_t>(*uid)) : ::getpwnam(us->value.c_str());
     if (!pw) {
       user.exists = false;
-      return missing_account(*us, "useradd --system --no-create-home --shell /usr/sbin/nologin " + us->value, "217/USER");
+      return missing_account(*us, "useradd --system --no-create-home --shell /usr/sbin/nologin " + shell_word(us->value), "217/USER");
     }
     user.name = pw->pw_name;
     user.uid = pw->pw_uid;
@@ -124,7 +142,7 @@ Check check_user(Context& c) {
   if (gs && !gs->value.empty()) {
     struct group* gr = ::getgrnam(gs->value.c_str());
     if (!gr) {
-      return missing_account(*gs, "groupadd --system " + gs->value, "216/GROUP");
+      return missing_account(*gs, "groupadd --system " + shell_word(gs->value), "216/GROUP");
     }
     user.gid = gr->gr_gid;
   }
@@ -155,13 +173,19 @@ Check check_exec(Context& c) {
     return make("exec", Status::failure, "ExecStart= names a program that is not there: " + why, {where},
                 "install it, or fix the path in ExecStart=; systemd fails the start with 203/EXEC");
   if (!c.user.exists) return make("exec", Status::skipped, "the user does not exist (see user)");
-  if (!user_can(c.user, prog, X_OK)) {
-    Check k = make("exec", Status::failure, prog + " is not executable by " + c.user.name, {where, prog + ": " + mode_text(prog)},
-                   "chmod o+x " + prog + "  (and every directory above it must be enterable by " + c.user.name + ")");
-    k.commands.push_back("chmod o+x " + prog);
+  // A script is read by its interpreter: the user needs r as well as x.
+  std::string line = shebang_of(prog);
+  int need = line.empty() ? X_OK : R_OK | X_OK;
+  if (!user_can(c.user, prog, need)) {
+    std::string mode = line.empty() ? "o+x" : "o+rx";
+    Check k = make("exec", Status::failure,
+                   prog + " is not " + (line.empty() ? "executable" : "readable and executable") + " by " + c.user.name,
+                   {where, prog + ": " + mode_text(prog)},
+                   "chmod " + mode + " " + shell_word(prog) + "  (and every directory above it must be enterable by " +
+                       c.user.name + ")");
+    k.commands.push_back("chmod " + mode + " " + shell_word(prog));
     return k;
   }
-  std::string line = shebang_of(prog);
   if (!line.empty()) {
     std::string interp = shebang_interpreter(line);
     if (!interp.empty()) {
@@ -170,8 +194,8 @@ Check check_exec(Context& c) {
         return make("exec", Status::failure,
                     prog + " is a script whose interpreter is missing: " + why, {where, prog + ": " + line},
                     prog.find("/bin/") != std::string::npos
-                        ? "recreate the virtualenv: python3 -m venv --clear " + venv + " && " + venv +
-                              "/bin/pip install -r requirements.txt  (a virtualenv's python is a symlink to the interpreter it was made with)"
+                        ? "recreate the virtualenv: python3 -m venv --clear " + shell_word(venv) + " && " + shell_word(venv + "/bin/pip") +
+                              " install -r requirements.txt  (a virtualenv's python is a symlink to the interpreter it was made with)"
                         : "install " + interp + " or fix the #! line of " + prog);
       }
     }
@@ -203,11 +227,20 @@ Check check_workdir(Context& c) {
   ::stat(dir.c_str(), &st);
   if (!S_ISDIR(st.st_mode))
     return make("working-directory", Status::failure, "WorkingDirectory=" + dir + " is not a directory", {where});
-  if (c.user.exists && !user_can(c.user, dir, X_OK)) {
-    Check k = make("working-directory", Status::failure, c.user.name + " cannot enter WorkingDirectory=" + dir,
+  // systemd needs x to chdir; Python also lists the directory to import from it.
+  bool python_app = c.gunicorn && c.g.chdir.empty() && c.wrapper_cd.empty();
+  int need = python_app ? R_OK | X_OK : X_OK;
+  if (c.user.exists && !user_can(c.user, dir, need)) {
+    bool enters = user_can(c.user, dir, X_OK);
+    std::string mode = python_app ? "rx" : "x";
+    Check k = make("working-directory", Status::failure,
+                   c.user.name + (enters ? " can enter but not list WorkingDirectory=" + dir +
+                                               " (Python finds no module in a directory it cannot list)"
+                                         : " cannot enter WorkingDirectory=" + dir),
                    {where, dir + ": " + mode_text(dir)},
-                   "chmod o+x " + dir + "  (or chgrp " + c.user.group + " " + dir + " && chmod g+x " + dir + ")");
-    k.commands.push_back("chmod o+x " + dir);
+                   "chmod o+" + mode + " " + shell_word(dir) + "  (or chgrp " + shell_word(c.user.group) + " " +
+                       shell_word(dir) + " && chmod g+" + mode + " " + shell_word(dir) + ")");
+    k.commands.push_back("chmod o+" + mode + " " + shell_word(dir));
     return k;
   }
   c.workdir_ok = true;
@@ -277,7 +310,8 @@ std::vector<Check> check_settings(const Context& c) {
   if (auto it = env.find("DATABASE_URL"); it != env.end()) {
     if (!target::parse_database_url(it->second))
       out.push_back(make("settings", Status::failure, "DATABASE_URL does not parse as a database URL",
-                         {"DATABASE_URL=" + it->second}, "write it as postgresql://USER:PASSWORD@HOST:5432/NAME"));
+                         {"DATABASE_URL=" + hide_userinfo(it->second)},
+                         "write it in the form postgresql://USER@HOST:5432/NAME, with :PASSWORD after USER"));
     else if (starts_with(it->second, "postgres://"))
       out.push_back(make("settings", Status::warning,
                          "DATABASE_URL uses the postgres:// scheme: SQLAlchemy 1.4+ refuses it (dj-database-url accepts both)",

@@ -66,9 +66,10 @@ std::string Context::value(const char* section, const char* key, const std::stri
 }
 
 std::string Context::app_dir() const {
-  std::string base = workdir.empty() ? "/" : workdir;
-  if (g.chdir.empty()) return base;
-  return g.chdir[0] == '/' ? g.chdir : base + "/" + g.chdir;
+  std::string dir = workdir.empty() ? "/" : workdir;
+  for (const std::string* next : {&wrapper_cd, &g.chdir})
+    if (!next->empty()) dir = (*next)[0] == '/' ? *next : dir + "/" + *next;
+  return dir;
 }
 
 std::string Context::absolute(const std::string& path) const {

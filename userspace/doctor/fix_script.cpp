@@ -9,13 +9,6 @@
 namespace pm::doctor {
 namespace {
 
-// 'text' for sh, whatever it holds.
-std::string sh_quote(const std::string& s) {
-  std::string out = "'";
-  for (char ch : s) out += ch == '\'' ? std::string("'\\''") : std::string(1, ch);
-  return out + "'";
-}
-
 // A comment line: redacted, on one line.
 std::string comment(const std::string& s) {
   std::string r = redact(s);
@@ -26,6 +19,17 @@ std::string comment(const std::string& s) {
 const char* tag(Status s) { return s == Status::failure ? "[failure]" : "[warning]"; }
 
 }  // namespace
+
+std::string shell_word(const std::string& s) {
+  bool plain = !s.empty();
+  for (char ch : s)
+    plain &= (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+             std::string_view("_./:@%+=,-").find(ch) != std::string_view::npos;
+  if (plain) return s;
+  std::string out = "'";
+  for (char ch : s) out += ch == '\'' ? std::string("'\\''") : std::string(1, ch);
+  return out + "'";
+}
 
 std::string edit_line_command(const std::string& file, int line, const std::string& text, const std::string& corrected) {
   // The change as "keep P bytes, replace K bytes by NEW": the bytes kept and
@@ -49,7 +53,7 @@ std::string edit_line_command(const std::string& file, int line, const std::stri
   std::string n = std::to_string(line), kk = std::to_string(k);
   std::string script = p <= s ? n + "s/^\\(.\\{" + std::to_string(p) + "\\}\\).\\{" + kk + "\\}/\\1" + esc + "/"
                               : n + "s/.\\{" + kk + "\\}\\(.\\{" + std::to_string(s) + "\\}\\)$/" + esc + "\\1/";
-  return "LC_ALL=C sed -i " + sh_quote(script) + " " + sh_quote(file);
+  return "LC_ALL=C sed -i " + shell_word(script) + " " + shell_word(file);
 }
 
 std::string fix_script(const std::vector<Check>& checks, const target::UnitFile& unit, const std::string& unit_dir) {
@@ -89,7 +93,7 @@ std::string fix_script(const std::vector<Check>& checks, const target::UnitFile&
     std::string dir = unit_dir + "/" + unit.name + ".d";
     out += "\n# Unit settings, in a drop-in:\n";
     for (const auto& w : dropin_for) out += "#   " + w + "\n";
-    out += "mkdir -p " + sh_quote(dir) + "\ncat > " + sh_quote(dir + "/50-pmtrace-doctor.conf") + " <<'PMTRACE_EOF'\n";
+    out += "mkdir -p " + shell_word(dir) + "\ncat > " + shell_word(dir + "/50-pmtrace-doctor.conf") + " <<'PMTRACE_EOF'\n";
     out += "# Written by pmtrace doctor's fix script.\n";
     for (const char* section : {"Unit", "Service"}) {
       auto it = sections.find(section);
