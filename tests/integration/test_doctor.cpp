@@ -8,6 +8,7 @@
 
 #include <catch2/catch.hpp>
 #include <fstream>
+#include <sstream>
 
 #include "harness.h"
 #include "postgres.h"
@@ -124,4 +125,66 @@ TEST_CASE("doctor: without root it says why and exits 2", "[root][doctor][errors
   CHECK(out.find("pmtrace doctor needs root") != std::string::npos);
   CHECK(out.find("sudo pmtrace doctor meats") != std::string::npos);
   CHECK(out.find("status=2") != std::string::npos);
+}
+
+namespace {
+// Runs pmtrace doctor in a private mount namespace whose /run says systemd is
+// PID 1 (/run/systemd/system), with `systemctl` on PATH answering `cat` as
+// systemd's does: the files systemd has loaded, each after a "# /path" line.
+Output doctor_under_systemd(const std::string& fake_bin, const std::string& unit, const std::string& extra = "") {
+  std::string cmd = "unshare --mount --propagation private sh -c 'mount -t tmpfs tmpfs /run && mkdir -p "
+                    "/run/systemd/system && PATH=" + fake_bin + ":$PATH exec " + pmtrace_bin() + " doctor " + unit +
+                    " --json " + extra + "' 2>&1; echo \"status=$?\"";
+  Output o;
+  FILE* p = popen(cmd.c_str(), "r");
+  if (!p) return o;
+  char buf[4096];
+  while (fgets(buf, sizeof buf, p)) o.out += buf;
+  pclose(p);
+  auto at = o.out.rfind("status=");
+  if (at != std::string::npos) o.status = std::atoi(o.out.c_str() + at + 7);
+  std::istringstream lines(o.out);
+  for (std::string line; std::getline(lines, line);)
+    if (!line.empty() && line[0] == '{') o.lines.push_back(json::parse(line, nullptr, false));
+  return o;
+}
+}  // namespace
+
+TEST_CASE("doctor: where systemd runs, the unit is what systemctl cat says (drop-ins included)", "[root][doctor]") {
+  REQUIRE_ROOT();
+  TempDir d;
+  const std::string top = d.path();
+  mkdir((top + "/bin").c_str(), 0755);
+  mkdir((top + "/etc").c_str(), 0755);
+  // The files systemd loaded live where no unit path points; only systemctl knows them.
+  std::ofstream(top + "/etc/meats.service") << "[Service]\nUser=nobody\nExecStart=/bin/sleep 60\n";
+  std::ofstream(top + "/etc/override.conf") << "[Service]\nUser=pm-no-such-user-77\n";
+  std::ofstream(top + "/bin/systemctl")
+      << "#!/bin/sh\n"
+      << "[ \"$1\" = cat ] || exit 1\n"
+      << "for a; do last=$a; done\n"
+      << "if [ \"$last\" != meats.service ]; then echo \"No files found for $last.\" >&2; exit 1; fi\n"
+      << "echo '# " << top << "/etc/meats.service'; cat " << top << "/etc/meats.service\n"
+      << "echo; echo '# /etc/systemd/system/meats.service.d/override.conf'; cat " << top << "/etc/override.conf\n";
+  chmod((top + "/bin/systemctl").c_str(), 0755);
+
+  auto o = doctor_under_systemd(top + "/bin", "meats");
+  INFO(o.out);
+  REQUIRE(!o.lines.empty());
+  const json& j = o.lines.back();
+  CHECK(j["source"] == "systemctl cat");
+  CHECK(j["unit_file"] == top + "/etc/meats.service");
+  CHECK(j["dropins"] == json::array({"/etc/systemd/system/meats.service.d/override.conf"}));
+  // The drop-in's User= wins, as in systemd: a user that does not exist.
+  const json* user = check(o, "user", "failure");
+  REQUIRE(user);
+  CHECK((*user)["title"] == "User=pm-no-such-user-77 does not exist on this machine");
+  CHECK(text_of(user).find("/etc/systemd/system/meats.service.d/override.conf:2") != std::string::npos);
+  CHECK(o.status == 1);
+
+  // A unit systemd does not know: one line, exit 2.
+  auto u = doctor_under_systemd(top + "/bin", "nope");
+  INFO(u.out);
+  CHECK(u.status == 2);
+  CHECK(u.out.find("no unit named nope.service (systemctl cat found no file for it)") != std::string::npos);
 }
