@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <fstream>
 #include <sstream>
 
@@ -187,4 +188,28 @@ TEST_CASE("doctor: where systemd runs, the unit is what systemctl cat says (drop
   INFO(u.out);
   CHECK(u.status == 2);
   CHECK(u.out.find("no unit named nope.service (systemctl cat found no file for it)") != std::string::npos);
+}
+
+TEST_CASE("doctor: an app that closes its output at import and hangs is still stopped at --import-timeout",
+          "[root][doctor]") {
+  REQUIRE_GUNICORN();
+  TempDir d;
+  const std::string top = d.path();
+  mkdir((top + "/units").c_str(), 0755);
+  mkdir((top + "/app").c_str(), 0755);
+  std::ofstream(top + "/app/quiet.py") << "import os, time\nos.close(1)\nos.close(2)\ntime.sleep(120)\napp = None\n";
+  chmod((top + "/app/quiet.py").c_str(), 0644);
+  std::ofstream(top + "/units/q.service") << "[Service]\nUser=nobody\nWorkingDirectory=" << top
+                                          << "/app\nExecStart=/usr/bin/gunicorn -b 127.0.0.1:" << free_port()
+                                          << " quiet:app\n";
+  auto t0 = std::chrono::steady_clock::now();
+  auto o = run_pmtrace({"doctor", "q", "--unit-path", top + "/units", "--json", "--import-timeout", "2s"}, 60);
+  double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  INFO(o.out << o.err);
+  const json* imp = check(o, "import", "failure");
+  REQUIRE(imp);
+  CHECK((*imp)["title"].get<std::string>().find("did not finish importing within 2 s") != std::string::npos);
+  CHECK(text_of(imp).find("it was in ") != std::string::npos);  // the system call it sat in (a sleep)
+  CHECK(took < 30);  // not the app's 120 s: it was stopped
+  CHECK(o.status == 1);
 }

@@ -192,8 +192,23 @@ void probe_app(Context& c) {
   }
   for (auto& f : fds)
     if (f.fd >= 0) ::close(f.fd);
+  // Both pipes closed is not the end: a child that closed them may still
+  // run. It gets the rest of the time limit too.
   int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  for (;;) {
+    pid_t r = ::waitpid(pid, &status, WNOHANG);
+    if (r == pid || (r < 0 && errno != EINTR)) break;
+    if (now_ms() - start >= c.opts.import_timeout_ms) {
+      if (!a.timed_out) {
+        a.timed_out = true;
+        a.blocked_in = blocked_syscall(pid);
+      }
+      ::kill(-pid, SIGKILL);
+      while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+      }
+      break;
+    }
+    ::usleep(10000);
   }
   ::kill(-pid, SIGKILL);  // anything the app left behind
   a.ms = now_ms() - start;
