@@ -178,3 +178,30 @@ TEST_CASE("shell words: plain paths stay, anything else is single-quoted", "[doc
     CHECK(std::system(cmd.c_str()) == 0);
   }
 }
+
+TEST_CASE("the service manager's defaults from system.conf and its drop-ins", "[doctor][unit_file]") {
+  char tmpl[] = "/tmp/pm-doctor-root-XXXXXX";
+  REQUIRE(mkdtemp(tmpl));
+  std::string root = tmpl;
+  auto d0 = target::read_manager_defaults(root);  // nothing there: systemd's built-in values
+  CHECK(d0.timeout_start_ms == 90000);
+  CHECK(d0.restart_ms == 100);
+  CHECK(d0.start_limit_interval_ms == 10000);
+  CHECK(d0.start_limit_burst == 5);
+  CHECK(d0.files.empty());
+  std::system(("mkdir -p " + root + "/etc/systemd/system.conf.d " + root + "/usr/lib/systemd/system.conf.d").c_str());
+  std::ofstream(root + "/etc/systemd/system.conf") << "[Manager]\n#DefaultTimeoutStartSec=5s\nDefaultTimeoutStartSec=2min\n"
+                                                   << "DefaultEnvironment=LANG=C.UTF-8 \"GREETING=a b\"\n";
+  std::ofstream(root + "/usr/lib/systemd/system.conf.d/10-vendor.conf") << "[Manager]\nDefaultStartLimitBurst=9\nDefaultRestartSec=1s\n";
+  std::ofstream(root + "/etc/systemd/system.conf.d/20-local.conf") << "[Manager]\nDefaultRestartSec=3s\n";
+  // The same name in /etc hides the vendor's.
+  std::ofstream(root + "/etc/systemd/system.conf.d/10-vendor.conf") << "[Manager]\nDefaultStartLimitIntervalSec=0\n";
+  auto d = target::read_manager_defaults(root);
+  CHECK(d.timeout_start_ms == 120000);
+  CHECK(d.restart_ms == 3000);
+  CHECK(d.start_limit_interval_ms == 0);
+  CHECK(d.start_limit_burst == 5);  // the vendor file was hidden
+  CHECK(d.environment == std::vector<std::string>{"LANG=C.UTF-8", "GREETING=a b"});
+  CHECK(d.files.size() == 3);
+  std::system(("rm -rf " + root).c_str());
+}

@@ -68,6 +68,7 @@ struct Context {
   std::map<std::string, std::string> env;  // Environment= and EnvironmentFile=, as systemd sets them
   std::map<std::string, std::pair<std::string, int>> env_where;  // where an env file set it: file, line
   std::string workdir;                     // WorkingDirectory= ("" when unset: /)
+  target::ManagerDefaults defaults = target::read_manager_defaults();  // system.conf: what unset settings mean
   AppProbe app;
 
   // "file:line" of a setting, for evidence.

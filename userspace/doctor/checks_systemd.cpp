@@ -104,7 +104,7 @@ Check check_notify(const Context& c) {
                   {"Type=forking"}, "Type=notify (gunicorn >= 20 sends READY=1), or Type=exec");
     return make("notify", Status::ok, "Type=" + type + ": the start completes when the program runs");
   }
-  long long start_timeout = timespan(c, "Service", "TimeoutStartSec", timespan(c, "Service", "TimeoutSec", 90000));
+  long long start_timeout = timespan(c, "Service", "TimeoutStartSec", timespan(c, "Service", "TimeoutSec", c.defaults.timeout_start_ms));
   std::string timed_out = "systemd kills it after TimeoutStartSec (" + span_text(start_timeout) + "), result 'timeout'";
   if (direct) {
     if (c.g.daemon)
@@ -158,7 +158,7 @@ Check check_start_timeout(const Context& c) {
   std::string type = c.value("Service", "Type", "simple");
   if (!c.gunicorn || !c.g.preload || (type != "notify" && type != "notify-reload"))
     return make("start-timeout", Status::skipped, "the start is not held by the app's import (no --preload under Type=notify)");
-  long long limit = timespan(c, "Service", "TimeoutStartSec", timespan(c, "Service", "TimeoutSec", 90000));
+  long long limit = timespan(c, "Service", "TimeoutStartSec", timespan(c, "Service", "TimeoutSec", c.defaults.timeout_start_ms));
   DbWait w = database_wait(c);
   if (w.ms == 0) return make("start-timeout", Status::ok, "no TCP database to wait for; TimeoutStartSec " + span_text(limit));
   if (w.ms < limit)
@@ -202,9 +202,12 @@ Check check_worker_timeout(const Context& c) {
 Check check_restart_limit(const Context& c) {
   std::string restart = c.value("Service", "Restart", "no");
   if (restart == "no") return make("restart-limit", Status::ok, "Restart=no: a failed start stays failed");
-  long long interval = timespan(c, "Unit", "StartLimitIntervalSec", timespan(c, "Service", "StartLimitInterval", 10000));
-  long long burst = parse_int(c.value("Unit", "StartLimitBurst", c.value("Service", "StartLimitBurst", "5"))).value_or(5);
-  long long delay = timespan(c, "Service", "RestartSec", 100);
+  const auto& d = c.defaults;
+  long long interval =
+      timespan(c, "Unit", "StartLimitIntervalSec", timespan(c, "Service", "StartLimitInterval", d.start_limit_interval_ms));
+  long long burst = parse_int(c.value("Unit", "StartLimitBurst", c.value("Service", "StartLimitBurst", "")))
+                        .value_or(d.start_limit_burst);
+  long long delay = timespan(c, "Service", "RestartSec", d.restart_ms);
   std::string limit = "StartLimitBurst=" + std::to_string(burst) + " in StartLimitIntervalSec=" + span_text(interval);
   auto no_limit = [&](std::string why) {
     long long want = std::max<long long>(burst * std::max<long long>(delay, 1000) * 2 / 1000, 60);

@@ -250,6 +250,8 @@ Check check_workdir(Context& c) {
 // EnvironmentFile= and Environment=: the variables the service will get.
 std::vector<Check> check_environment(Context& c) {
   std::vector<Check> out;
+  for (const auto& word : c.defaults.environment)  // DefaultEnvironment= in system.conf, the lowest layer
+    if (auto eq = word.find('='); eq != std::string::npos) c.env[word.substr(0, eq)] = word.substr(eq + 1);
   for (const auto* s : c.unit.list("Service", "Environment")) {
     auto words = target::parse_exec(s->value, c.unit.name, c.user.name);  // systemd splits it as a command line
     for (const auto& word : words ? words->argv : split(s->value, ' ')) {

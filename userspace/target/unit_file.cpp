@@ -203,6 +203,45 @@ Result<UnitFile> load_unit_file(const std::string& raw_name, const UnitEnv& env)
   return u;
 }
 
+ManagerDefaults read_manager_defaults(const std::string& root) {
+  ManagerDefaults d;
+  std::vector<std::string> files{root + "/etc/systemd/system.conf"};
+  std::map<std::string, std::string> dropins;  // file name -> path; the first directory wins
+  for (const char* dir : {"/etc/systemd/system.conf.d", "/run/systemd/system.conf.d", "/usr/local/lib/systemd/system.conf.d",
+                          "/usr/lib/systemd/system.conf.d"}) {
+    DIR* dp = ::opendir((root + dir).c_str());
+    if (!dp) continue;
+    while (auto* ent = ::readdir(dp)) {
+      std::string f = ent->d_name;
+      if (ends_with(f, ".conf")) dropins.emplace(f, root + dir + "/" + f);
+    }
+    ::closedir(dp);
+  }
+  for (const auto& [f, path] : dropins) files.push_back(path);
+  for (const auto& path : files) {
+    auto text = read_file(path);
+    if (!text) continue;
+    d.files.push_back(path);
+    for (const auto& st : parse_unit_text(*text, path)) {
+      if (st.section != "Manager") continue;
+      auto span = [&](long long& out) {
+        if (auto v = parse_timespan_ms(st.value)) out = *v;
+      };
+      if (st.key == "DefaultTimeoutStartSec") span(d.timeout_start_ms);
+      else if (st.key == "DefaultRestartSec") span(d.restart_ms);
+      else if (st.key == "DefaultStartLimitIntervalSec") span(d.start_limit_interval_ms);
+      else if (st.key == "DefaultStartLimitBurst") {
+        if (auto v = parse_int(st.value); v && *v >= 0) d.start_limit_burst = *v;
+      } else if (st.key == "DefaultEnvironment") {
+        if (st.value.empty()) d.environment.clear();
+        else if (auto words = parse_exec(st.value, "system.conf"); words)
+          for (const auto& w : words->argv) d.environment.push_back(w);
+      }
+    }
+  }
+  return d;
+}
+
 UnitFile unit_from_systemctl_cat(const std::string& name, std::string_view text) {
   UnitFile u;
   u.name = normalize_unit_name(name);

@@ -57,6 +57,19 @@ std::optional<long long> parse_timespan_ms(std::string_view value);
 // assignments are read as load_unit_file reads them.
 UnitFile unit_from_systemctl_cat(const std::string& name, std::string_view text);
 
+// The service manager's defaults a unit falls back on ([Manager] in
+// /etc/systemd/system.conf and its system.conf.d/*.conf drop-ins, as
+// systemd-system.conf(5) reads them), with systemd's built-in values.
+struct ManagerDefaults {
+  long long timeout_start_ms = 90000;        // DefaultTimeoutStartSec=
+  long long restart_ms = 100;                // DefaultRestartSec=
+  long long start_limit_interval_ms = 10000; // DefaultStartLimitIntervalSec=
+  long long start_limit_burst = 5;           // DefaultStartLimitBurst=
+  std::vector<std::string> environment;      // DefaultEnvironment= words (KEY=VALUE)
+  std::vector<std::string> files;            // the files read, in order
+};
+ManagerDefaults read_manager_defaults(const std::string& root = "");
+
 // A command line of ExecStart= and friends.
 struct ExecCommand {
   std::string path;               // argv[0] unless '@' gave another
