@@ -1,6 +1,7 @@
 // pmtrace doctor on real broken setups: unit files in a temporary unit path,
 // real users, files, permissions, a real listening port and a closed one.
 #include <arpa/inet.h>
+#include <signal.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -212,4 +213,150 @@ TEST_CASE("doctor: an app that closes its output at import and hangs is still st
   CHECK(text_of(imp).find("it was in ") != std::string::npos);  // the system call it sat in (a sleep)
   CHECK(took < 30);  // not the app's 120 s: it was stopped
   CHECK(o.status == 1);
+}
+
+namespace {
+// A Django unit whose MEDIA_ROOT (from the app's settings) is `media`, run as nobody.
+Output doctor_media(const std::string& top, const std::string& name, const std::string& media_line,
+                    const std::vector<std::string>& extra = {}) {
+  std::ofstream(top + "/" + name + ".env") << "SECRET_KEY=pm-doctor-media-key-1\n"
+                                           << "DATABASE_URL=postgresql://m:pw@127.0.0.1:" << refused_port()
+                                           << "/m?connect_timeout=2\n"
+                                           << media_line << "\n";
+  std::ofstream(top + "/units/" + name + ".service")
+      << "[Service]\nUser=nobody\nWorkingDirectory=" << kDjangoApp << "\nEnvironmentFile=" << top << "/" << name
+      << ".env\nExecStart=/usr/bin/gunicorn -b 127.0.0.1:" << free_port() << " meats.wsgi:application\n";
+  std::vector<std::string> args{"doctor", name, "--unit-path", top + "/units", "--json"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  return run_pmtrace(args, 60);
+}
+}  // namespace
+
+TEST_CASE("doctor: no scripted fix through a symlink, a '..' path or a system directory the app names",
+          "[root][doctor][security]") {
+  REQUIRE_GUNICORN();
+  TempDir d;
+  const std::string top = d.path();
+  mkdir((top + "/units").c_str(), 0755);
+  mkdir((top + "/victim").c_str(), 0700);
+  mkdir((top + "/userdir").c_str(), 0755);
+  chown((top + "/userdir").c_str(), 65534, 65534);
+  symlink((top + "/victim").c_str(), (top + "/userdir/media").c_str());
+  struct Case {
+    std::string media, why;
+  } cases[] = {{top + "/userdir/media", top + "/userdir/media is a symlink (to " + top + "/victim)"},
+               {top + "/userdir/../victim", "it has '.' or '..' components"},
+               {"/etc/systemd", "it is a system path"}};
+  int n = 0;
+  for (const auto& c : cases) {
+    std::string script = top + "/fix" + std::to_string(n) + ".sh";
+    auto o = doctor_media(top, "m" + std::to_string(n++), "MEATS_UPLOADS=" + c.media, {"--fix-script", script});
+    INFO(c.media << "\n" << o.out << o.err);
+    const json* w = check(o, "writable", "failure");
+    REQUIRE(w);
+    CHECK((*w)["commands"].empty());
+    CHECK((*w)["unit_settings"].empty());
+    CHECK((*w)["fix"].get<std::string>().find(c.why) != std::string::npos);
+    std::ifstream in(script);
+    std::stringstream body;
+    body << in.rdbuf();
+    CHECK(body.str().find("\nchown") == std::string::npos);
+    CHECK(body.str().find("\ninstall") == std::string::npos);
+  }
+  struct stat st{};
+  REQUIRE(stat((top + "/victim").c_str(), &st) == 0);
+  CHECK(st.st_uid == 0);
+}
+
+TEST_CASE("doctor: a MEDIA_ROOT with newlines cannot put commands in the fix script", "[root][doctor][security]") {
+  REQUIRE_GUNICORN();
+  TempDir d;
+  const std::string top = d.path();
+  mkdir((top + "/units").c_str(), 0755);
+  const std::string marker = top + "/ran-as-root";
+  // A double-quoted value may span lines in an EnvironmentFile=; it ends up in Django's MEDIA_ROOT.
+  std::string evil = "MEATS_UPLOADS=\"/var/lib/pm-x\nPMTRACE_EOF\ntouch " + marker + "\ncat >/dev/null <<'Z'\"";
+  std::string script = top + "/fix.sh";
+  auto o = doctor_media(top, "e", evil, {"--fix-script", script});
+  INFO(o.out << o.err);
+  const json* w = check(o, "writable", "failure");
+  REQUIRE(w);
+  CHECK((*w)["unit_settings"].empty());
+  CHECK((*w)["fix"].get<std::string>().find("control characters") != std::string::npos);
+  auto r = run_capture({"/bin/sh", script});
+  INFO(r.output);
+  CHECK(r.status == 0);
+  CHECK(access(marker.c_str(), F_OK) != 0);
+  // The text report keeps one line a check.
+  auto t = run_pmtrace({"doctor", "e", "--unit-path", top + "/units"}, 60);
+  CHECK(t.out.find("\nPMTRACE_EOF") == std::string::npos);
+  CHECK(t.out.find("\ntouch ") == std::string::npos);
+}
+
+TEST_CASE("doctor: what the app starts at import is killed, even when it leaves the process group",
+          "[root][doctor][security]") {
+  REQUIRE_GUNICORN();
+  TempDir d;
+  const std::string top = d.path();
+  mkdir((top + "/units").c_str(), 0755);
+  mkdir((top + "/app").c_str(), 0755);
+  mkdir((top + "/pids").c_str(), 0777);
+  chmod((top + "/pids").c_str(), 0777);  // past the umask: nobody writes its pid there
+  // One child that setsid()s away and sleeps; the app itself then joins doctor's process group and sleeps.
+  std::ofstream(top + "/app/escape.py")
+      << "import os, time\n"
+      << "if os.fork() == 0:\n    os.setsid()\n    open('" << top << "/pids/child', 'w').write(str(os.getpid()))\n"
+      << "    time.sleep(120)\n    os._exit(0)\n"
+      << "time.sleep(0.5)\nos.setpgid(0, os.getpgid(os.getppid()))\ntime.sleep(120)\napp = None\n";
+  chmod((top + "/app/escape.py").c_str(), 0644);
+  std::ofstream(top + "/units/x.service") << "[Service]\nUser=nobody\nWorkingDirectory=" << top
+                                          << "/app\nExecStart=/usr/bin/gunicorn -b 127.0.0.1:" << free_port()
+                                          << " escape:app\n";
+  auto t0 = std::chrono::steady_clock::now();
+  auto o = run_pmtrace({"doctor", "x", "--unit-path", top + "/units", "--json", "--import-timeout", "3s"}, 60);
+  double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  INFO(o.out << o.err);
+  CHECK(check(o, "import", "failure"));
+  CHECK(took < 30);
+  std::ifstream pidf(top + "/pids/child");
+  int child = 0;
+  pidf >> child;
+  REQUIRE(child > 0);
+  usleep(200000);
+  CHECK(kill(child, 0) != 0);  // gone
+  if (kill(child, 0) == 0) kill(child, SIGKILL);
+}
+
+TEST_CASE("doctor: the fix script replaces the file at its name, never writes into someone else's",
+          "[root][doctor][security]") {
+  REQUIRE_ROOT();
+  TempDir d;
+  const std::string top = d.path();
+  mkdir((top + "/units").c_str(), 0755);
+  std::ofstream(top + "/units/s.service") << "[Service]\nUser=nobody\nExecStart=/bin/sleep 60\nRestart=always\n"
+                                          << "RestartSec=10\n";
+  // A symlink at the name: replaced by the script, its target untouched.
+  std::ofstream(top + "/target") << "keep\n";
+  symlink((top + "/target").c_str(), (top + "/fix.sh").c_str());
+  auto o = run_pmtrace({"doctor", "s", "--unit-path", top + "/units", "--fix-script", top + "/fix.sh"}, 60);
+  INFO(o.out << o.err);
+  struct stat st{};
+  REQUIRE(lstat((top + "/fix.sh").c_str(), &st) == 0);
+  CHECK(S_ISREG(st.st_mode));
+  CHECK((st.st_mode & 07777) == 0600);
+  std::ifstream t(top + "/target");
+  std::string keep;
+  t >> keep;
+  CHECK(keep == "keep");
+  // A file someone else owns at the name: refused, one line, exit 2, left as it was.
+  std::ofstream(top + "/theirs.sh") << "echo theirs\n";
+  chown((top + "/theirs.sh").c_str(), 65534, 65534);
+  chmod((top + "/theirs.sh").c_str(), 0666);
+  auto r = run_pmtrace({"doctor", "s", "--unit-path", top + "/units", "--fix-script", top + "/theirs.sh"}, 60);
+  CHECK(r.status == 2);
+  CHECK(r.err.find("belongs to uid 65534") != std::string::npos);
+  std::ifstream th(top + "/theirs.sh");
+  std::string line;
+  std::getline(th, line);
+  CHECK(line == "echo theirs");
 }

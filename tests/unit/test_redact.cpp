@@ -126,3 +126,28 @@ TEST_CASE("redact: megabyte values and names, fast and without a crash", "[redac
   CHECK(redact("token " + words).size() > 0);
   CHECK(pm::redact_argv({"x", big, "--api-key", big}) == std::vector<std::string>{"x", big, "--api-key", "***"});
 }
+
+TEST_CASE("redact: a URL password with '@' or '/' in it is hidden whole", "[redact]") {
+  CHECK(pm::redact("postgres://meats:p@ss/w0rd@127.0.0.1:5432/meats") == "postgres://meats:***@127.0.0.1:5432/meats");
+  CHECK(pm::redact("DATABASE_URL=postgresql://u:pa/ss@db/x ok") == "DATABASE_URL=postgresql://u:***@db/x ok");
+  CHECK(pm::redact("\"postgresql://u:pw@h/db\" and 'x'") == "\"postgresql://u:***@h/db\" and 'x'");
+  CHECK(pm::redact("http://host:8080/path no at here") == "http://host:8080/path no at here");
+  // Many schemes in one long word without '@' stay linear (no rescans to the end of the word).
+  std::string w;
+  for (int i = 0; i < 20000; ++i) w += "a://b:";
+  CHECK(pm::redact(w) == w);
+}
+
+TEST_CASE("redact: secret segments of a name (DB_PASS, STRIPE_KEY, MYSQL_PWD), not parts of words", "[redact]") {
+  CHECK(pm::secret_name("DB_PASS"));
+  CHECK(pm::secret_name("STRIPE_KEY"));
+  CHECK(pm::secret_name("MYSQL_PWD"));
+  CHECK(pm::secret_name("key"));
+  CHECK(pm::secret_name("pass-phrase"));
+  CHECK_FALSE(pm::secret_name("BYPASS_CACHE"));
+  CHECK_FALSE(pm::secret_name("KEYBOARD_LAYOUT"));
+  CHECK_FALSE(pm::secret_name("PASSENGERS"));
+  CHECK(pm::redact("export DB_PASS=hunter2hunter2") == "export DB_PASS=***");
+  CHECK(pm::redact("STRIPE_KEY=sk_live_abcdef123456") == "STRIPE_KEY=***");
+  CHECK(pm::redact("BYPASS_CACHE=yes") == "BYPASS_CACHE=yes");
+}

@@ -1,5 +1,6 @@
 // pmtrace doctor UNIT: the preflight (doctor/doctor.h), as a checklist.
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
@@ -39,8 +40,21 @@ Result<target::UnitFile> load_unit(const DoctorOptions& opts, std::string& sourc
   return target::load_unit_file(opts.unit, env);
 }
 
+// A script root will run: written to a new file beside the target (O_EXCL,
+// 0600) and renamed over it, so an existing file, symlink or hard link at
+// that name is replaced, never written through; a name someone else owns is
+// refused (in a sticky /tmp that rename would fail anyway).
 Result<void> write_script(const std::string& path, const std::string& text) {
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+  struct stat st{};
+  if (::lstat(path.c_str(), &st) == 0) {
+    if (!S_ISREG(st.st_mode) && !S_ISLNK(st.st_mode))
+      return make_error("cannot write the fix script " + path + ": it exists and is not a regular file");
+    if (st.st_uid != ::geteuid())
+      return make_error("cannot write the fix script " + path + ": it exists and belongs to uid " +
+                        std::to_string(st.st_uid) + " (remove it or choose another name)");
+  }
+  std::string tmp = path + ".tmp-" + std::to_string(::getpid());
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0) return errno_error("cannot write the fix script " + path);
   std::size_t off = 0;
   while (off < text.size()) {
@@ -49,11 +63,18 @@ Result<void> write_script(const std::string& path, const std::string& text) {
     if (n < 0) {
       int err = errno;
       ::close(fd);
+      ::unlink(tmp.c_str());
       return errno_error("cannot write the fix script " + path, err);
     }
     off += static_cast<std::size_t>(n);
   }
+  ::fchmod(fd, 0600);
   ::close(fd);
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    int err = errno;
+    ::unlink(tmp.c_str());
+    return errno_error("cannot write the fix script " + path, err);
+  }
   return {};
 }
 
@@ -110,10 +131,11 @@ int cmd_doctor(const DoctorOptions& opts) {
       std::string st = c.status == doctor::Status::failure ? "FAILURE" : doctor::status_name(c.status);
       char head[64];
       std::snprintf(head, sizeof head, "  %-8s %-18s ", st.c_str(), c.id.c_str());
-      std::cout << head << redact(c.title) << "\n";
+      // Titles and evidence carry names from the unit and the app: one line each.
+      std::cout << head << escape_bytes(redact(c.title)) << "\n";
       if (c.status == doctor::Status::failure || c.status == doctor::Status::warning) {
-        for (const auto& e : c.evidence) std::cout << "                              " << redact(e) << "\n";
-        if (!c.fix.empty()) std::cout << "                              fix: " << redact(c.fix) << "\n";
+        for (const auto& e : c.evidence) std::cout << "                              " << escape_bytes(redact(e)) << "\n";
+        if (!c.fix.empty()) std::cout << "                              fix: " << escape_bytes(redact(c.fix)) << "\n";
       }
     }
     std::cout << "\n" << failures << " failures, " << warnings << " warnings, " << checks.size() << " checks\n";

@@ -78,7 +78,7 @@ struct Context {
   // The directory the app runs in: gunicorn's --chdir, else the wrapper's
   // cd, else WorkingDirectory=, else / (relative ones from the one before).
   std::string app_dir() const;
-  // A path as the service sees it: relative ones from its working directory.
+  // A path as the service sees it: relative ones from the app's directory.
   std::string absolute(const std::string& path) const;
 };
 

@@ -5,6 +5,8 @@
 // unapplied migrations (this runs the application's code, hence the flag).
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -16,6 +18,7 @@
 #include "doctor/checks.h"
 #include "model/names.h"
 #include "rules/traceback.h"
+#include "target/cgroup.h"
 #include "target/host.h"
 #include "util/strings.h"
 #include "util/subprocess.h"
@@ -66,7 +69,11 @@ try:
                 try:
                     from django.db import connections
                     from django.db.migrations.executor import MigrationExecutor
-                    ex = MigrationExecutor(connections["default"])
+                    conn = connections["default"]
+                    name = str(conn.settings_dict.get("NAME") or "")
+                    if conn.vendor == "sqlite" and name != ":memory:" and not os.path.exists(name):
+                        raise RuntimeError("the SQLite database %s does not exist (manage.py migrate creates it)" % name)
+                    ex = MigrationExecutor(conn)
                     plan = ex.migration_plan(ex.loader.graph.leaf_nodes())
                     out["unapplied"] = ["%s.%s" % (mg.app_label, mg.name) for mg, backwards in plan if not backwards]
                 except Exception as e:
@@ -107,6 +114,7 @@ std::vector<std::string> service_environ(const Context& c) {
       {"PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"},
       {"HOME", c.user.home}, {"USER", c.user.name}, {"LOGNAME", c.user.name}, {"SHELL", "/bin/sh"}};
   for (const auto& [k, v] : c.env) env[k] = v;
+  env["PYTHONDONTWRITEBYTECODE"] = "1";  // doctor writes nothing, not even __pycache__ (python -B as well)
   std::vector<std::string> out;
   for (const auto& [k, v] : env) out.push_back(k + "=" + v);
   return out;
@@ -119,6 +127,49 @@ std::string blocked_syscall(pid_t pid) {
   if (!nr) return "";
   return *nr < 0 ? "" : model::syscall_name(static_cast<int>(*nr));
 }
+
+// A cgroup of its own for the import: whatever the app starts stays in it
+// (setsid and setpgid do not leave a cgroup) and is killed with it. Without
+// a writable cgroup2 mount the process group is all there is.
+class Jail {
+ public:
+  Jail() {
+    // Orphans of the app (a double fork) are reparented to doctor, not to a
+    // PID 1 that may never reap them.
+    ::prctl(PR_SET_CHILD_SUBREAPER, 1);
+    auto root = target::cgroup2_mount();
+    if (!root) return;
+    dir_ = *root + "/pmtrace-doctor-" + std::to_string(::getpid());
+    if (::mkdir(dir_.c_str(), 0755) != 0 && errno != EEXIST) dir_.clear();
+  }
+  ~Jail() { kill_all(); }
+  Jail(const Jail&) = delete;
+  Jail& operator=(const Jail&) = delete;
+  // In the forked child, still root: move itself in.
+  void enter() const {
+    if (dir_.empty()) return;
+    int fd = ::open((dir_ + "/cgroup.procs").c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return;
+    (void)!::write(fd, "0", 1);
+    ::close(fd);
+  }
+  void kill_all() {
+    if (dir_.empty()) return;
+    for (int round = 0; round < 100; ++round) {
+      auto procs = target::cgroup_procs(dir_);
+      if (procs.empty()) break;
+      for (auto p : procs) ::kill(static_cast<pid_t>(p), SIGKILL);
+      ::usleep(10000);
+      while (::waitpid(-1, nullptr, WNOHANG) > 0) {  // orphans come to us (subreaper): reap them
+      }
+    }
+    ::rmdir(dir_.c_str());
+    dir_.clear();
+  }
+
+ private:
+  std::string dir_;
+};
 
 }  // namespace
 
@@ -135,21 +186,22 @@ void probe_app(Context& c) {
     ::close(out_pipe[1]);
     return;
   }
-  std::vector<std::string> argv = {a.python, "-c", kProbe, a.spec, c.opts.run_app_checks ? "1" : "0"};
+  std::vector<std::string> argv = {a.python, "-B", "-c", kProbe, a.spec, c.opts.run_app_checks ? "1" : "0"};
   for (const auto& p : c.g.pythonpath) argv.push_back(c.absolute(p));
   std::vector<std::string> envs = service_environ(c);
-  envs.push_back("PYTHONDONTWRITEBYTECODE=1");  // doctor writes nothing, not even __pycache__
   std::vector<char*> av, ev;
   for (auto& s : argv) av.push_back(s.data());
   av.push_back(nullptr);
   for (auto& s : envs) ev.push_back(s.data());
   ev.push_back(nullptr);
   std::string dir = c.app_dir();
+  Jail jail;
   long long start = now_ms();
   pid_t pid = ::fork();
   if (pid < 0) return;
   if (pid == 0) {
     ::setpgid(0, 0);
+    jail.enter();
     int devnull = ::open("/dev/null", O_RDONLY);
     ::dup2(devnull, 0);
     ::dup2(out_pipe[1], 1);
@@ -170,6 +222,7 @@ void probe_app(Context& c) {
     if (left <= 0) {
       a.timed_out = true;
       a.blocked_in = blocked_syscall(pid);
+      ::kill(pid, SIGKILL);
       ::kill(-pid, SIGKILL);
       break;
     }
@@ -203,6 +256,7 @@ void probe_app(Context& c) {
         a.timed_out = true;
         a.blocked_in = blocked_syscall(pid);
       }
+      ::kill(pid, SIGKILL);  // itself, even if it left its process group
       ::kill(-pid, SIGKILL);
       while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
       }
@@ -211,6 +265,7 @@ void probe_app(Context& c) {
     ::usleep(10000);
   }
   ::kill(-pid, SIGKILL);  // anything the app left behind
+  jail.kill_all();
   a.ms = now_ms() - start;
   if (a.output.size() > 65536) a.output.erase(0, a.output.size() - 65536);
   auto j = nlohmann::json::parse(result, nullptr, false);

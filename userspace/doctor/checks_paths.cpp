@@ -37,14 +37,54 @@ std::optional<std::pair<const Managed*, std::string>> managed_dir(const std::str
   return std::nullopt;
 }
 
-// Whether the unit already has systemd make (and chown) `rel` under that setting.
+// Whether the unit already has systemd make (and chown) `rel` under that
+// setting: a listed directory, or one below which a listed one lies (systemd
+// makes the parents too); "a:b" also makes b, a symlink to a.
 bool unit_sets(const Context& c, const Managed& m, const std::string& rel) {
   for (const auto* s : c.unit.list("Service", m.setting))
-    for (const auto& word : split(s->value, ' ')) {
-      std::string w = word.substr(0, word.find(':'));  // "meats:alias" form
-      if (rel == w || starts_with(rel, w + "/")) return true;
-    }
+    for (const auto& word : split(s->value, ' '))
+      for (const auto& w : split(word, ':'))
+        if (rel == w || starts_with(w, rel + "/")) return true;
   return false;
+}
+
+// Why a fix must not be scripted on `path`, or "": the script runs as root,
+// and the paths come from the unit and from the app's own settings.
+std::string unsafe_for_fix(const std::string& path) {
+  for (char ch : path)
+    if (static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f) return "it holds control characters";
+  if (path.empty() || path[0] != '/') return "it is not an absolute path";
+  for (const auto& part : split(path, '/'))
+    if (part == "." || part == "..") return "it has '.' or '..' components";
+  static const char* system_trees[] = {"/etc", "/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32",
+                                       "/boot", "/root", "/proc", "/sys", "/dev"};
+  for (const char* t : system_trees)
+    if (path == t || starts_with(path, std::string(t) + "/")) return "it is a system path";
+  static const char* shared[] = {"/", "/var", "/var/log", "/var/lib", "/var/cache", "/run", "/var/run", "/tmp",
+                                 "/var/tmp", "/srv", "/opt", "/home", "/mnt", "/media"};
+  for (const char* t : shared)
+    if (path == t) return "it is a directory the whole system shares";
+  // No symlink on the way: a chown through one would change its target.
+  std::string prefix;
+  for (const auto& part : split(path, '/')) {
+    prefix += "/" + part;
+    auto f = target::host_path_lookup()(prefix);
+    if (!f) break;  // the rest does not exist yet
+    if (f->symlink) return prefix + " is a symlink (to " + f->link_target + ")";
+  }
+  return "";
+}
+
+// A scripted fix on `target` kept only when it is safe; otherwise the fix
+// says why and leaves the change to a person.
+Check guarded(Check k, const std::string& target, const std::string& label) {
+  std::string why = unsafe_for_fix(target);
+  if (why.empty()) return k;
+  k.commands.clear();
+  k.unit_lines.clear();
+  k.fix = "doctor proposes no change to " + target + ": " + why + "; point " + label +
+          " at a directory of the service's own (for example under /var/lib with StateDirectory=)";
+  return k;
 }
 
 std::string parent_of(const std::string& path) {
@@ -84,19 +124,19 @@ Check check_writable(const Context& c, const std::string& id, const std::string&
     int need = kind == PathKind::dir ? W_OK | X_OK : W_OK;
     if (user_can(u, path, need)) return make(id, Status::ok, u.name + " can write " + label + " " + path);
     Check k = make(id, Status::failure, u.name + " cannot write " + label + " " + path, {path + ": " + mode_text(path)});
-    if (managed) return with_setting(std::move(k));
+    if (managed) return guarded(with_setting(std::move(k)), path, label);
     k.fix = "chown " + owner + " " + shell_word(path) + "  (that " + (kind == PathKind::dir ? "directory" : "file") + " only)";
     k.commands.push_back("chown " + owner + " " + shell_word(path));
     if (auto f = target::host_file_lookup()(path); f && !(f->mode & 0200)) k.commands.push_back("chmod u+w " + shell_word(path));
-    return k;
+    return guarded(std::move(k), path, label);
   }
   // The file is made at start: its directory must exist and take new entries.
   if (auto why = missing_why(dir); !why.empty()) {
     Check k = make(id, Status::failure, label + " " + path + ": its directory " + why, {raw});
-    if (managed) return with_setting(std::move(k));
+    if (managed) return guarded(with_setting(std::move(k)), dir, label);
     k.fix = "install -d " + as_user + " -m 0750 " + shell_word(dir);
     k.commands.push_back(k.fix);
-    return k;
+    return guarded(std::move(k), dir, label);
   }
   if (user_can(u, dir, W_OK | X_OK))
     return make(id, Status::ok, u.name + " can create " + label + " " + path);
@@ -104,23 +144,27 @@ Check check_writable(const Context& c, const std::string& id, const std::string&
   // "Error: 'PATH' isn't writable"; a pid file or socket fails the same start.)
   Check k = make(id, Status::failure, u.name + " cannot create " + label + " " + path + " in " + dir,
                  {dir + ": " + mode_text(dir)});
-  if (managed) return with_setting(std::move(k));
+  if (managed) return guarded(with_setting(std::move(k)), dir, label);
   auto dir_facts = target::host_file_lookup()(dir);
-  if (kind == PathKind::file && (dir == "/var/log" || dir == "/tmp" || dir == "/var/tmp" || !dir_facts || dir_facts->uid == 0)) {
+  // The app's own code directory is never handed to the service user.
+  bool code_dir = dir == c.app_dir() || dir == c.workdir;
+  if (kind == PathKind::file && (dir == "/var/log" || dir == "/tmp" || dir == "/var/tmp" || code_dir || !dir_facts ||
+                                 dir_facts->uid == 0)) {
     // A shared directory: make the one file the user's, leave the directory.
     k.fix = "install " + as_user + " -m 0640 /dev/null " + shell_word(path) +
             "  (the file made once, owned by " + u.name + "; the directory stays as it is)";
     k.commands.push_back("install " + as_user + " -m 0640 /dev/null " + shell_word(path));
-    return k;
+    return guarded(std::move(k), path, label);
   }
-  if (kind == PathKind::entry && (dir == "/run" || dir == "/var/run" || dir == "/tmp")) {
-    k.fix = "RuntimeDirectory=" + c.unit.name.substr(0, c.unit.name.rfind('.')) + " in [Service] and the socket in /run/" +
-            c.unit.name.substr(0, c.unit.name.rfind('.')) + "/ (systemd makes that directory for " + u.name + ")";
+  std::string unit_base = c.unit.name.substr(0, c.unit.name.rfind('.'));
+  if (kind == PathKind::entry && (dir == "/run" || dir == "/var/run" || dir == "/tmp" || code_dir)) {
+    k.fix = "RuntimeDirectory=" + unit_base + " in [Service] and " + label + " in /run/" + unit_base +
+            "/ (systemd makes that directory for " + u.name + ")";
     return k;
   }
   k.fix = "chown " + owner + " " + shell_word(dir) + "  (that directory only)";
   k.commands.push_back("chown " + owner + " " + shell_word(dir));
-  return k;
+  return guarded(std::move(k), dir, label);
 }
 
 std::vector<Check> check_paths(const Context& c) {

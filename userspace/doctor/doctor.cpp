@@ -74,7 +74,8 @@ std::string Context::app_dir() const {
 
 std::string Context::absolute(const std::string& path) const {
   if (path.empty() || path[0] == '/') return path;
-  return (workdir.empty() ? std::string() : workdir) + "/" + path;
+  std::string dir = app_dir();  // gunicorn has changed to --chdir by the time it opens them
+  return (dir == "/" ? "" : dir) + "/" + path;
 }
 
 const char* status_name(Status s) {

@@ -10,10 +10,13 @@ namespace pm::doctor {
 namespace {
 
 // A comment line: redacted, on one line.
-std::string comment(const std::string& s) {
-  std::string r = redact(s);
-  std::replace(r.begin(), r.end(), '\n', ' ');
-  return r;
+std::string comment(const std::string& s) { return escape_bytes(redact(s)); }
+
+// A unit setting safe inside the drop-in's here-document: one printable line.
+bool one_line(const std::string& s) {
+  for (char ch : s)
+    if (static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f) return false;
+  return s.find("PMTRACE_EOF") == std::string::npos;
 }
 
 const char* tag(Status s) { return s == Status::failure ? "[failure]" : "[warning]"; }
@@ -84,6 +87,10 @@ std::string fix_script(const std::vector<Check>& checks, const target::UnitFile&
     if (!c.unit_lines.empty()) {
       dropin_for.push_back(what);
       for (const auto& l : c.unit_lines) {
+        if (!one_line(l.line) || !one_line(l.section)) {
+          by_hand.push_back(what + "\n#     (a unit setting with control characters, not written: " + comment(l.line) + ")");
+          continue;
+        }
         auto& lines = sections[l.section];
         if (std::find(lines.begin(), lines.end(), l.line) == lines.end()) lines.push_back(l.line);
       }

@@ -30,13 +30,21 @@ bool at_nocase(std::string_view s, std::size_t i, std::string_view word) {
 
 // Where a secret word starts in `name` at or after `from` (npos: none). The
 // words: secret, password, passwd, passphrase, token, credential, and
-// api/private/access + key with an optional '_' or '-' between.
+// api/private/access + key with an optional '_' or '-' between; and the
+// segments pass, pwd, key (between '_', '-' or the ends of the name).
 std::size_t find_secret_word(std::string_view name, std::size_t from = 0) {
   static const std::string_view plain[] = {"secret", "passwd", "password", "passphrase", "token", "credential"};
   static const std::string_view keyed[] = {"api", "private", "access"};
+  // Whole segments of a name (DB_PASS, STRIPE_KEY, MYSQL_PWD): as substrings
+  // they would hide BYPASS or KEYBOARD.
+  static const std::string_view segments[] = {"pass", "pwd", "key"};
+  auto boundary = [&](std::size_t k) { return k == 0 || k >= name.size() || name[k] == '_' || name[k] == '-'; };
   for (std::size_t i = from; i < name.size(); ++i) {
     for (auto w : plain)
       if (at_nocase(name, i, w)) return i;
+    if (i == 0 || name[i - 1] == '_' || name[i - 1] == '-')
+      for (auto w : segments)
+        if (at_nocase(name, i, w) && boundary(i + w.size())) return i;
     for (auto w : keyed) {
       if (!at_nocase(name, i, w)) continue;
       std::size_t k = i + w.size();
@@ -117,7 +125,8 @@ std::string hide_values(std::string_view s, Form form) {
   return out;
 }
 
-// scheme://user:PASSWORD@host: the password part of every URL, as spans
+// scheme://user:PASSWORD@host: the password part of every URL (to the last
+// '@' of the word), as spans
 // (begin, end) of `s`.
 std::vector<std::pair<std::size_t, std::size_t>> url_passwords(std::string_view s) {
   std::vector<std::pair<std::size_t, std::size_t>> out;
@@ -138,11 +147,25 @@ std::vector<std::pair<std::size_t, std::size_t>> url_passwords(std::string_view 
     std::size_t j = sep + 3;
     while (j < s.size() && !is_space(s[j]) && s[j] != '/' && s[j] != ':' && s[j] != '@') ++j;  // user
     if (j >= s.size() || s[j] != ':') continue;
+    // The password runs to the last '@' of the word: one written with '@' or
+    // '/' unencoded ("p@ss/w0rd") is hidden whole; a port and path before an
+    // '@' in a query are hidden too, the safe side.
     std::size_t p = ++j;
-    while (j < s.size() && !is_space(s[j]) && s[j] != '@' && s[j] != '/') ++j;  // password
-    if (j == p || j >= s.size() || s[j] != '@') continue;
-    out.emplace_back(p, j);
-    from = j + 1;
+    std::size_t at = std::string_view::npos;
+    while (j < s.size() && !is_space(s[j]) && s[j] != '"' && s[j] != '\'') {
+      if (s[j] == '@') at = j;
+      ++j;
+    }
+    if (at == std::string_view::npos) {
+      from = j;  // no '@' to the end of the word: no password in the rest of it either
+      continue;
+    }
+    if (at == p) {
+      from = at + 1;
+      continue;
+    }
+    out.emplace_back(p, at);
+    from = at + 1;
   }
   return out;
 }
@@ -169,7 +192,7 @@ bool contains_nocase(std::string_view hay, std::string_view needle) {
 
 // A linear scan for the words the passes need decides whether they run at all.
 bool may_hold_secret(std::string_view t) {
-  static const std::string_view words[] = {"secret", "passw", "passphrase", "token", "key", "credential"};
+  static const std::string_view words[] = {"secret", "pass", "pwd", "token", "key", "credential"};
   for (auto w : words)
     if (contains_nocase(t, w)) return true;
   return false;
