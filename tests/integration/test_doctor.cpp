@@ -160,14 +160,16 @@ TEST_CASE("doctor: where systemd runs, the unit is what systemctl cat says (drop
   mkdir((top + "/etc").c_str(), 0755);
   // The files systemd loaded live where no unit path points; only systemctl knows them.
   std::ofstream(top + "/etc/meats.service") << "[Service]\nUser=nobody\nExecStart=/bin/sleep 60\n";
-  std::ofstream(top + "/etc/override.conf") << "[Service]\nUser=pm-no-such-user-77\n";
+  mkdir((top + "/etc/meats.service.d").c_str(), 0755);
+  const std::string dropin = top + "/etc/meats.service.d/override.conf";
+  std::ofstream(dropin) << "[Service]\nUser=pm-no-such-user-77\n";
   std::ofstream(top + "/bin/systemctl")
       << "#!/bin/sh\n"
       << "[ \"$1\" = cat ] || exit 1\n"
       << "for a; do last=$a; done\n"
       << "if [ \"$last\" != meats.service ]; then echo \"No files found for $last.\" >&2; exit 1; fi\n"
       << "echo '# " << top << "/etc/meats.service'; cat " << top << "/etc/meats.service\n"
-      << "echo; echo '# /etc/systemd/system/meats.service.d/override.conf'; cat " << top << "/etc/override.conf\n";
+      << "echo; echo '# " << dropin << "'; cat " << dropin << "\n";
   chmod((top + "/bin/systemctl").c_str(), 0755);
 
   auto o = doctor_under_systemd(top + "/bin", "meats");
@@ -176,12 +178,12 @@ TEST_CASE("doctor: where systemd runs, the unit is what systemctl cat says (drop
   const json& j = o.lines.back();
   CHECK(j["source"] == "systemctl cat");
   CHECK(j["unit_file"] == top + "/etc/meats.service");
-  CHECK(j["dropins"] == json::array({"/etc/systemd/system/meats.service.d/override.conf"}));
+  CHECK(j["dropins"] == json::array({dropin}));
   // The drop-in's User= wins, as in systemd: a user that does not exist.
   const json* user = check(o, "user", "failure");
   REQUIRE(user);
   CHECK((*user)["title"] == "User=pm-no-such-user-77 does not exist on this machine");
-  CHECK(text_of(user).find("/etc/systemd/system/meats.service.d/override.conf:2") != std::string::npos);
+  CHECK(text_of(user).find(dropin + ":2") != std::string::npos);
   CHECK(o.status == 1);
 
   // A unit systemd does not know: one line, exit 2.

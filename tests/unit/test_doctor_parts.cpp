@@ -39,7 +39,11 @@ TEST_CASE("a unit from systemctl cat: the unit file, then its drop-ins", "[docto
       "\n"
       "# /etc/systemd/system/meats.service.d/override.conf\n"
       "[Service]\nUser=meats\nEnvironment=A=1\n";
-  auto u = target::unit_from_systemctl_cat("meats", out);
+  auto known = [](const std::string& p) {
+    return p == "/lib/systemd/system/meats.service" || p == "/etc/systemd/system/meats.service.d/override.conf" ||
+           p == "/a/x.service" || p == "/srv/meats";
+  };
+  auto u = target::unit_from_systemctl_cat("meats", out, known);
   CHECK(u.name == "meats.service");
   CHECK(u.path == "/lib/systemd/system/meats.service");
   CHECK(u.dropins == std::vector<std::string>{"/etc/systemd/system/meats.service.d/override.conf"});
@@ -50,10 +54,18 @@ TEST_CASE("a unit from systemctl cat: the unit file, then its drop-ins", "[docto
   CHECK(u.list("Service", "ExecStart").size() == 1);
   CHECK(u.issues.empty());
   // Nothing before the first header belongs to a file; a comment in a unit is not a header.
-  auto v = target::unit_from_systemctl_cat("x", "junk\n# /a/x.service\n[Service]\n# just a comment\nUser=a\n");
+  auto v = target::unit_from_systemctl_cat("x", "junk\n\n# /a/x.service\n[Service]\n# just a comment\nUser=a\n", known);
   CHECK(v.path == "/a/x.service");
   CHECK(v.dropins.empty());
   CHECK(v.last("Service", "User")->value == "a");
+  // A comment naming a path is not a header: not after a line of text, nor after a blank line when no such file
+  // exists, nor (here /srv/meats exists) in the middle of a section.
+  auto w = target::unit_from_systemctl_cat(
+      "x", "# /a/x.service\n[Service]\n# /srv/meats holds the code\nUser=a\n\n# /srv/nothing\nGroup=g\n", known);
+  CHECK(w.dropins.empty());
+  CHECK(w.last("Service", "User")->value == "a");
+  CHECK(w.last("Service", "Group")->value == "g");
+  CHECK(w.issues.empty());
 }
 
 namespace {

@@ -28,6 +28,12 @@ long long timespan(const Context& c, const char* section, const char* key, long 
   return target::parse_timespan_ms(v).value_or(def);
 }
 
+// TimeoutStartSec=: 0 (like infinity) turns the start timeout off.
+long long start_timeout(const Context& c) {
+  long long t = timespan(c, "Service", "TimeoutStartSec", timespan(c, "Service", "TimeoutSec", c.defaults.timeout_start_ms));
+  return t == 0 ? std::numeric_limits<long long>::max() : t;
+}
+
 // How long libpq may wait in connect() for the database: connect_timeout
 // when the URL sets one, else the kernel's SYN retries (about 127 s for
 // tcp_syn_retries=6: 1+2+4+...+64). 0 when there is no TCP database.
@@ -44,16 +50,21 @@ DbWait database_wait(const Context& c) {
   if (!db || db->addr.family == AF_UNIX) return w;
   auto q = it->second.find("connect_timeout=");
   if (q != std::string::npos) {
-    w.bounded = true;
-    w.ms = parse_int(it->second.substr(q + 16, it->second.find('&', q) - q - 16)).value_or(0) * 1000;
-    w.why = "connect_timeout=" + std::to_string(w.ms / 1000) + " in DATABASE_URL";
-    return w;
+    // libpq: "Zero, negative, or not specified means wait indefinitely".
+    long long n = parse_int(it->second.substr(q + 16, it->second.find('&', q) - q - 16)).value_or(0);
+    if (n > 0) {
+      w.bounded = true;
+      w.ms = n * 1000;
+      w.why = "connect_timeout=" + std::to_string(n) + " in DATABASE_URL";
+      return w;
+    }
   }
   long long retries = 6;
   if (auto t = read_file("/proc/sys/net/ipv4/tcp_syn_retries")) retries = parse_int(trim(*t)).value_or(6);
   retries = std::clamp(retries, 1LL, 20LL);
   w.ms = ((1LL << (retries + 1)) - 1) * 1000;
-  w.why = "DATABASE_URL has no connect_timeout, so libpq waits for TCP: " + std::to_string(w.ms / 1000) +
+  w.why = std::string(q == std::string::npos ? "DATABASE_URL has no connect_timeout" : "DATABASE_URL's connect_timeout waits forever") +
+          ", so libpq waits for TCP: " + std::to_string(w.ms / 1000) +
           " s with net.ipv4.tcp_syn_retries=" + std::to_string(retries);
   return w;
 }
@@ -104,8 +115,10 @@ Check check_notify(const Context& c) {
                   {"Type=forking"}, "Type=notify (gunicorn >= 20 sends READY=1), or Type=exec");
     return make("notify", Status::ok, "Type=" + type + ": the start completes when the program runs");
   }
-  long long start_timeout = timespan(c, "Service", "TimeoutStartSec", timespan(c, "Service", "TimeoutSec", c.defaults.timeout_start_ms));
-  std::string timed_out = "systemd kills it after TimeoutStartSec (" + span_text(start_timeout) + "), result 'timeout'";
+  long long limit = start_timeout(c);
+  std::string timed_out = limit == std::numeric_limits<long long>::max()
+                              ? "the start never completes (no start timeout: the unit stays 'activating')"
+                              : "systemd kills it after TimeoutStartSec (" + span_text(limit) + "), result 'timeout'";
   if (direct) {
     if (c.g.daemon)
       return make("notify", Status::failure, "Type=notify with gunicorn -D: the daemonized gunicorn never becomes ready; " + timed_out,
@@ -158,7 +171,7 @@ Check check_start_timeout(const Context& c) {
   std::string type = c.value("Service", "Type", "simple");
   if (!c.gunicorn || !c.g.preload || (type != "notify" && type != "notify-reload"))
     return make("start-timeout", Status::skipped, "the start is not held by the app's import (no --preload under Type=notify)");
-  long long limit = timespan(c, "Service", "TimeoutStartSec", timespan(c, "Service", "TimeoutSec", c.defaults.timeout_start_ms));
+  long long limit = start_timeout(c);
   DbWait w = database_wait(c);
   if (w.ms == 0) return make("start-timeout", Status::ok, "no TCP database to wait for; TimeoutStartSec " + span_text(limit));
   if (w.ms < limit)

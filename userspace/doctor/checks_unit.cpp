@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 
@@ -35,6 +36,15 @@ std::string find_program(const std::string& name) {
     if (::access(p.c_str(), X_OK) == 0) return p;
   }
   return name;
+}
+
+// A name useradd/groupadd accept and systemd takes for a name (not a uid):
+// [A-Za-z_][A-Za-z0-9_-]*, at most 31 characters.
+bool valid_user_name(const std::string& n) {
+  if (n.empty() || n.size() > 31 || !(std::isalpha(static_cast<unsigned char>(n[0])) || n[0] == '_')) return false;
+  for (char ch : n)
+    if (!(std::isalnum(static_cast<unsigned char>(ch)) || ch == '_' || ch == '-')) return false;
+  return true;
 }
 
 // User= or Group= names an account this machine does not have.
@@ -84,6 +94,13 @@ void read_wrapper(Context& c) {
   }
 }
 
+// Why read_file failed, in words (it refuses what is not a small regular file).
+std::string read_error(int err) {
+  if (err == EINVAL) return "it is not a regular file";
+  if (err == EFBIG) return "it is larger than " + std::to_string(kMaxReadFile >> 20) + " MiB";
+  return std::strerror(err);
+}
+
 // A URL-like value that did not parse may still hold a password: what comes
 // before its last '@' after the first ':' is not shown ("meats:***@host").
 std::string hide_userinfo(const std::string& v) {
@@ -130,6 +147,21 @@ Check check_user(Context& c) {
     user.name = us->value;
     auto uid = parse_int(us->value);
     struct passwd* pw = uid ? ::getpwuid(static_cast<uid_t>(*uid)) : ::getpwnam(us->value.c_str());
+    if (!pw && uid && *uid > 0 && *uid < 4294967295LL) {
+      // systemd runs a numeric User= without a passwd entry (no home, no name).
+      user.uid = static_cast<uid_t>(*uid);
+      user.gid = static_cast<gid_t>(*uid);
+      user.home = "/";
+      user.group = std::to_string(user.gid);
+      return make("user", Status::warning, "User=" + us->value + " has no passwd entry: systemd runs it as uid and gid " +
+                                               us->value + ", with no home directory", {Context::where(*us)},
+                  "create the user (useradd --system --uid " + us->value + " NAME), or use a named user");
+    }
+    if (!pw && !valid_user_name(us->value)) {
+      user.exists = false;
+      return make("user", Status::failure, "User=" + us->value + " is not a valid user name", {Context::where(*us)},
+                  "a name of letters, digits, '_' and '-', not starting with '-' or a digit");
+    }
     if (!pw) {
       user.exists = false;
       return missing_account(*us, "useradd --system --no-create-home --shell /usr/sbin/nologin " + shell_word(us->value), "217/USER");
@@ -140,7 +172,11 @@ Check check_user(Context& c) {
     user.home = pw->pw_dir;
   }
   if (gs && !gs->value.empty()) {
-    struct group* gr = ::getgrnam(gs->value.c_str());
+    auto gid = parse_int(gs->value);
+    struct group* gr = gid ? ::getgrgid(static_cast<gid_t>(*gid)) : ::getgrnam(gs->value.c_str());
+    if (!gr && !valid_user_name(gs->value))
+      return make("user", Status::failure, "Group=" + gs->value + " is not a valid group name", {Context::where(*gs)},
+                  "a name of letters, digits, '_' and '-', not starting with '-' or a digit");
     if (!gr) {
       return missing_account(*gs, "groupadd --system " + shell_word(gs->value), "216/GROUP");
     }
@@ -172,6 +208,10 @@ Check check_exec(Context& c) {
   if (auto why = missing_why(prog); !why.empty())
     return make("exec", Status::failure, "ExecStart= names a program that is not there: " + why, {where},
                 "install it, or fix the path in ExecStart=; systemd fails the start with 203/EXEC");
+  struct stat pst{};
+  if (::stat(prog.c_str(), &pst) == 0 && !S_ISREG(pst.st_mode))
+    return make("exec", Status::failure, "ExecStart= names " + prog + ", which is not a regular file", {where},
+                "point ExecStart= at the program itself; systemd fails the start with 203/EXEC");
   if (!c.user.exists) return make("exec", Status::skipped, "the user does not exist (see user)");
   // A script is read by its interpreter: the user needs r as well as x.
   std::string line = shebang_of(prog);
@@ -267,7 +307,7 @@ std::vector<Check> check_environment(Context& c) {
     if (!text) {
       out.push_back(make("environment-file", optional ? Status::ok : Status::failure,
                          optional ? "EnvironmentFile=-" + path + " is missing (allowed by '-')"
-                                  : "EnvironmentFile=" + path + " cannot be read: " + std::strerror(errno),
+                                  : "EnvironmentFile=" + path + " cannot be read: " + read_error(errno),
                          {Context::where(*s)}, optional ? "" : "create it, or write EnvironmentFile=-" + path + " if it is optional"));
       continue;
     }

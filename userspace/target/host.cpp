@@ -61,9 +61,12 @@ analysis::FileLookup host_path_lookup(const std::string& root) {
       struct stat target{};
       f.target_exists = ::stat(p.c_str(), &target) == 0;
     } else if (S_ISREG(st.st_mode)) {
+      // The first 256 bytes are all the kernel reads of a #! line (BINPRM_BUF_SIZE).
       std::ifstream in(p, std::ios::binary);
-      std::string line;
-      if (in && std::getline(in, line) && starts_with(line, "#!")) f.shebang = line.substr(0, 256);
+      char buf[256];
+      in.read(buf, sizeof buf);
+      std::string head(buf, static_cast<std::size_t>(in.gcount()));
+      if (starts_with(head, "#!")) f.shebang = head.substr(0, head.find('\n'));
     }
     return f;
   };

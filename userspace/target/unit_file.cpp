@@ -153,6 +153,8 @@ std::vector<UnitSetting> parse_unit_text(std::string_view text, const std::strin
 Result<UnitFile> load_unit_file(const std::string& raw_name, const UnitEnv& env) {
   UnitFile u;
   u.name = normalize_unit_name(raw_name);
+  if (raw_name.empty() || u.name.find('/') != std::string::npos || u.name.size() > 255 || u.name[0] == '.')
+    return make_error("'" + raw_name + "' is not a valid unit name", "a unit name such as projectmeats or projectmeats.service");
   std::string tmpl = template_of(u.name);
   for (const auto& dir : env.unit_paths) {
     for (const auto& candidate : {u.name, tmpl}) {
@@ -242,16 +244,19 @@ ManagerDefaults read_manager_defaults(const std::string& root) {
   return d;
 }
 
-UnitFile unit_from_systemctl_cat(const std::string& name, std::string_view text) {
+UnitFile unit_from_systemctl_cat(const std::string& name, std::string_view text,
+                                 const std::function<bool(const std::string&)>& exists) {
   UnitFile u;
   u.name = normalize_unit_name(name);
   // Split into (path, text) at the "# /..." header lines systemctl writes.
   std::vector<std::pair<std::string, std::string>> files;
+  bool after_blank = true;
   for (const auto& line : split(text, '\n', false)) {
-    if (starts_with(line, "# /")) {
+    if (starts_with(line, "# /") && after_blank && (exists ? exists(line.substr(2)) : is_file(line.substr(2)))) {
       files.emplace_back(line.substr(2), "");
       continue;
     }
+    after_blank = trim(line).empty();
     if (!files.empty()) files.back().second += line + "\n";
   }
   for (std::size_t i = 0; i < files.size(); ++i) {

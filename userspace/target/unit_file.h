@@ -9,6 +9,7 @@
 // cases checked against them.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -55,7 +56,11 @@ std::optional<long long> parse_timespan_ms(std::string_view value);
 // (the unit file first, then its drop-ins) after a "# /path" line, a blank
 // line between files. systemd has already chosen the files; the
 // assignments are read as load_unit_file reads them.
-UnitFile unit_from_systemctl_cat(const std::string& name, std::string_view text);
+// A "# /path" line is a file's header only at the start or after a blank
+// line, and only when `is_file(path)` (the files exist where systemd runs):
+// a comment such as "# /srv/meats holds the code" is not one.
+UnitFile unit_from_systemctl_cat(const std::string& name, std::string_view text,
+                                 const std::function<bool(const std::string&)>& is_file = nullptr);
 
 // The service manager's defaults a unit falls back on ([Manager] in
 // /etc/systemd/system.conf and its system.conf.d/*.conf drop-ins, as

@@ -1,5 +1,11 @@
 #include "util/strings.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+
 #include <charconv>
 #include <cmath>
 #include <cstdio>
@@ -74,11 +80,32 @@ std::string escape_bytes(std::string_view s) {
 }
 
 std::optional<std::string> read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return std::nullopt;
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  // Never blocks on a FIFO, never reads a device: regular files only, and at
+  // most kMaxReadFile bytes (/dev/zero or a huge file named where a small
+  // one belongs would otherwise take all memory).
+  int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+  if (fd < 0) return std::nullopt;
+  struct stat st{};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    errno = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
+    return std::nullopt;
+  }
+  std::string out;
+  char buf[65536];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    out.append(buf, static_cast<std::size_t>(n));
+    if (out.size() > kMaxReadFile) {
+      ::close(fd);
+      errno = EFBIG;
+      return std::nullopt;
+    }
+  }
+  ::close(fd);
+  return out;
 }
 
 std::optional<long long> parse_int(std::string_view s) {

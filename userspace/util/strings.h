@@ -20,7 +20,10 @@ std::string from_cstr(const char* s, std::size_t max);
 // Printable form of captured bytes: control characters escaped (\n, \t, \xNN).
 std::string escape_bytes(std::string_view s);
 
-// Reads a whole (small) file: /proc and /sys entries, unit files.
+// Reads a whole (small) file: /proc and /sys entries, unit files. A regular
+// file only (errno EISDIR/EINVAL otherwise, and a FIFO is not waited on), of
+// at most kMaxReadFile bytes (errno EFBIG).
+inline constexpr std::size_t kMaxReadFile = 64u << 20;
 std::optional<std::string> read_file(const std::string& path);
 
 std::optional<long long> parse_int(std::string_view s);
