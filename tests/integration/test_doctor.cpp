@@ -9,6 +9,7 @@
 
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -361,4 +362,55 @@ TEST_CASE("doctor: the fix script replaces the file at its name, never writes in
   std::string line;
   std::getline(th, line);
   CHECK(line == "echo theirs");
+}
+
+TEST_CASE("doctor: gunicorn behind the shell: sh -c with cd &&, cd ;, $VENV, cd \"$(dirname \"$0\")/app\"",
+          "[root][doctor]") {
+  REQUIRE_GUNICORN();
+  TempDir d;
+  const std::string top = d.path();
+  mkdir((top + "/units").c_str(), 0755);
+  auto unit = [&](const std::string& name, const std::string& body) {
+    std::ofstream(top + "/units/" + name + ".service") << "[Service]\nUser=nobody\n" << body;
+  };
+  auto script = [&](const std::string& name, const std::string& body) {
+    std::ofstream(top + "/" + name) << "#!/bin/sh\n" << body;
+    chmod((top + "/" + name).c_str(), 0755);
+    return top + "/" + name;
+  };
+  auto doctor = [&](const std::string& name) {
+    auto o = run_pmtrace({"doctor", name, "--unit-path", top + "/units", "--json"}, 60);
+    INFO(o.out << o.err);
+    return o;
+  };
+  // sh -c "cd DIR && exec gunicorn ...": the import runs in DIR and finds the missing module.
+  unit("a", "ExecStart=/bin/sh -c \"cd " + kFlaskApp + " && exec /usr/bin/gunicorn -b 127.0.0.1:" +
+                std::to_string(free_port()) + " broken_import:app\"\n");
+  auto a = doctor("a");
+  const json* ai = check(a, "import", "failure");
+  REQUIRE(ai);
+  CHECK((*ai)["title"].get<std::string>().find("Python module 'rest_framework' is missing") == 0);
+  // cd DIR; exec gunicorn, on one line of a script.
+  unit("b", "ExecStart=" + script("b.sh", "cd " + kFlaskApp + "; exec /usr/bin/gunicorn -b 127.0.0.1:" +
+                                              std::to_string(free_port()) + " app:app\n") + "\n");
+  CHECK(check(doctor("b"), "import", "ok"));
+  // gunicorn through a shell variable: not claimed missing, the import says why it is not tried.
+  unit("c", "WorkingDirectory=" + kFlaskApp + "\nExecStart=" +
+                script("c.sh", "VENV=/usr\nexec $VENV/bin/gunicorn -b 127.0.0.1:" + std::to_string(free_port()) + " app:app\n") +
+                "\n");
+  auto c = doctor("c");
+  CHECK(check(c, "exec", "ok"));
+  const json* ci = check(c, "import", "skipped");
+  REQUIRE(ci);
+  CHECK((*ci)["title"].get<std::string>().find("only the wrapper's shell knows") != std::string::npos);
+  // cd "$(dirname "$0")/app": the wrapper's own directory.
+  mkdir((top + "/app").c_str(), 0755);
+  std::filesystem::copy_file(kFlaskApp + "/app.py", top + "/app/app.py");
+  chmod((top + "/app/app.py").c_str(), 0644);
+  unit("e", "ExecStart=" + script("e.sh", "cd \"$(dirname \"$0\")/app\"\nexec /usr/bin/gunicorn -b 127.0.0.1:" +
+                                              std::to_string(free_port()) + " app:app\n") + "\n");
+  auto e = doctor("e");
+  const json* ei = check(e, "import", "ok");
+  REQUIRE(ei);
+  CHECK((*ei)["title"].get<std::string>().find(" in " + top + "/app ") != std::string::npos);
 }

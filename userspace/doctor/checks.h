@@ -63,6 +63,7 @@ struct Context {
   bool gunicorn = false;           // gunicorn runs: directly, or from a wrapper
   std::string wrapper;             // the shell wrapper that runs it ("" when direct)
   std::string wrapper_cd;          // the directory the wrapper cds to before gunicorn ("" when none)
+  std::string wrapper_cd_unknown;  // a cd doctor cannot follow ("$APP_DIR"): the import is not tried
   std::string gunicorn_program;    // the gunicorn (or python) that runs the app
   analysis::GunicornArgs g;
   std::map<std::string, std::string> env;  // Environment= and EnvironmentFile=, as systemd sets them

@@ -93,9 +93,15 @@ long long now_ms() {
 // The Python that runs the app: ExecStart's program when it is python, else
 // the #! interpreter of the gunicorn script ("" when neither).
 std::string python_of(const Context& c) {
-  if (c.gunicorn_program.empty()) return "";
-  if (starts_with(basename_of(c.gunicorn_program), "python")) return c.gunicorn_program;
-  auto f = target::host_path_lookup()(c.gunicorn_program);
+  std::string prog = c.gunicorn_program;
+  if (prog.empty() || prog.find_first_of("$`") != std::string::npos) return "";
+  if (prog[0] != '/') {  // relative to where the wrapper's shell is
+    std::string base = c.workdir.empty() ? "/" : c.workdir;
+    if (!c.wrapper_cd.empty()) base = c.wrapper_cd[0] == '/' ? c.wrapper_cd : base + "/" + c.wrapper_cd;
+    prog = base + "/" + prog;
+  }
+  if (starts_with(basename_of(prog), "python")) return prog;
+  auto f = target::host_path_lookup()(prog);
   if (!f || f->shebang.empty()) return "";
   std::string interp = shebang_interpreter(f->shebang);
   if (basename_of(interp) == "env") {  // #!/usr/bin/env python3
@@ -175,7 +181,8 @@ class Jail {
 
 void probe_app(Context& c) {
   AppProbe& a = c.app;
-  if (!c.gunicorn || c.g.app.empty() || !c.exec_ok || !c.workdir_ok || !c.user.exists) return;
+  if (!c.gunicorn || c.g.app.empty() || !c.exec_ok || !c.workdir_ok || !c.user.exists || !c.wrapper_cd_unknown.empty())
+    return;
   a.python = python_of(c);
   a.spec = c.g.app;
   if (a.python.empty()) return;
@@ -298,8 +305,12 @@ Check check_import(const Context& c) {
   const AppProbe& a = c.app;
   if (!c.gunicorn || c.g.app.empty()) return make("import", Status::skipped, "not a gunicorn app: nothing to import");
   if (!a.ran) {
+    if (!c.wrapper_cd_unknown.empty())
+      return make("import", Status::skipped, c.wrapper + " changes to " + c.wrapper_cd_unknown +
+                                                 ", a directory only its shell knows: the import is not tried");
     if (a.python.empty() && c.exec_ok && c.workdir_ok && c.user.exists)
-      return make("import", Status::skipped, "the Python that runs " + c.gunicorn_program + " is not known (no #! python line)");
+      return make("import", Status::skipped, "the Python that runs " + c.gunicorn_program +
+                                                 " is not known (no #! python line, or a path only the wrapper's shell knows)");
     return make("import", Status::skipped, "not tried: the checks above must pass first");
   }
   std::string how = " as " + c.user.name + " with " + a.python + " in " + c.app_dir();

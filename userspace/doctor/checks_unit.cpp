@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cstring>
@@ -62,34 +63,55 @@ Check missing_account(const target::UnitSetting& s, const std::string& command, 
 void read_wrapper(Context& c) {
   std::string name;
   std::string text = wrapper_text(c, name);
+  std::string wrapper_dir = c.program.substr(0, c.program.rfind('/'));
   for (const auto& raw : split(text, '\n')) {
     std::string line(trim(raw));
     if (line.empty() || line[0] == '#') continue;
-    std::vector<std::string> words;
+    // One shell command at a time: "cd /srv/app && exec gunicorn ...".
+    std::vector<std::vector<std::string>> commands(1);
     for (auto w : split(line, ' ')) {
-      if (w.size() >= 2 && (w.front() == '"' || w.front() == '\'') && w.back() == w.front()) w = w.substr(1, w.size() - 2);
-      words.push_back(w);
-    }
-    if (words.size() >= 2 && words[0] == "cd") {  // where the wrapper runs gunicorn
-      std::string dir = words[1];
-      if (!dir.empty() && dir.back() == ';') dir.pop_back();
-      c.wrapper_cd = dir;
-      continue;
-    }
-    for (std::size_t i = 0; i < words.size(); ++i) {
-      if (basename_of(words[i]) != "gunicorn") continue;
-      std::vector<std::string> argv{words[i]};
-      for (std::size_t k = i + 1; k < words.size(); ++k) {
-        if (words[k] == "$@" || words[k] == "${@}" || words[k] == "$*")
-          argv.insert(argv.end(), c.argv.begin() + 1, c.argv.end());
-        else
-          argv.push_back(words[k]);
+      if (w == "&&" || w == "||" || w == ";") {
+        commands.emplace_back();
+        continue;
       }
-      c.gunicorn = true;
-      c.wrapper = name;
-      c.gunicorn_program = find_program(words[i]);
-      c.g = analysis::parse_gunicorn_args(argv);
-      return;
+      bool ends = w.size() > 1 && w.back() == ';';
+      if (ends) w.pop_back();
+      if (w.size() >= 2 && (w.front() == '"' || w.front() == '\'') && w.back() == w.front()) w = w.substr(1, w.size() - 2);
+      commands.back().push_back(w);
+      if (ends) commands.emplace_back();
+    }
+    for (const auto& words : commands) {
+      if (words.size() >= 2 && words[0] == "cd") {  // where the wrapper runs gunicorn
+        std::string dir = join(std::vector<std::string>(words.begin() + 1, words.end()), " ");
+        auto dn = dir.find("dirname");
+        auto close = dir.find(')', dn == std::string::npos ? 0 : dn);
+        if (dn != std::string::npos && dir.find("$0") != std::string::npos && close != std::string::npos) {
+          // cd "$(dirname "$0")/app": the wrapper's own directory, and what follows.
+          std::string rest = dir.substr(close + 1);
+          rest.erase(std::remove(rest.begin(), rest.end(), '"'), rest.end());
+          c.wrapper_cd = wrapper_dir + rest;
+        } else if (dir.find_first_of("$`*? ") != std::string::npos) {
+          c.wrapper_cd_unknown = dir;
+        } else {
+          c.wrapper_cd = dir;
+        }
+        continue;
+      }
+      for (std::size_t i = 0; i < words.size(); ++i) {
+        if (basename_of(words[i]) != "gunicorn") continue;
+        std::vector<std::string> argv{words[i]};
+        for (std::size_t k = i + 1; k < words.size(); ++k) {
+          if (words[k] == "$@" || words[k] == "${@}" || words[k] == "$*")
+            argv.insert(argv.end(), c.argv.begin() + 1, c.argv.end());
+          else
+            argv.push_back(words[k]);
+        }
+        c.gunicorn = true;
+        c.wrapper = name;
+        c.gunicorn_program = words[i].find('/') == std::string::npos ? find_program(words[i]) : words[i];
+        c.g = analysis::parse_gunicorn_args(argv);
+        return;
+      }
     }
   }
 }
@@ -240,7 +262,9 @@ Check check_exec(Context& c) {
       }
     }
   }
-  if (!c.wrapper.empty())
+  // (A wrapper's gunicorn named through a variable or a relative path is
+  // found only in the shell; the import check says so.)
+  if (!c.wrapper.empty() && c.gunicorn_program[0] == '/' && c.gunicorn_program.find('$') == std::string::npos)
     if (auto why = missing_why(c.gunicorn_program); !why.empty())
       return make("exec", Status::failure, c.wrapper + " runs gunicorn from a path that is not there: " + why, {where},
                   "fix the gunicorn path in " + c.wrapper + " (the virtualenv's bin/gunicorn)");
