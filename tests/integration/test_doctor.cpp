@@ -414,3 +414,39 @@ TEST_CASE("doctor: gunicorn behind the shell: sh -c with cd &&, cd ;, $VENV, cd 
   REQUIRE(ei);
   CHECK((*ei)["title"].get<std::string>().find(" in " + top + "/app ") != std::string::npos);
 }
+
+TEST_CASE("doctor: a template's specifiers (User=%i, EnvironmentFile=%i, LogsDirectory=%p) and env-file wildcards",
+          "[root][doctor]") {
+  REQUIRE_GUNICORN();
+  TempDir d;
+  const std::string top = d.path();
+  mkdir((top + "/units").c_str(), 0755);
+  mkdir((top + "/env.d").c_str(), 0755);
+  const std::string prefix = "pmdt" + std::to_string(getpid());
+  std::ofstream(top + "/nobody.env") << "SECRET_KEY=pm-doctor-tmpl-key-1\n";
+  std::ofstream(top + "/env.d/10-a.env") << "A_SETTING=1\n";
+  std::ofstream(top + "/env.d/20-b.env") << "export B_SETTING=2\n";  // a warning shows the file was read
+  std::ofstream(top + "/units/" + prefix + "@.service")
+      << "[Service]\nUser=%i\nWorkingDirectory=" << kFlaskApp << "\nEnvironmentFile=" << top
+      << "/%i.env\nEnvironmentFile=" << top << "/env.d/*.env\nEnvironmentFile=-" << top
+      << "/nothing.d/*.env\nLogsDirectory=%p\nExecStart=/usr/bin/gunicorn -b 127.0.0.1:" << free_port()
+      << " --access-logfile /var/log/" << prefix << "/access.log app:app\n";
+  auto o = run_pmtrace({"doctor", prefix + "@nobody", "--unit-path", top + "/units", "--json"}, 60);
+  INFO(o.out << o.err);
+  CHECK(check(o, "user", "ok"));
+  const json* user = check(o, "user", "ok");
+  REQUIRE(user);
+  CHECK((*user)["title"].get<std::string>().find("runs as nobody") == 0);
+  CHECK(o.out.find(top + "/nobody.env: 1 variables") != std::string::npos);
+  CHECK(o.out.find(top + "/env.d/10-a.env: 1 variables") != std::string::npos);
+  const json* b = check(o, "environment-file", "warning");
+  REQUIRE(b);
+  CHECK((*b)["title"].get<std::string>().find(top + "/env.d/20-b.env line 1") == 0);
+  CHECK(check(o, "environment-file", "failure") == nullptr);  // "-" and a wildcard matching nothing: fine
+  const json* w = check(o, "writable", "ok");
+  REQUIRE(w);
+  CHECK((*w)["title"].get<std::string>().find("(LogsDirectory=" + prefix + ")") != std::string::npos);
+  CHECK(o.status == 0);
+  struct stat st{};
+  CHECK(stat(("/var/log/" + prefix).c_str(), &st) != 0);  // doctor made nothing
+}

@@ -74,6 +74,9 @@ struct Context {
 
   // "file:line" of a setting, for evidence.
   static std::string where(const target::UnitSetting& s) { return s.file + ":" + std::to_string(s.line); }
+  // A value with its specifiers (%i, %n, %p, ...) expanded as systemd would;
+  // as written when one is unknown.
+  std::string expand(const std::string& v) const;
   // A setting's value, or `def` when the unit does not set it.
   std::string value(const char* section, const char* key, const std::string& def = "") const;
   // The directory the app runs in: gunicorn's --chdir, else the wrapper's

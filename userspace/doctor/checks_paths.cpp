@@ -42,7 +42,7 @@ std::optional<std::pair<const Managed*, std::string>> managed_dir(const std::str
 // makes the parents too); "a:b" also makes b, a symlink to a.
 bool unit_sets(const Context& c, const Managed& m, const std::string& rel) {
   for (const auto* s : c.unit.list("Service", m.setting))
-    for (const auto& word : split(s->value, ' '))
+    for (const auto& word : split(c.expand(s->value), ' '))
       for (const auto& w : split(word, ':'))
         if (rel == w || starts_with(w, rel + "/")) return true;
   return false;

@@ -1,5 +1,6 @@
 // What systemd does before the service's program runs: the user and group,
 // the program and its interpreter, the working directory, the environment.
+#include <glob.h>
 #include <grp.h>
 #include <pwd.h>
 #include <sys/stat.h>
@@ -163,8 +164,20 @@ Check check_user(Context& c) {
     }
     return make("user", Status::skipped, "DynamicUser=yes: systemd makes the user at start (paths checked as nobody)");
   }
+  // Specifiers expanded (User=%i in a template), as systemd does.
+  target::UnitSetting us_x, gs_x;
   const auto* us = c.unit.last("Service", "User");
   const auto* gs = c.unit.last("Service", "Group");
+  if (us) {
+    us_x = *us;
+    us_x.value = c.expand(us->value);
+    us = &us_x;
+  }
+  if (gs) {
+    gs_x = *gs;
+    gs_x.value = c.expand(gs->value);
+    gs = &gs_x;
+  }
   if (us && !us->value.empty()) {
     user.name = us->value;
     auto uid = parse_int(us->value);
@@ -323,8 +336,24 @@ std::vector<Check> check_environment(Context& c) {
       if (eq != std::string::npos) c.env[word.substr(0, eq)] = word.substr(eq + 1);
     }
   }
+  // Each EnvironmentFile= with its specifiers expanded; a wildcard expression
+  // is every file it matches, in order (systemd.exec(5)).
+  std::vector<std::pair<const target::UnitSetting*, std::string>> files;
   for (const auto* s : c.unit.list("Service", "EnvironmentFile")) {
     std::string path = s->value;
+    bool optional = starts_with(path, "-");
+    if (optional) path.erase(0, 1);
+    path = c.expand(path);
+    glob_t g{};
+    if (path.find_first_of("*?[") != std::string::npos && ::glob(path.c_str(), 0, nullptr, &g) == 0) {
+      for (std::size_t i = 0; i < g.gl_pathc; ++i) files.emplace_back(s, g.gl_pathv[i]);
+    } else {
+      files.emplace_back(s, (optional ? "-" : "") + path);
+    }
+    ::globfree(&g);
+  }
+  for (const auto& [s, value] : files) {
+    std::string path = value;
     bool optional = starts_with(path, "-");
     if (optional) path.erase(0, 1);
     auto text = read_file(path);

@@ -65,6 +65,12 @@ std::string Context::value(const char* section, const char* key, const std::stri
   return s && !s->value.empty() ? s->value : def;
 }
 
+std::string Context::expand(const std::string& v) const {
+  if (v.find('%') == std::string::npos) return v;
+  auto e = target::expand_specifiers(v, unit.name, user.name);
+  return e ? *e : v;
+}
+
 std::string Context::app_dir() const {
   std::string dir = workdir.empty() ? "/" : workdir;
   for (const std::string* next : {&wrapper_cd, &g.chdir})
