@@ -450,3 +450,39 @@ TEST_CASE("doctor: a template's specifiers (User=%i, EnvironmentFile=%i, LogsDir
   struct stat st{};
   CHECK(stat(("/var/log/" + prefix).c_str(), &st) != 0);  // doctor made nothing
 }
+
+TEST_CASE("doctor: IPv6 and inherited binds, and ExecStart=@ naming argv[0]", "[root][doctor]") {
+  REQUIRE_GUNICORN();
+  TempDir d;
+  const std::string top = d.path();
+  mkdir((top + "/units").c_str(), 0755);
+  // A port held on [::1].
+  int held = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in6 sa{};
+  sa.sin6_family = AF_INET6;
+  sa.sin6_addr = in6addr_loopback;
+  REQUIRE(bind(held, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0);
+  listen(held, 4);
+  socklen_t len = sizeof sa;
+  getsockname(held, reinterpret_cast<sockaddr*>(&sa), &len);
+  int port = ntohs(sa.sin6_port);
+  std::ofstream(top + "/units/v.service") << "[Service]\nUser=nobody\nWorkingDirectory=" << kFlaskApp
+                                          << "\nExecStart=@/usr/bin/gunicorn meats-master -b [::1]:" << port
+                                          << " -b [::]:80 -b fd://3 app:app\n";
+  auto o = run_pmtrace({"doctor", "v", "--unit-path", top + "/units", "--json"}, 60);
+  INFO(o.out << o.err);
+  close(held);
+  // @: argv[0] is a name, the program is gunicorn: the app is imported.
+  CHECK(check(o, "import", "ok"));
+  int in_use = 0, low_port = 0, inherited = 0;
+  for (const auto& c : o.lines.back()["checks"]) {
+    if (c["id"] != "bind") continue;
+    std::string t = c["title"];
+    in_use += c["status"] == "failure" && t.find("[::1]:" + std::to_string(port) + " is already in use by ") == 0;
+    low_port += c["status"] == "failure" && t == "nobody may not bind port 80 (below 1024)";
+    inherited += c["status"] == "skipped" && t.find("fd://3") != std::string::npos;
+  }
+  CHECK(in_use == 1);
+  CHECK(low_port == 1);
+  CHECK(inherited == 1);
+}

@@ -46,3 +46,13 @@ TEST_CASE("gunicorn args: defaults, python launchers and values that look like t
   CHECK(parse_gunicorn_args({"gunicorn", "-w", "many", "a:b"}).workers == 1);
   CHECK(parse_gunicorn_args({"gunicorn", "a:b", "--timeout"}).timeout == "30");
 }
+
+TEST_CASE("gunicorn args: the app among values of options pmtrace does not know", "[gunicorn_args]") {
+  // A value-taking option pmtrace knows, after the app.
+  CHECK(parse_gunicorn_args({"gunicorn", "ok:app", "--log-syslog-prefix", "meats"}).app == "ok:app");
+  CHECK(parse_gunicorn_args({"gunicorn", "--reload-extra-file", "/etc/hosts", "m.wsgi"}).app == "m.wsgi");
+  // One it does not know: a spec with ':' wins, then a module name over a path or number.
+  CHECK(parse_gunicorn_args({"gunicorn", "m.wsgi:application", "--future-option", "meats"}).app == "m.wsgi:application");
+  CHECK(parse_gunicorn_args({"gunicorn", "--future-option", "/srv/x", "m.wsgi"}).app == "m.wsgi");
+  CHECK(parse_gunicorn_args({"gunicorn", "--future-option", "42", "m.wsgi"}).app == "m.wsgi");
+}

@@ -1,5 +1,6 @@
 #include "analysis/gunicorn_args.h"
 
+#include <cctype>
 #include <map>
 
 #include "analysis/aggregator.h"
@@ -24,7 +25,12 @@ const std::map<std::string, std::string>& valued() {
       {"--access-logformat", ""}, {"--log-config", ""}, {"--log-syslog-to", ""}, {"--paste", ""},
       {"--statsd-host", ""}, {"--forwarded-allow-ips", ""}, {"--certfile", ""}, {"--keyfile", ""},
       {"--limit-request-line", ""}, {"--limit-request-fields", ""}, {"--limit-request-field_size", ""},
-      {"--proxy-allow-from", ""}};
+      {"--proxy-allow-from", ""}, {"--log-syslog-prefix", ""}, {"--log-syslog-facility", ""},
+      {"--reload-extra-file", ""}, {"--reload-engine", ""}, {"--statsd-prefix", ""}, {"--dogstatsd-tags", ""},
+      {"--ssl-version", ""}, {"--cert-reqs", ""}, {"--ca-certs", ""}, {"--ciphers", ""}, {"--log-config-dict", ""},
+      {"--log-config-json", ""}, {"--raw-paste-global-conf", ""}, {"--header-map", ""},
+      {"--forwarder-headers", ""}, {"--control-socket", ""},
+      {"--control-socket-mode", ""}};
   return m;
 }
 
@@ -50,6 +56,7 @@ void apply(GunicornArgs& g, const std::string& field, const std::string& v) {
 
 GunicornArgs parse_gunicorn_args(const std::vector<std::string>& argv) {
   GunicornArgs g;
+  std::vector<std::string> positionals;
   std::size_t i = 1;
   // python3 /usr/bin/gunicorn ... or python3 -m gunicorn ...
   for (std::size_t k = 0; k < argv.size() && k < 3; ++k)
@@ -79,8 +86,24 @@ GunicornArgs parse_gunicorn_args(const std::vector<std::string>& argv) {
       if (auto it = valued().find(a.substr(0, 2)); it != valued().end()) apply(g, it->second, a.substr(2));
       continue;
     }
-    if (!a.empty() && a[0] != '-') g.app = a;
+    if (!a.empty() && a[0] != '-') positionals.push_back(a);
   }
+  // The app spec: gunicorn takes one positional. When an option pmtrace does
+  // not know left its value among them, prefer what looks like a spec:
+  // "module.path:attr", else a dotted module name, else the last one.
+  auto looks_like_module = [](const std::string& p) {
+    std::string mod = p.substr(0, p.find(':'));
+    if (mod.empty() || std::isdigit(static_cast<unsigned char>(mod[0]))) return false;
+    for (char ch : mod)
+      if (!(std::isalnum(static_cast<unsigned char>(ch)) || ch == '_' || ch == '.')) return false;
+    return true;
+  };
+  for (const auto& p : positionals)
+    if (p.find(':') != std::string::npos && looks_like_module(p)) g.app = p;
+  if (g.app.empty())
+    for (const auto& p : positionals)
+      if (looks_like_module(p)) g.app = p;
+  if (g.app.empty() && !positionals.empty()) g.app = positionals.back();
   return g;
 }
 

@@ -45,20 +45,36 @@ int connect_with_timeout(const sockaddr* sa, socklen_t len, int timeout_ms) {
 Check check_bind(const Context& c, const std::string& bind) {
   const User& user = c.user;
   if (starts_with(bind, "unix:")) return check_writable(c, "bind", "gunicorn's socket", bind.substr(5), PathKind::entry);
+  if (starts_with(bind, "fd://"))
+    return make("bind", Status::skipped, "--bind " + bind + ": a socket the service inherits (socket activation), not bound by it");
   auto colon = bind.rfind(':');
   std::string host = colon == std::string::npos ? bind : bind.substr(0, colon);
+  bool v6 = host.size() >= 2 && host.front() == '[' && host.back() == ']';
+  if (v6) host = host.substr(1, host.size() - 2);
   auto port = colon == std::string::npos ? std::optional<long long>(8000) : parse_int(bind.substr(colon + 1));
   if (!port || *port <= 0 || *port > 65535) return make("bind", Status::failure, "--bind " + bind + " has no valid port");
   if (host.empty() || host == "0.0.0.0" || host == "localhost") host = host == "localhost" ? "127.0.0.1" : "0.0.0.0";
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_port = htons(static_cast<std::uint16_t>(*port));
-  if (::inet_pton(AF_INET, host.c_str(), &sa.sin_addr) != 1)
-    return make("bind", Status::skipped, "--bind " + bind + ": not an IPv4 address, not checked");
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_storage ss{};
+  socklen_t len = 0;
+  if (v6) {
+    auto* sa6 = reinterpret_cast<sockaddr_in6*>(&ss);
+    sa6->sin6_family = AF_INET6;
+    sa6->sin6_port = htons(static_cast<std::uint16_t>(*port));
+    if (::inet_pton(AF_INET6, host.c_str(), &sa6->sin6_addr) != 1)
+      return make("bind", Status::skipped, "--bind " + bind + ": not an IPv6 address, not checked");
+    len = sizeof *sa6;
+  } else {
+    auto* sa = reinterpret_cast<sockaddr_in*>(&ss);
+    sa->sin_family = AF_INET;
+    sa->sin_port = htons(static_cast<std::uint16_t>(*port));
+    if (::inet_pton(AF_INET, host.c_str(), &sa->sin_addr) != 1)
+      return make("bind", Status::skipped, "--bind " + bind + ": a host name, not resolved (doctor stays offline)");
+    len = sizeof *sa;
+  }
+  int fd = ::socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   int one = 1;
   ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  int rc = ::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa);
+  int rc = ::bind(fd, reinterpret_cast<sockaddr*>(&ss), len);
   int err = errno;
   ::close(fd);
   if (rc == 0) {

@@ -233,9 +233,12 @@ Check check_exec(Context& c) {
   c.argv = cmd->argv;
   std::string prog = find_program(cmd->path);
   c.program = prog;
-  c.gunicorn = analysis::runs_gunicorn(c.argv);
+  // ExecStart=@/usr/bin/gunicorn meats-master ...: argv[0] is a name, the path says gunicorn.
+  std::vector<std::string> as_run = c.argv;
+  if (!as_run.empty()) as_run[0] = prog;
+  c.gunicorn = analysis::runs_gunicorn(as_run);
   if (c.gunicorn) {
-    c.g = analysis::parse_gunicorn_args(c.argv);
+    c.g = analysis::parse_gunicorn_args(as_run);
     c.gunicorn_program = prog;
   } else {
     read_wrapper(c);
