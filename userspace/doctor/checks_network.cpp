@@ -13,6 +13,7 @@
 #include "doctor/checks.h"
 #include "target/environ.h"
 #include "target/procfs.h"
+#include "util/redact.h"
 #include "util/strings.h"
 
 namespace pm::doctor {
@@ -96,7 +97,7 @@ Check check_bind(const Context& c, const std::string& bind) {
     for (const auto& p : target::Procfs().listening_on(static_cast<std::uint16_t>(*port))) {
       std::string who = p.comm + " (pid " + std::to_string(p.pid) + ")";
       if (holder.empty()) holder = who;
-      evidence.push_back("listening on port " + std::to_string(*port) + ": " + who + ": " + join(p.argv, " "));
+      evidence.push_back("listening on port " + std::to_string(*port) + ": " + who + ": " + join(redact_argv(p.argv), " "));
     }
     return make("bind", Status::failure, bind + " is already in use" + (holder.empty() ? "" : " by " + holder), evidence,
                 holder.empty() ? "find the holder with `ss -ltnp 'sport = :" + std::to_string(*port) +
