@@ -255,7 +255,7 @@ TEST_CASE("doctor: no scripted fix through a symlink, a '..' path or a system di
     std::string script = top + "/fix" + std::to_string(n) + ".sh";
     auto o = doctor_media(top, "m" + std::to_string(n++), "MEATS_UPLOADS=" + c.media, {"--fix-script", script});
     INFO(c.media << "\n" << o.out << o.err);
-    const json* w = check(o, "writable", "failure");
+    const json* w = check(o, "writable", "warning");  // uploads fail, the start does not
     REQUIRE(w);
     CHECK((*w)["commands"].empty());
     CHECK((*w)["unit_settings"].empty());
@@ -282,7 +282,7 @@ TEST_CASE("doctor: a MEDIA_ROOT with newlines cannot put commands in the fix scr
   std::string script = top + "/fix.sh";
   auto o = doctor_media(top, "e", evil, {"--fix-script", script});
   INFO(o.out << o.err);
-  const json* w = check(o, "writable", "failure");
+  const json* w = check(o, "writable", "warning");
   REQUIRE(w);
   CHECK((*w)["unit_settings"].empty());
   CHECK((*w)["fix"].get<std::string>().find("control characters") != std::string::npos);

@@ -131,6 +131,9 @@ TEST_CASE("redact: a URL password with '@' or '/' in it is hidden whole", "[reda
   CHECK(pm::redact("postgres://meats:p@ss/w0rd@127.0.0.1:5432/meats") == "postgres://meats:***@127.0.0.1:5432/meats");
   CHECK(pm::redact("DATABASE_URL=postgresql://u:pa/ss@db/x ok") == "DATABASE_URL=postgresql://u:***@db/x ok");
   CHECK(pm::redact("\"postgresql://u:pw@h/db\" and 'x'") == "\"postgresql://u:***@h/db\" and 'x'");
+  CHECK(pm::redact("postgres://app:pa'ss9word@127.0.0.1/db") == "postgres://app:***@127.0.0.1/db");
+  CHECK(pm::redact("DATABASE_URL=postgresql://app:pa\"ss9word@127.0.0.1:5432/db") ==
+        "DATABASE_URL=postgresql://app:***@127.0.0.1:5432/db");
   CHECK(pm::redact("http://host:8080/path no at here") == "http://host:8080/path no at here");
   // Many schemes in one long word without '@' stay linear (no rescans to the end of the word).
   std::string w;

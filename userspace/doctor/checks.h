@@ -122,8 +122,9 @@ std::vector<Check> check_paths(const Context& c);
 // directory), checked with the user's credentials; the fix is the precise
 // chown/install or the systemd *Directory= setting, never a blanket mode.
 enum class PathKind { file, dir, entry };  // entry: made anew in its directory (a socket; a pid file, written by rename)
+// `from_app`: the path comes from the app's own settings, not the unit.
 Check check_writable(const Context& c, const std::string& id, const std::string& label, const std::string& path,
-                     PathKind kind);
+                     PathKind kind, bool from_app = false);
 // fix_script.cpp: a word for sh: as it is when it holds only characters sh
 // takes literally (A-Z a-z 0-9 _ . / : @ % + = , -), else single-quoted.
 // Every path and name in a check's commands and fix passes through it.

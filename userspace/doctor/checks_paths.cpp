@@ -38,13 +38,13 @@ std::optional<std::pair<const Managed*, std::string>> managed_dir(const std::str
 }
 
 // Whether the unit already has systemd make (and chown) `rel` under that
-// setting: a listed directory, or one below which a listed one lies (systemd
-// makes the parents too); "a:b" also makes b, a symlink to a.
+// setting: a listed directory ("a:b" also makes b, a symlink to a). Parents
+// systemd makes on the way to a listed "a/b" stay root's.
 bool unit_sets(const Context& c, const Managed& m, const std::string& rel) {
   for (const auto* s : c.unit.list("Service", m.setting))
     for (const auto& word : split(c.expand(s->value), ' '))
       for (const auto& w : split(word, ':'))
-        if (rel == w || starts_with(w, rel + "/")) return true;
+        if (rel == w) return true;  // (parents systemd makes on the way stay root's)
   return false;
 }
 
@@ -75,18 +75,6 @@ std::string unsafe_for_fix(const std::string& path) {
   return "";
 }
 
-// A scripted fix on `target` kept only when it is safe; otherwise the fix
-// says why and leaves the change to a person.
-Check guarded(Check k, const std::string& target, const std::string& label) {
-  std::string why = unsafe_for_fix(target);
-  if (why.empty()) return k;
-  k.commands.clear();
-  k.unit_lines.clear();
-  k.fix = "doctor proposes no change to " + target + ": " + why + "; point " + label +
-          " at a directory of the service's own (for example under /var/lib with StateDirectory=)";
-  return k;
-}
-
 std::string parent_of(const std::string& path) {
   auto slash = path.rfind('/');
   if (slash == std::string::npos) return ".";
@@ -98,10 +86,47 @@ bool exists(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0;
 }
 
+enum class Change { create, chown, setting };
+
+// A scripted fix on `target` kept only when it is safe; otherwise the fix
+// says why and leaves the change to a person. Paths the app's own settings
+// name (MEDIA_ROOT) get at most a directory made where there is none.
+Check guarded(const Context& c, Check k, const std::string& target, const std::string& label, Change change,
+              bool from_app) {
+  std::string why = unsafe_for_fix(target);
+  auto f = target::host_path_lookup()(target);
+  auto owner = target::host_file_lookup()(target);
+  auto under = [&](const std::string& top) { return !top.empty() && top != "/" && (target == top || starts_with(target, top + "/")); };
+  if (why.empty() && change == Change::setting) {
+    if (target.find_first_of(" \t:%\\") != std::string::npos)
+      why = "its name has a character systemd reads differently in a *Directory= setting (space, ':', '%', '\\')";
+    else if (f && owner && owner->uid != c.user.uid)
+      why = "it exists, owned by " + (owner->owner.empty() ? std::to_string(owner->uid) : owner->owner) +
+            ", and systemd would chown it, recursively, to " + c.user.name + " at each start";
+  }
+  if (why.empty() && change == Change::chown) {
+    if (under(c.app_dir()) || under(c.workdir)) why = "it is the service's code";
+    else if (owner && owner->uid != 0 && owner->uid != c.user.uid)
+      why = "it belongs to " + (owner->owner.empty() ? std::to_string(owner->uid) : owner->owner);
+    else if (from_app) {
+      // Plausible, but only the app says this directory is its own: for a person to confirm.
+      k.commands.clear();
+      k.fix += "  (not in the fix script: only the app's settings name " + target + "; make sure it is the service's own)";
+      return k;
+    }
+  }
+  if (why.empty()) return k;
+  k.commands.clear();
+  k.unit_lines.clear();
+  k.fix = "doctor proposes no change to " + target + ": " + why + "; point " + label +
+          " at a directory of the service's own (for example under /var/lib with StateDirectory=)";
+  return k;
+}
+
 }  // namespace
 
 Check check_writable(const Context& c, const std::string& id, const std::string& label, const std::string& raw,
-                     PathKind kind) {
+                     PathKind kind, bool from_app) {
   const User& u = c.user;
   std::string path = c.absolute(raw);
   std::string owner = shell_word(u.name + ":" + u.group);
@@ -124,19 +149,19 @@ Check check_writable(const Context& c, const std::string& id, const std::string&
     int need = kind == PathKind::dir ? W_OK | X_OK : W_OK;
     if (user_can(u, path, need)) return make(id, Status::ok, u.name + " can write " + label + " " + path);
     Check k = make(id, Status::failure, u.name + " cannot write " + label + " " + path, {path + ": " + mode_text(path)});
-    if (managed) return guarded(with_setting(std::move(k)), path, label);
+    if (managed) return guarded(c, with_setting(std::move(k)), std::string(managed->first->top) + "/" + managed->second, label, Change::setting, from_app);
     k.fix = "chown " + owner + " " + shell_word(path) + "  (that " + (kind == PathKind::dir ? "directory" : "file") + " only)";
     k.commands.push_back("chown " + owner + " " + shell_word(path));
     if (auto f = target::host_file_lookup()(path); f && !(f->mode & 0200)) k.commands.push_back("chmod u+w " + shell_word(path));
-    return guarded(std::move(k), path, label);
+    return guarded(c, std::move(k), path, label, Change::chown, from_app);
   }
   // The file is made at start: its directory must exist and take new entries.
   if (auto why = missing_why(dir); !why.empty()) {
     Check k = make(id, Status::failure, label + " " + path + ": its directory " + why, {raw});
-    if (managed) return guarded(with_setting(std::move(k)), dir, label);
+    if (managed) return guarded(c, with_setting(std::move(k)), std::string(managed->first->top) + "/" + managed->second, label, Change::setting, from_app);
     k.fix = "install -d " + as_user + " -m 0750 " + shell_word(dir);
     k.commands.push_back(k.fix);
-    return guarded(std::move(k), dir, label);
+    return guarded(c, std::move(k), dir, label, Change::create, from_app);
   }
   if (user_can(u, dir, W_OK | X_OK))
     return make(id, Status::ok, u.name + " can create " + label + " " + path);
@@ -144,7 +169,7 @@ Check check_writable(const Context& c, const std::string& id, const std::string&
   // "Error: 'PATH' isn't writable"; a pid file or socket fails the same start.)
   Check k = make(id, Status::failure, u.name + " cannot create " + label + " " + path + " in " + dir,
                  {dir + ": " + mode_text(dir)});
-  if (managed) return guarded(with_setting(std::move(k)), dir, label);
+  if (managed) return guarded(c, with_setting(std::move(k)), std::string(managed->first->top) + "/" + managed->second, label, Change::setting, from_app);
   auto dir_facts = target::host_file_lookup()(dir);
   // The app's own code directory is never handed to the service user.
   bool code_dir = dir == c.app_dir() || dir == c.workdir;
@@ -154,7 +179,7 @@ Check check_writable(const Context& c, const std::string& id, const std::string&
     k.fix = "install " + as_user + " -m 0640 /dev/null " + shell_word(path) +
             "  (the file made once, owned by " + u.name + "; the directory stays as it is)";
     k.commands.push_back("install " + as_user + " -m 0640 /dev/null " + shell_word(path));
-    return guarded(std::move(k), path, label);
+    return guarded(c, std::move(k), path, label, Change::create, from_app);
   }
   std::string unit_base = c.unit.name.substr(0, c.unit.name.rfind('.'));
   if (kind == PathKind::entry && (dir == "/run" || dir == "/var/run" || dir == "/tmp" || code_dir)) {
@@ -164,7 +189,7 @@ Check check_writable(const Context& c, const std::string& id, const std::string&
   }
   k.fix = "chown " + owner + " " + shell_word(dir) + "  (that directory only)";
   k.commands.push_back("chown " + owner + " " + shell_word(dir));
-  return guarded(std::move(k), dir, label);
+  return guarded(c, std::move(k), dir, label, Change::chown, from_app);
 }
 
 std::vector<Check> check_paths(const Context& c) {
@@ -186,7 +211,12 @@ std::vector<Check> check_paths(const Context& c) {
     return it == c.env.end() ? std::string() : it->second;
   };
   std::string media = from(c.app.media_root, "MEDIA_ROOT");
-  if (!media.empty()) out.push_back(check_writable(c, "writable", "MEDIA_ROOT", media, PathKind::dir));
+  if (!media.empty()) {
+    // Uploads fail, the start does not: a warning.
+    Check k = check_writable(c, "writable", "MEDIA_ROOT", media, PathKind::dir, !c.app.media_root.empty());
+    if (k.status == Status::failure) k.status = Status::warning;
+    out.push_back(std::move(k));
+  }
   std::string statics = from(c.app.static_root, "STATIC_ROOT");
   if (!statics.empty()) {
     // The service writes STATIC_ROOT only when it runs collectstatic itself.
@@ -194,7 +224,7 @@ std::vector<Check> check_paths(const Context& c) {
     for (const char* key : {"ExecStartPre", "ExecStart"})
       for (const auto* s : c.unit.list("Service", key)) collects |= s->value.find("collectstatic") != std::string::npos;
     if (collects) {
-      out.push_back(check_writable(c, "writable", "STATIC_ROOT (collectstatic)", statics, PathKind::dir));
+      out.push_back(check_writable(c, "writable", "STATIC_ROOT (collectstatic)", statics, PathKind::dir, !c.app.static_root.empty()));
     } else {
       std::string path = c.absolute(statics);
       if (!exists(path))

@@ -385,8 +385,17 @@ std::vector<Check> check_environment(Context& c) {
       out.push_back(std::move(k));
     }
   }
-  for (const auto& [k, v] : c.env)
+  for (const auto& [k, v] : c.env) {
     if (secret_name(k)) learn_secret(v);
+    // A URL's password, whatever it holds (spaces, quotes, '@'): from the
+    // user's ':' to the last '@'.
+    auto sep = v.find("://");
+    auto at = v.rfind('@');
+    if (sep != std::string::npos && at != std::string::npos && at > sep) {
+      auto colon = v.find(':', sep + 3);
+      if (colon != std::string::npos && colon < at) learn_secret(v.substr(colon + 1, at - colon - 1));
+    }
+  }
   learn_secrets_from_argv(c.argv);  // gunicorn -e SECRET_KEY=..., --password ...
   for (const auto& e : c.g.env)  // gunicorn -e KEY=VALUE
     if (auto eq = e.find('='); eq != std::string::npos) c.env.emplace(e.substr(0, eq), e.substr(eq + 1));

@@ -1,5 +1,6 @@
 // The fixes doctor proposes, as a shell script for a person to review.
 #include <algorithm>
+#include <cctype>
 #include <set>
 
 #include "doctor/checks.h"
@@ -44,8 +45,19 @@ std::string edit_line_command(const std::string& file, int line, const std::stri
   while (s < text.size() - p && s < corrected.size() - p && text[text.size() - 1 - s] == corrected[corrected.size() - 1 - s]) ++s;
   std::size_t k = text.size() - p - s;
   std::string add = corrected.substr(p, corrected.size() - p - s);
-  if (redact(add) != add || add.find('\n') != std::string::npos)
-    return "# " + file + " line " + std::to_string(line) + " holds a secret: edit it by hand to: " + comment(corrected);
+  // On a line that holds a secret, NEW may bring no piece of the line into
+  // the script (a value written raw, with backslashes or quotes, is not what
+  // redaction learned): only new text, such as "?connect_timeout=10".
+  bool secret_line = redact(text) != text || redact(corrected) != corrected;
+  bool copies = false;
+  for (std::size_t i = 0; i < add.size();) {
+    std::size_t j = i;
+    while (j < add.size() && std::isalnum(static_cast<unsigned char>(add[j]))) ++j;
+    if (j - i >= 3 && text.find(add.substr(i, j - i)) != std::string::npos) copies = true;
+    i = j == i ? i + 1 : j;
+  }
+  if ((secret_line && copies) || redact(add) != add || add.find('\n') != std::string::npos)
+    return "# " + comment(file) + " line " + std::to_string(line) + " holds a secret: edit it by hand to: " + comment(corrected);
   std::string esc;
   for (char ch : add) {
     if (ch == '\\' || ch == '&' || ch == '/') esc += '\\';
@@ -60,9 +72,9 @@ std::string edit_line_command(const std::string& file, int line, const std::stri
 }
 
 std::string fix_script(const std::vector<Check>& checks, const target::UnitFile& unit, const std::string& unit_dir) {
-  std::string out = "#!/bin/sh\n# pmtrace doctor: the fixes it proposes for " + unit.name + " (" + unit.path + ").\n"
+  std::string out = "#!/bin/sh\n# pmtrace doctor: the fixes it proposes for " + comment(unit.name) + " (" + comment(unit.path) + ").\n"
                     "# For a person to review before running it: doctor itself changed nothing.\n"
-                    "# Run as root; then run pmtrace doctor " + unit.name + " again.\nset -eu\n";
+                    "# Run as root; then run pmtrace doctor " + comment(unit.name) + " again.\nset -eu\n";
   std::set<std::string> done;
   std::vector<std::string> by_hand;
   std::map<std::string, std::vector<std::string>> sections;  // drop-in: section -> lines

@@ -147,12 +147,12 @@ std::vector<std::pair<std::size_t, std::size_t>> url_passwords(std::string_view 
     std::size_t j = sep + 3;
     while (j < s.size() && !is_space(s[j]) && s[j] != '/' && s[j] != ':' && s[j] != '@') ++j;  // user
     if (j >= s.size() || s[j] != ':') continue;
-    // The password runs to the last '@' of the word: one written with '@' or
-    // '/' unencoded ("p@ss/w0rd") is hidden whole; a port and path before an
-    // '@' in a query are hidden too, the safe side.
+    // The password runs to the last '@' of the word: one written with '@',
+    // '/' or a quote unencoded ("p@ss/w0rd") is hidden whole; a port and path
+    // before an '@' in a query are hidden too, the safe side.
     std::size_t p = ++j;
     std::size_t at = std::string_view::npos;
-    while (j < s.size() && !is_space(s[j]) && s[j] != '"' && s[j] != '\'') {
+    while (j < s.size() && !is_space(s[j])) {
       if (s[j] == '@') at = j;
       ++j;
     }
