@@ -486,3 +486,50 @@ TEST_CASE("doctor: IPv6 and inherited binds, and ExecStart=@ naming argv[0]", "[
   CHECK(low_port == 1);
   CHECK(inherited == 1);
 }
+
+TEST_CASE("doctor: an import that leaves a process running is done when the import is; an interrupted doctor "
+          "leaves nothing behind",
+          "[root][doctor][security]") {
+  REQUIRE_GUNICORN();
+  TempDir d;
+  const std::string top = d.path();
+  mkdir((top + "/units").c_str(), 0755);
+  mkdir((top + "/app").c_str(), 0755);
+  mkdir((top + "/pids").c_str(), 0777);
+  chmod((top + "/pids").c_str(), 0777);
+  // bg: starts a sleeper that keeps the output pipe, imports at once.
+  std::ofstream(top + "/app/bg.py") << "import subprocess\nsubprocess.Popen(['sleep', '60'])\napp = None\n";
+  // hang: writes its pid, then never finishes importing.
+  std::ofstream(top + "/app/hang.py") << "import os, time\nopen('" << top
+                                      << "/pids/hang', 'w').write(str(os.getpid()))\ntime.sleep(300)\napp = None\n";
+  for (const char* f : {"/app/bg.py", "/app/hang.py"}) chmod((top + f).c_str(), 0644);
+  for (const char* name : {"bg", "hang"})
+    std::ofstream(top + "/units/" + name + ".service") << "[Service]\nUser=nobody\nWorkingDirectory=" << top
+                                                       << "/app\nExecStart=/usr/bin/gunicorn -b 127.0.0.1:" << free_port()
+                                                       << " " << name << ":app\n";
+  auto t0 = std::chrono::steady_clock::now();
+  auto o = run_pmtrace({"doctor", "bg", "--unit-path", top + "/units", "--json", "--import-timeout", "20s"}, 60);
+  double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  INFO(o.out << o.err);
+  CHECK(check(o, "import", "ok"));
+  CHECK(took < 15);  // not the 20 s limit: the sleeper it left is no reason to wait
+
+  Background bg({"doctor", "hang", "--unit-path", top + "/units", "--import-timeout", "120s"});
+  int probe = 0;
+  for (int i = 0; i < 100 && probe == 0; ++i) {
+    usleep(100000);
+    std::ifstream(top + "/pids/hang") >> probe;
+  }
+  REQUIRE(probe > 0);
+  pid_t doctor_pid = bg.pid();
+  bg.stop(SIGTERM);
+  usleep(300000);
+  CHECK(kill(probe, 0) != 0);  // the import's process is gone (not left to PID 1)
+  if (kill(probe, 0) == 0) kill(probe, SIGKILL);
+  auto root = std::string("/sys/fs/cgroup");
+  std::ifstream mounts("/proc/mounts");
+  for (std::string dev, dir, type, rest; mounts >> dev >> dir >> type && std::getline(mounts, rest);)
+    if (type == "cgroup2") root = dir;
+  struct stat st{};
+  CHECK(stat((root + "/pmtrace-doctor-" + std::to_string(doctor_pid)).c_str(), &st) != 0);  // its cgroup removed
+}

@@ -12,7 +12,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <csignal>
 #include <nlohmann/json.hpp>
 
 #include "doctor/checks.h"
@@ -177,6 +179,38 @@ class Jail {
   std::string dir_;
 };
 
+// SIGINT, SIGTERM and SIGHUP caught while the import runs, then raised again
+// once it is cleaned up.
+volatile std::sig_atomic_t g_caught = 0;
+class Interrupts {
+ public:
+  Interrupts() {
+    struct sigaction sa{};
+    sa.sa_handler = [](int sig) { g_caught = sig; };
+    ::sigemptyset(&sa.sa_mask);
+    for (int i = 0; i < 3; ++i) ::sigaction(kSignals[i], &sa, &old_[i]);
+  }
+  ~Interrupts() { restore(); }
+  bool caught() const { return g_caught != 0; }
+  void reraise() {
+    restore();
+    if (int sig = g_caught) {
+      g_caught = 0;
+      ::raise(sig);
+    }
+  }
+
+ private:
+  void restore() {
+    if (restored_) return;
+    for (int i = 0; i < 3; ++i) ::sigaction(kSignals[i], &old_[i], nullptr);
+    restored_ = true;
+  }
+  static constexpr int kSignals[3] = {SIGINT, SIGTERM, SIGHUP};
+  struct sigaction old_[3] {};
+  bool restored_ = false;
+};
+
 }  // namespace
 
 void probe_app(Context& c) {
@@ -215,25 +249,45 @@ void probe_app(Context& c) {
     ::dup2(out_pipe[1], 2);
     ::dup2(res_pipe[1], 3);
     if (!become(c.user) || ::chdir(dir.c_str()) != 0) ::_exit(126);
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // after the uid change, which clears it
+    if (::getppid() == 1) ::_exit(126);   // doctor already gone
     ::execve(av[0], av.data(), ev.data());
     ::_exit(127);
   }
   ::close(out_pipe[1]);
   ::close(res_pipe[1]);
   a.ran = true;
+  // Ctrl-C, SIGTERM or SIGHUP while the app imports: kill it (and all it
+  // started) first, then die of the same signal.
+  Interrupts interrupts;
   std::string result;
   pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {res_pipe[0], POLLIN, 0}};
-  int open_fds = 2;
-  while (open_fds > 0) {
-    long long left = c.opts.import_timeout_ms - (now_ms() - start);
-    if (left <= 0) {
+  int status = 0;
+  bool reaped = false;
+  auto stop = [&](bool timed_out) {
+    if (timed_out && !a.timed_out) {
       a.timed_out = true;
       a.blocked_in = blocked_syscall(pid);
-      ::kill(pid, SIGKILL);
-      ::kill(-pid, SIGKILL);
+    }
+    ::kill(pid, SIGKILL);  // itself, even if it left its process group
+    ::kill(-pid, SIGKILL);
+    jail.kill_all();
+  };
+  // Until the probe has exited and its answer is read. Its output pipe may
+  // stay open in something it left running: that is not waited for.
+  for (;;) {
+    if (!reaped && ::waitpid(pid, &status, WNOHANG) == pid) reaped = true;
+    if (reaped && fds[1].fd < 0) break;
+    if (interrupts.caught()) {
+      stop(false);
       break;
     }
-    int n = ::poll(fds, 2, static_cast<int>(left));
+    long long left = c.opts.import_timeout_ms - (now_ms() - start);
+    if (left <= 0) {
+      stop(true);
+      break;
+    }
+    int n = ::poll(fds, 2, static_cast<int>(std::min<long long>(left, 100)));
     if (n < 0 && errno != EINTR) break;
     for (auto& f : fds) {
       if (f.fd < 0 || !(f.revents & (POLLIN | POLLHUP | POLLERR))) continue;
@@ -242,37 +296,27 @@ void probe_app(Context& c) {
       if (r <= 0) {
         ::close(f.fd);
         f.fd = -1;
-        --open_fds;
         continue;
       }
-      std::string& to = f.fd == out_pipe[0] ? a.output : result;
+      std::string& to = &f == &fds[0] ? a.output : result;
       to.append(buf, static_cast<std::size_t>(r));
       if (to.size() > (1u << 20)) to.erase(0, to.size() - (1u << 20));
     }
   }
+  if (fds[0].fd >= 0) {  // what is already in the output pipe
+    ::fcntl(fds[0].fd, F_SETFL, O_NONBLOCK);
+    char buf[4096];
+    ssize_t r;
+    while ((r = ::read(fds[0].fd, buf, sizeof buf)) > 0) a.output.append(buf, static_cast<std::size_t>(r));
+  }
   for (auto& f : fds)
     if (f.fd >= 0) ::close(f.fd);
-  // Both pipes closed is not the end: a child that closed them may still
-  // run. It gets the rest of the time limit too.
-  int status = 0;
-  for (;;) {
-    pid_t r = ::waitpid(pid, &status, WNOHANG);
-    if (r == pid || (r < 0 && errno != EINTR)) break;
-    if (now_ms() - start >= c.opts.import_timeout_ms) {
-      if (!a.timed_out) {
-        a.timed_out = true;
-        a.blocked_in = blocked_syscall(pid);
-      }
-      ::kill(pid, SIGKILL);  // itself, even if it left its process group
-      ::kill(-pid, SIGKILL);
-      while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-      }
-      break;
+  if (!reaped)
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
-    ::usleep(10000);
-  }
   ::kill(-pid, SIGKILL);  // anything the app left behind
   jail.kill_all();
+  interrupts.reraise();
   a.ms = now_ms() - start;
   if (a.output.size() > 65536) a.output.erase(0, a.output.size() - 65536);
   auto j = nlohmann::json::parse(result, nullptr, false);
