@@ -533,3 +533,43 @@ TEST_CASE("doctor: an import that leaves a process running is done when the impo
   struct stat st{};
   CHECK(stat((root + "/pmtrace-doctor-" + std::to_string(doctor_pid)).c_str(), &st) != 0);  // its cgroup removed
 }
+
+TEST_CASE("doctor: a production-style unit behind a wrapper with continuation lines, a venv activated, "
+          "SupplementaryGroups= and ${VAR} in ExecStart=",
+          "[root][doctor]") {
+  REQUIRE_GUNICORN();
+  TempDir d;
+  const std::string top = d.path();
+  mkdir((top + "/units").c_str(), 0755);
+  // The code: readable only by the group "staff" (root:staff 0750), as deployments do.
+  mkdir((top + "/srv").c_str(), 0750);
+  REQUIRE(chown((top + "/srv").c_str(), 0, 50) == 0);  // gid 50: staff on Debian
+  std::filesystem::copy_file(kFlaskApp + "/app.py", top + "/srv/app.py");
+  chmod((top + "/srv/app.py").c_str(), 0644);
+  // A "venv" whose bin/gunicorn is the system one, so the import is real.
+  mkdir((top + "/srv/venv").c_str(), 0755);
+  mkdir((top + "/srv/venv/bin").c_str(), 0755);
+  symlink("/usr/bin/gunicorn", (top + "/srv/venv/bin/gunicorn").c_str());
+  std::ofstream(top + "/srv/venv/bin/activate") << "# sourced\n";
+  std::ofstream(top + "/start.sh") << "#!/bin/sh\ncd " << top << "/srv\n. venv/bin/activate\nexec gunicorn \\\n"
+                                   << "    --workers 2 \\\n    --bind \"$BIND\" \\\n    \"$@\" \\\n    app:app\n";
+  chmod((top + "/start.sh").c_str(), 0755);
+  std::ofstream(top + "/app.env") << "BIND=127.0.0.1:" << free_port() << "\nLOG_DIR=" << top << "/logs\n";
+  std::ofstream(top + "/units/p.service")
+      << "[Service]\nUser=nobody\nSupplementaryGroups=staff\nEnvironmentFile=" << top << "/app.env\n"
+      << "ExecStart=" << top << "/start.sh --error-logfile ${LOG_DIR}/error.log\n";
+  mkdir((top + "/logs").c_str(), 0755);
+  REQUIRE(chown((top + "/logs").c_str(), 65534, 65534) == 0);
+  auto o = run_pmtrace({"doctor", "p", "--unit-path", top + "/units", "--json"}, 60);
+  INFO(o.out << o.err);
+  // The wrapper's continued line, its activate and the staff group: the app imports as nobody from the venv.
+  const json* imp = check(o, "import", "ok");
+  REQUIRE(imp);
+  CHECK((*imp)["title"].get<std::string>().find("in " + top + "/srv") != std::string::npos);
+  // ${LOG_DIR} expanded from the environment, "$BIND" passed to the wrapper is not a bind doctor can see, but the
+  // log path is: nobody owns that directory.
+  const json* w = check(o, "writable", "ok");
+  REQUIRE(w);
+  CHECK((*w)["title"] == "nobody can create --error-logfile " + top + "/logs/error.log");
+  CHECK(o.status == 0);
+}

@@ -22,6 +22,7 @@ struct User {
   std::string home = "/root";
   bool exists = true;
   bool dynamic = false;  // DynamicUser=yes: made by systemd at start
+  std::vector<gid_t> extra_groups;  // SupplementaryGroups=
 };
 
 // One Django system-check message (check --deploy).

@@ -102,6 +102,10 @@ std::string python_of(const Context& c) {
     if (!c.wrapper_cd.empty()) base = c.wrapper_cd[0] == '/' ? c.wrapper_cd : base + "/" + c.wrapper_cd;
     prog = base + "/" + prog;
   }
+  if (char* real = ::realpath(prog.c_str(), nullptr)) {  // a venv's bin/ may hold symlinks
+    prog = real;
+    ::free(real);
+  }
   if (starts_with(basename_of(prog), "python")) return prog;
   auto f = target::host_path_lookup()(prog);
   if (!f || f->shebang.empty()) return "";
@@ -347,7 +351,11 @@ void probe_app(Context& c) {
 
 Check check_import(const Context& c) {
   const AppProbe& a = c.app;
-  if (!c.gunicorn || c.g.app.empty()) return make("import", Status::skipped, "not a gunicorn app: nothing to import");
+  if (!c.gunicorn) return make("import", Status::skipped, "not a gunicorn app: nothing to import");
+  if (c.g.app.empty() && c.g.config.empty())
+    return make("import", Status::failure, "gunicorn is given no app to load: it exits with \"No application module specified\"",
+                {}, "name the app at the end of ExecStart=, e.g. projectmeats.wsgi:application");
+  if (c.g.app.empty()) return make("import", Status::skipped, "the app is named in gunicorn's config file " + c.g.config + " (not read)");
   if (!a.ran) {
     if (!c.wrapper_cd_unknown.empty())
       return make("import", Status::skipped, c.wrapper + " changes to " + c.wrapper_cd_unknown +

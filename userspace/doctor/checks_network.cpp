@@ -46,6 +46,8 @@ int connect_with_timeout(const sockaddr* sa, socklen_t len, int timeout_ms) {
 Check check_bind(const Context& c, const std::string& bind) {
   const User& user = c.user;
   if (starts_with(bind, "unix:")) return check_writable(c, "bind", "gunicorn's socket", bind.substr(5), PathKind::entry);
+  if (bind.find('$') != std::string::npos)
+    return make("bind", Status::skipped, "--bind " + bind + ": set by the shell of the wrapper, not checked");
   if (starts_with(bind, "fd://"))
     return make("bind", Status::skipped, "--bind " + bind + ": a socket the service inherits (socket activation), not bound by it");
   auto colon = bind.rfind(':');

@@ -48,6 +48,9 @@ DbWait database_wait(const Context& c) {
   if (it == c.env.end()) return w;
   auto db = target::parse_database_url(it->second);
   if (!db || db->addr.family == AF_UNIX) return w;
+  // On loopback a database that is down refuses at once; SYNs are not lost.
+  const auto& host = db->addr.address;
+  if (starts_with(host, "127.") || host == "::1" || host == "localhost") return w;
   auto q = it->second.find("connect_timeout=");
   if (q != std::string::npos) {
     // libpq: "Zero, negative, or not specified means wait indefinitely".
@@ -216,8 +219,10 @@ Check check_restart_limit(const Context& c) {
   std::string restart = c.value("Service", "Restart", "no");
   if (restart == "no") return make("restart-limit", Status::ok, "Restart=no: a failed start stays failed");
   const auto& d = c.defaults;
-  long long interval =
-      timespan(c, "Unit", "StartLimitIntervalSec", timespan(c, "Service", "StartLimitInterval", d.start_limit_interval_ms));
+  // StartLimitInterval= is the old name, in [Unit] or [Service].
+  long long interval = timespan(c, "Unit", "StartLimitIntervalSec",
+                                timespan(c, "Unit", "StartLimitInterval",
+                                         timespan(c, "Service", "StartLimitInterval", d.start_limit_interval_ms)));
   long long burst = parse_int(c.value("Unit", "StartLimitBurst", c.value("Service", "StartLimitBurst", "")))
                         .value_or(d.start_limit_burst);
   long long delay = timespan(c, "Service", "RestartSec", d.restart_ms);

@@ -65,7 +65,18 @@ void read_wrapper(Context& c) {
   std::string name;
   std::string text = wrapper_text(c, name);
   std::string wrapper_dir = c.program.substr(0, c.program.rfind('/'));
-  for (const auto& raw : split(text, '\n')) {
+  // A line ending in a backslash goes on in the next one, as sh reads it.
+  std::vector<std::string> lines;
+  bool joining = false;
+  for (const auto& raw : split(text, '\n', false)) {
+    std::string part(trim(raw));
+    if (joining) lines.back() += " " + part;
+    else lines.push_back(part);
+    joining = !lines.back().empty() && lines.back().back() == '\\';
+    if (joining) lines.back().pop_back();
+  }
+  std::string venv_bin;  // from ". venv/bin/activate" or PATH=venv/bin:$PATH
+  for (const auto& raw : lines) {
     std::string line(trim(raw));
     if (line.empty() || line[0] == '#') continue;
     // One shell command at a time: "cd /srv/app && exec gunicorn ...".
@@ -82,6 +93,17 @@ void read_wrapper(Context& c) {
       if (ends) commands.emplace_back();
     }
     for (const auto& words : commands) {
+      if (words.size() >= 2 && (words[0] == "." || words[0] == "source") && ends_with(words[1], "/bin/activate")) {
+        venv_bin = words[1].substr(0, words[1].size() - 9);  // ".../bin"
+        continue;
+      }
+      if (!words.empty() && (starts_with(words[0], "PATH=") || (words.size() >= 2 && words[0] == "export" &&
+                                                                 starts_with(words[1], "PATH=")))) {
+        std::string v = words[0] == "export" ? words[1].substr(5) : words[0].substr(5);
+        std::string first = v.substr(0, v.find(':'));
+        if (!first.empty() && first.find('$') == std::string::npos) venv_bin = first;
+        continue;
+      }
       if (words.size() >= 2 && words[0] == "cd") {  // where the wrapper runs gunicorn
         std::string dir = join(std::vector<std::string>(words.begin() + 1, words.end()), " ");
         auto dn = dir.find("dirname");
@@ -109,7 +131,10 @@ void read_wrapper(Context& c) {
         }
         c.gunicorn = true;
         c.wrapper = name;
-        c.gunicorn_program = words[i].find('/') == std::string::npos ? find_program(words[i]) : words[i];
+        // A bare "gunicorn" after an activate or PATH= is the one in that bin/.
+        c.gunicorn_program = words[i].find('/') != std::string::npos ? words[i]
+                             : !venv_bin.empty()                    ? venv_bin + "/" + words[i]
+                                                                    : find_program(words[i]);
         c.g = analysis::parse_gunicorn_args(argv);
         return;
       }
@@ -219,6 +244,15 @@ Check check_user(Context& c) {
   }
   if (auto* gr = ::getgrgid(user.gid)) user.group = gr->gr_name;
   else user.group = std::to_string(user.gid);
+  for (const auto* sg : c.unit.list("Service", "SupplementaryGroups"))
+    for (const auto& name : split(c.expand(sg->value), ' ')) {
+      auto gid = parse_int(name);
+      struct group* gr = gid ? ::getgrgid(static_cast<gid_t>(*gid)) : ::getgrnam(name.c_str());
+      if (!gr)
+        return make("user", Status::failure, "SupplementaryGroups= names " + name + ", which does not exist on this machine",
+                    {Context::where(*sg)}, "groupadd --system " + shell_word(name) + "  (or remove it from SupplementaryGroups=)");
+      user.extra_groups.push_back(gr->gr_gid);
+    }
   return make("user", Status::ok,
               "runs as " + user.name + " (uid " + std::to_string(user.uid) + ", gid " + std::to_string(user.gid) + ")");
 }
@@ -231,6 +265,33 @@ Check check_exec(Context& c) {
   auto cmd = target::parse_exec(es->value, c.unit.name, c.user.name);
   if (!cmd) return make("exec", Status::failure, "ExecStart= cannot be parsed: " + cmd.error().message, {where});
   c.argv = cmd->argv;
+  // systemd puts the environment into ExecStart=: ${NAME} inside a word,
+  // $NAME as a word of its own split at white space (not with the ':' prefix).
+  if (!cmd->no_env_expand) {
+    std::vector<std::string> expanded;
+    for (const auto& w : c.argv) {
+      if (w.size() > 1 && w[0] == '$' && w[1] != '{') {
+        auto it = c.env.find(w.substr(1));
+        if (it != c.env.end())
+          for (const auto& part : split(it->second, ' ')) expanded.push_back(part);
+        continue;
+      }
+      std::string out;
+      for (std::size_t i = 0; i < w.size(); ++i) {
+        auto close = w.find('}', i);
+        if (w.compare(i, 2, "${") == 0 && close != std::string::npos) {
+          auto it = c.env.find(w.substr(i + 2, close - i - 2));
+          if (it != c.env.end()) out += it->second;
+          i = close;
+        } else {
+          out += w[i];
+        }
+      }
+      expanded.push_back(out);
+    }
+    c.argv = expanded;
+  }
+  learn_secrets_from_argv(c.argv);  // gunicorn -e SECRET_KEY=..., --password ...
   std::string prog = find_program(cmd->path);
   c.program = prog;
   // ExecStart=@/usr/bin/gunicorn meats-master ...: argv[0] is a name, the path says gunicorn.
@@ -243,6 +304,8 @@ Check check_exec(Context& c) {
   } else {
     read_wrapper(c);
   }
+  for (const auto& e : c.g.env)  // gunicorn -e KEY=VALUE: set in the app over the unit's
+    if (auto eq = e.find('='); eq != std::string::npos) c.env[e.substr(0, eq)] = e.substr(eq + 1);
   if (auto why = missing_why(prog); !why.empty())
     return make("exec", Status::failure, "ExecStart= names a program that is not there: " + why, {where},
                 "install it, or fix the path in ExecStart=; systemd fails the start with 203/EXEC");
@@ -396,20 +459,17 @@ std::vector<Check> check_environment(Context& c) {
       if (colon != std::string::npos && colon < at) learn_secret(v.substr(colon + 1, at - colon - 1));
     }
   }
-  learn_secrets_from_argv(c.argv);  // gunicorn -e SECRET_KEY=..., --password ...
-  for (const auto& e : c.g.env)  // gunicorn -e KEY=VALUE
-    if (auto eq = e.find('='); eq != std::string::npos) c.env.emplace(e.substr(0, eq), e.substr(eq + 1));
   return out;
 }
 
 std::vector<Check> check_settings(const Context& c) {
   std::vector<Check> out;
   const auto& env = c.env;
-  bool django = env.count("DJANGO_SETTINGS_MODULE") || c.g.app.find(".wsgi") != std::string::npos;
+  bool django = c.app.django || env.count("DJANGO_SETTINGS_MODULE") || c.g.app.find(".wsgi") != std::string::npos;
   if (auto it = env.find("SECRET_KEY"); it != env.end() && it->second.empty()) {
     out.push_back(make("settings", Status::failure, "SECRET_KEY is set but empty", {"SECRET_KEY="},
                        "set SECRET_KEY to a long random value (python3 -c 'import secrets; print(secrets.token_urlsafe(50))')"));
-  } else if (it == env.end() && django) {
+  } else if (it == env.end() && django && !(c.app.imported && c.app.django)) {  // the settings found one
     out.push_back(make("settings", Status::warning,
                        "SECRET_KEY is not in the unit's environment (a Django app refuses to start without it, unless its settings set one)",
                        {}, "add a SECRET_KEY line to the EnvironmentFile= (a long random value)"));
@@ -419,7 +479,7 @@ std::vector<Check> check_settings(const Context& c) {
       out.push_back(make("settings", Status::failure, "DATABASE_URL does not parse as a database URL",
                          {"DATABASE_URL=" + hide_userinfo(it->second)},
                          "write it in the form postgresql://USER@HOST:5432/NAME, with :PASSWORD after USER"));
-    else if (starts_with(it->second, "postgres://"))
+    else if (starts_with(it->second, "postgres://") && !django)  // dj-database-url takes both
       out.push_back(make("settings", Status::warning,
                          "DATABASE_URL uses the postgres:// scheme: SQLAlchemy 1.4+ refuses it (dj-database-url accepts both)",
                          {"DATABASE_URL=" + it->second}, "write postgresql:// instead of postgres://"));

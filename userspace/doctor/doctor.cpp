@@ -4,8 +4,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <vector>
 
 #include "doctor/checks.h"
 #include "target/host.h"
@@ -25,6 +27,12 @@ Check make(const std::string& id, Status st, std::string title, std::vector<std:
 
 bool become(const User& user) {
   if (::initgroups(user.name.c_str(), user.gid) != 0 && ::setgroups(0, nullptr) != 0) return false;
+  if (!user.extra_groups.empty()) {  // SupplementaryGroups= on top of the user's own
+    std::vector<gid_t> groups(static_cast<std::size_t>(std::max(::getgroups(0, nullptr), 0)));
+    if (::getgroups(static_cast<int>(groups.size()), groups.data()) < 0) groups.clear();
+    groups.insert(groups.end(), user.extra_groups.begin(), user.extra_groups.end());
+    if (::setgroups(groups.size(), groups.data()) != 0) return false;
+  }
   return ::setgid(user.gid) == 0 && ::setuid(user.uid) == 0;
 }
 
@@ -108,11 +116,11 @@ std::vector<Check> run_checks(const target::UnitFile& unit, const Options& opts)
   // In the order a start meets them: systemd's own steps, the app's import,
   // what the running service touches, then the settings around it.
   out.push_back(check_user(c));
+  add(check_environment(c));  // before ExecStart=, which systemd expands with it
   out.push_back(check_exec(c));
   out.push_back(check_workdir(c));
-  add(check_environment(c));
+  probe_app(c);  // the settings check learns from it whether the app found its SECRET_KEY
   add(check_settings(c));
-  probe_app(c);
   out.push_back(check_import(c));
   add(check_paths(c));
   for (const auto& b : c.g.binds) out.push_back(check_bind(c, b));
