@@ -10,10 +10,10 @@
 
 namespace {
 
-// A word every secret pattern of redact.h needs (SECRET, PASSWORD, PASSWD,
-// PASSPHRASE, TOKEN, *KEY, CREDENTIAL, in any case), or a URL.
+// A word every secret pattern of redact.h needs (SECRET, PASS..., PWD, TOKEN,
+// KEY, CREDENTIAL, in any case), or a URL.
 bool secret_looking(std::string_view s) {
-  static const std::string_view words[] = {"secret", "passw", "passphrase", "token", "key", "credential"};
+  static const std::string_view words[] = {"secret", "pass", "pwd", "token", "key", "credential"};
   std::string lower(s);
   for (char& c : lower)
     if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
