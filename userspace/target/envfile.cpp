@@ -692,7 +692,7 @@ class Checker {
       if (one_line && e.continuations.empty()) corrected = key + "=" + literal_quoted(raw_value(e, comment));
       add(e.line, key,
           "systemd drops backslashes from the unquoted value of " + key +
-              ": outside quotes a backslash only makes the next character literal",
+              " (outside quotes a backslash only makes the next character literal)",
           corrected);
     }
 
