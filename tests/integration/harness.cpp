@@ -167,6 +167,24 @@ Output Background::stop(int sig) {
 
 Output Background::wait(int timeout_s) { return collect(timeout_s); }
 
+Output run_shell(const std::string& command_line) {
+  Output o;
+  FILE* p = popen(("{ " + command_line + "\n} 2>&1; echo \"status=$?\"").c_str(), "r");
+  if (!p) return o;
+  char buf[4096];
+  while (fgets(buf, sizeof buf, p)) o.out += buf;
+  pclose(p);
+  auto at = o.out.rfind("status=");
+  if (at != std::string::npos) {
+    o.status = std::atoi(o.out.c_str() + at + 7);
+    o.out.erase(at);
+  }
+  std::istringstream lines(o.out);
+  for (std::string line; std::getline(lines, line);)
+    if (!line.empty() && line[0] == '{') o.lines.push_back(json::parse(line, nullptr, false));
+  return o;
+}
+
 Output run_pmtrace(const std::vector<std::string>& args, int timeout_s, const std::vector<std::string>& env) {
   Background bg(args, env);
   return bg.wait(timeout_s);

@@ -26,6 +26,10 @@ std::string pmtrace_bin();
 std::string prog(const std::string& name);  // path of a tests/progs program
 
 // Runs pmtrace with args to completion (killed after timeout_s).
+// Runs a shell command line (sh -c), its stdout and stderr together in `out`
+// (JSON lines among them parsed into `lines`), its exit status in `status`.
+Output run_shell(const std::string& command_line);
+
 Output run_pmtrace(const std::vector<std::string>& args, int timeout_s = 60,
                    const std::vector<std::string>& env = {});
 

@@ -116,18 +116,12 @@ TEST_CASE("doctor: without root it says why and exits 2", "[root][doctor][errors
   TempDir d;
   chmod(d.path().c_str(), 0755);
   std::ofstream(d.path() + "/meats.service") << "[Service]\nExecStart=/bin/true\n";
-  std::string cmd = "setpriv --reuid=65534 --regid=65534 --clear-groups " + pmtrace_bin() + " doctor meats --unit-path " +
-                    d.path() + " 2>&1; echo \"status=$?\"";
-  FILE* p = popen(cmd.c_str(), "r");
-  REQUIRE(p);
-  std::string out;
-  char buf[512];
-  while (fgets(buf, sizeof buf, p)) out += buf;
-  pclose(p);
-  INFO(out);
-  CHECK(out.find("pmtrace doctor needs root") != std::string::npos);
-  CHECK(out.find("sudo pmtrace doctor meats") != std::string::npos);
-  CHECK(out.find("status=2") != std::string::npos);
+  auto o = run_shell("setpriv --reuid=65534 --regid=65534 --clear-groups " + pmtrace_bin() +
+                     " doctor meats --unit-path " + d.path());
+  INFO(o.out);
+  CHECK(o.out.find("pmtrace doctor needs root") != std::string::npos);
+  CHECK(o.out.find("sudo pmtrace doctor meats") != std::string::npos);
+  CHECK(o.status == 2);
 }
 
 namespace {
@@ -135,21 +129,9 @@ namespace {
 // PID 1 (/run/systemd/system), with `systemctl` on PATH answering `cat` as
 // systemd's does: the files systemd has loaded, each after a "# /path" line.
 Output doctor_under_systemd(const std::string& fake_bin, const std::string& unit, const std::string& extra = "") {
-  std::string cmd = "unshare --mount --propagation private sh -c 'mount -t tmpfs tmpfs /run && mkdir -p "
-                    "/run/systemd/system && PATH=" + fake_bin + ":$PATH exec " + pmtrace_bin() + " doctor " + unit +
-                    " --json " + extra + "' 2>&1; echo \"status=$?\"";
-  Output o;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return o;
-  char buf[4096];
-  while (fgets(buf, sizeof buf, p)) o.out += buf;
-  pclose(p);
-  auto at = o.out.rfind("status=");
-  if (at != std::string::npos) o.status = std::atoi(o.out.c_str() + at + 7);
-  std::istringstream lines(o.out);
-  for (std::string line; std::getline(lines, line);)
-    if (!line.empty() && line[0] == '{') o.lines.push_back(json::parse(line, nullptr, false));
-  return o;
+  return run_shell("unshare --mount --propagation private sh -c 'mount -t tmpfs tmpfs /run && mkdir -p "
+                   "/run/systemd/system && PATH=" + fake_bin + ":$PATH exec " + pmtrace_bin() + " doctor " + unit +
+                   " --json " + extra + "'");
 }
 }  // namespace
 

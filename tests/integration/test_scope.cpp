@@ -228,15 +228,9 @@ TEST_CASE("attach --unit: the unit is followed across a restart (its cgroup re-c
 TEST_CASE("without root pmtrace says what it needs and exits 2 (eBPF asked for)", "[root][errors]") {
   REQUIRE_ROOT();
   // --backend bpf: the default (auto) would fall back to ptrace (test_ptrace.cpp).
-  std::string cmd = "setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all " + pmtrace_bin() +
-                    " run --backend bpf -- /bin/true 2>&1; echo \"status=$?\"";
-  FILE* p = popen(cmd.c_str(), "r");
-  REQUIRE(p);
-  std::string out;
-  char buf[512];
-  while (fgets(buf, sizeof buf, p)) out += buf;
-  pclose(p);
-  INFO(out);
-  CHECK(out.find("pmtrace needs root (or CAP_BPF and CAP_PERFMON)") != std::string::npos);
-  CHECK(out.find("status=2") != std::string::npos);
+  auto o = run_shell("setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all " + pmtrace_bin() +
+                     " run --backend bpf -- /bin/true");
+  INFO(o.out);
+  CHECK(o.out.find("pmtrace needs root (or CAP_BPF and CAP_PERFMON)") != std::string::npos);
+  CHECK(o.status == 2);
 }

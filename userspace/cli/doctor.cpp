@@ -53,29 +53,7 @@ Result<void> write_script(const std::string& path, const std::string& text) {
       return make_error("cannot write the fix script " + path + ": it exists and belongs to uid " +
                         std::to_string(st.st_uid) + " (remove it or choose another name)");
   }
-  std::string tmp = path + ".tmp-" + std::to_string(::getpid());
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-  if (fd < 0) return errno_error("cannot write the fix script " + path);
-  std::size_t off = 0;
-  while (off < text.size()) {
-    ssize_t n = ::write(fd, text.data() + off, text.size() - off);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      int err = errno;
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      return errno_error("cannot write the fix script " + path, err);
-    }
-    off += static_cast<std::size_t>(n);
-  }
-  ::fchmod(fd, 0600);
-  ::close(fd);
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    int err = errno;
-    ::unlink(tmp.c_str());
-    return errno_error("cannot write the fix script " + path, err);
-  }
-  return {};
+  return replace_file(path, path + ".tmp-" + std::to_string(::getpid()), text, 0600, "fix script", true);
 }
 
 }  // namespace

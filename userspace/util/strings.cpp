@@ -108,6 +108,33 @@ std::optional<std::string> read_file(const std::string& path) {
   return out;
 }
 
+Result<void> replace_file(const std::string& path, const std::string& tmp, const std::string& text, unsigned mode,
+                          const std::string& what, bool exclusive) {
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | (exclusive ? O_EXCL : O_TRUNC), mode);
+  if (fd < 0) return errno_error("cannot write the " + what + " " + tmp);
+  std::size_t off = 0;
+  while (off < text.size()) {
+    ssize_t n = ::write(fd, text.data() + off, text.size() - off);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      int err = errno;
+      ::close(fd);
+      ::unlink(tmp.c_str());
+      return errno_error("cannot write the " + what + " " + tmp, err);
+    }
+    off += static_cast<std::size_t>(n);
+  }
+  ::fchmod(fd, static_cast<mode_t>(mode));  // an old tmp kept its mode through O_TRUNC
+  ::fsync(fd);
+  ::close(fd);
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    int err = errno;
+    ::unlink(tmp.c_str());
+    return errno_error("cannot replace the " + what + " " + path, err);
+  }
+  return {};
+}
+
 std::optional<long long> parse_int(std::string_view s) {
   s = trim(s);
   long long v = 0;

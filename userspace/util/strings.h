@@ -6,6 +6,8 @@
 #include <string_view>
 #include <vector>
 
+#include "util/result.h"
+
 namespace pm {
 
 std::vector<std::string> split(std::string_view s, char sep, bool skip_empty = true);
@@ -25,6 +27,14 @@ std::string escape_bytes(std::string_view s);
 // at most kMaxReadFile bytes (errno EFBIG).
 inline constexpr std::size_t kMaxReadFile = 64u << 20;
 std::optional<std::string> read_file(const std::string& path);
+
+// Writes `text` to `tmp` (never through a symlink; O_EXCL when `exclusive`,
+// else an old tmp is truncated), gives it `mode`, syncs it and renames it
+// over `path`: a reader sees the old file or the new one, never half of it.
+// `what` names the file in errors ("metrics file"). A failed write leaves
+// no tmp behind.
+Result<void> replace_file(const std::string& path, const std::string& tmp, const std::string& text, unsigned mode,
+                          const std::string& what, bool exclusive = false);
 
 std::optional<long long> parse_int(std::string_view s);
 

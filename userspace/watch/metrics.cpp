@@ -78,29 +78,7 @@ void Metrics::sample_self() {
 Result<void> write_textfile(const std::string& path, const std::string& text) {
   // node_exporter must never read a half-written file: a temporary beside it,
   // then rename (atomic within a filesystem).
-  std::string tmp = path + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
-  if (fd < 0) return errno_error("cannot write the metrics file " + tmp);
-  std::size_t off = 0;
-  while (off < text.size()) {
-    ssize_t n = ::write(fd, text.data() + off, text.size() - off);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      int err = errno;
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      return errno_error("cannot write the metrics file " + tmp, err);
-    }
-    off += static_cast<std::size_t>(n);
-  }
-  ::fsync(fd);
-  ::close(fd);
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    int err = errno;
-    ::unlink(tmp.c_str());
-    return errno_error("cannot replace the metrics file " + path, err);
-  }
-  return {};
+  return replace_file(path, path + ".tmp", text, 0644, "metrics file");
 }
 
 }  // namespace pm::watch
