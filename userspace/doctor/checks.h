@@ -87,6 +87,14 @@ struct Context {
   std::string absolute(const std::string& path) const;
 };
 
+// The PATH systemd gives services (and searches for ExecStart= programs).
+inline constexpr const char* kServicePath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+// The "#!" line of the file a path finally names, symlinks followed ("" when none).
+std::string shebang_of(const std::string& path);
+// A NAME=VALUE word into the environment (a word without '=' is skipped).
+void set_assignment(std::map<std::string, std::string>& env, const std::string& word);
+
 Check make(const std::string& id, Status st, std::string title, std::vector<std::string> evidence = {},
            std::string fix = {});
 

@@ -102,16 +102,12 @@ std::string python_of(const Context& c) {
     if (!c.wrapper_cd.empty()) base = c.wrapper_cd[0] == '/' ? c.wrapper_cd : base + "/" + c.wrapper_cd;
     prog = base + "/" + prog;
   }
-  if (char* real = ::realpath(prog.c_str(), nullptr)) {  // a venv's bin/ may hold symlinks
-    prog = real;
-    ::free(real);
-  }
   if (starts_with(basename_of(prog), "python")) return prog;
-  auto f = target::host_path_lookup()(prog);
-  if (!f || f->shebang.empty()) return "";
-  std::string interp = shebang_interpreter(f->shebang);
+  std::string line = shebang_of(prog);  // a venv's bin/ may hold symlinks: followed
+  if (line.empty()) return "";
+  std::string interp = shebang_interpreter(line);
   if (basename_of(interp) == "env") {  // #!/usr/bin/env python3
-    auto words = split(f->shebang.substr(2), ' ');
+    auto words = split(line.substr(2), ' ');
     for (std::size_t i = 1; i < words.size(); ++i)
       if (!starts_with(words[i], "-")) return find_in_path(words[i]);
     return "";
@@ -123,7 +119,7 @@ std::string python_of(const Context& c) {
 // always sets (PATH, and HOME, USER, LOGNAME, SHELL for User=).
 std::vector<std::string> service_environ(const Context& c) {
   std::map<std::string, std::string> env = {
-      {"PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"},
+      {"PATH", kServicePath},
       {"HOME", c.user.home}, {"USER", c.user.name}, {"LOGNAME", c.user.name}, {"SHELL", "/bin/sh"}};
   for (const auto& [k, v] : c.env) env[k] = v;
   env["PYTHONDONTWRITEBYTECODE"] = "1";  // doctor writes nothing, not even __pycache__ (python -B as well)
@@ -135,7 +131,7 @@ std::vector<std::string> service_environ(const Context& c) {
 std::string blocked_syscall(pid_t pid) {
   auto text = read_file("/proc/" + std::to_string(pid) + "/syscall");
   if (!text) return "";
-  auto nr = parse_int(split(*text, ' ').empty() ? "" : split(*text, ' ')[0]);
+  auto nr = parse_int(text->substr(0, text->find(' ')));
   if (!nr) return "";
   return *nr < 0 ? "" : model::syscall_name(static_cast<int>(*nr));
 }

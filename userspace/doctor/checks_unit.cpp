@@ -21,19 +21,10 @@
 namespace pm::doctor {
 namespace {
 
-// The "#!" line of the file a path finally names ("" when it is none).
-std::string shebang_of(const std::string& path) {
-  char* real = ::realpath(path.c_str(), nullptr);
-  if (!real) return "";
-  auto f = target::host_path_lookup()(real);
-  ::free(real);
-  return f ? f->shebang : "";
-}
-
 // systemd's PATH for services, where ExecStart= programs without a '/' are found.
 std::string find_program(const std::string& name) {
   if (name.find('/') != std::string::npos) return name;
-  for (const auto& dir : split("/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", ':')) {
+  for (const auto& dir : split(kServicePath, ':')) {
     std::string p = dir + "/" + name;
     if (::access(p.c_str(), X_OK) == 0) return p;
   }
@@ -304,8 +295,7 @@ Check check_exec(Context& c) {
   } else {
     read_wrapper(c);
   }
-  for (const auto& e : c.g.env)  // gunicorn -e KEY=VALUE: set in the app over the unit's
-    if (auto eq = e.find('='); eq != std::string::npos) c.env[e.substr(0, eq)] = e.substr(eq + 1);
+  for (const auto& e : c.g.env) set_assignment(c.env, e);  // gunicorn -e KEY=VALUE: set in the app over the unit's
   if (auto why = missing_why(prog); !why.empty())
     return make("exec", Status::failure, "ExecStart= names a program that is not there: " + why, {where},
                 "install it, or fix the path in ExecStart=; systemd fails the start with 203/EXEC");
@@ -393,14 +383,10 @@ Check check_workdir(Context& c) {
 // EnvironmentFile= and Environment=: the variables the service will get.
 std::vector<Check> check_environment(Context& c) {
   std::vector<Check> out;
-  for (const auto& word : c.defaults.environment)  // DefaultEnvironment= in system.conf, the lowest layer
-    if (auto eq = word.find('='); eq != std::string::npos) c.env[word.substr(0, eq)] = word.substr(eq + 1);
+  for (const auto& word : c.defaults.environment) set_assignment(c.env, word);  // DefaultEnvironment=, the lowest layer
   for (const auto* s : c.unit.list("Service", "Environment")) {
     auto words = target::parse_exec(s->value, c.unit.name, c.user.name);  // systemd splits it as a command line
-    for (const auto& word : words ? words->argv : split(s->value, ' ')) {
-      auto eq = word.find('=');
-      if (eq != std::string::npos) c.env[word.substr(0, eq)] = word.substr(eq + 1);
-    }
+    for (const auto& word : words ? words->argv : split(s->value, ' ')) set_assignment(c.env, word);
   }
   // Each EnvironmentFile= with its specifiers expanded; a wildcard expression
   // is every file it matches, in order (systemd.exec(5)).

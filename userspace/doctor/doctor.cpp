@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <vector>
 
 #include "doctor/checks.h"
@@ -48,6 +49,18 @@ bool user_can(const User& user, const std::string& path, int mode) {
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
   return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+std::string shebang_of(const std::string& path) {
+  char* real = ::realpath(path.c_str(), nullptr);
+  if (!real) return "";
+  auto f = target::host_path_lookup()(real);
+  ::free(real);
+  return f ? f->shebang : "";
+}
+
+void set_assignment(std::map<std::string, std::string>& env, const std::string& word) {
+  if (auto eq = word.find('='); eq != std::string::npos) env[word.substr(0, eq)] = word.substr(eq + 1);
 }
 
 std::string mode_text(const std::string& path) {
