@@ -153,4 +153,11 @@ TEST_CASE("redact: secret segments of a name (DB_PASS, STRIPE_KEY, MYSQL_PWD), n
   CHECK(pm::redact("export DB_PASS=hunter2hunter2") == "export DB_PASS=***");
   CHECK(pm::redact("STRIPE_KEY=sk_live_abcdef123456") == "STRIPE_KEY=***");
   CHECK(pm::redact("BYPASS_CACHE=yes") == "BYPASS_CACHE=yes");
+  // The shell's working directory is no password: a learned "PWD" value hid
+  // every path under the directory pmtrace was started in.
+  CHECK_FALSE(pm::secret_name("PWD"));
+  CHECK_FALSE(pm::secret_name("OLDPWD"));
+  CHECK(pm::redact("PWD=/work/main OLDPWD=/root") == "PWD=/work/main OLDPWD=/root");
+  pm::learn_secrets_from_environ(std::string("PWD=/srv/projectmeats\0OLDPWD=/root\0", 35));
+  CHECK(pm::redact("/srv/projectmeats/app.py") == "/srv/projectmeats/app.py");
 }

@@ -13,10 +13,12 @@
 #include <vector>
 
 #include "report/describe.h"
+#include "investigation/preflight.h"
 #include "report/sink.h"
 
 using namespace pm::model;
 using namespace pm::report;
+using pm::investigation::preflight_checks;
 using nlohmann::json;
 
 namespace {
@@ -272,7 +274,7 @@ TEST_CASE("JsonSink: start, events and summary lines, all JSON, nothing secret",
 
   const json& start = lines[0];
   CHECK(start["type"] == "start");
-  CHECK(start["schema"] == 1);
+  CHECK(start["schema"] == pm::investigation::kJsonSchema);
   CHECK(start["mode"] == "run");
   CHECK(start["backend"] == "bpf");
   CHECK(start["target"] == "gunicorn --env SECRET_KEY=*** app:app");
@@ -402,7 +404,7 @@ TEST_CASE("TextSink: timeline lines, loss counts and FAILED lines", "[sink]") {
   CHECK(has(text, "\nnote: openat2 tracepoint not available\n"));
   CHECK(has(text, "\nFAILED: pid 5 (gunicorn) exited with code 3 at +1.500s\n"));
   CHECK(has(text, "\nFAILED: pid 6 (worker) killed by SIGKILL at +2.000s\n"));
-  CHECK_FALSE(has(text, "no traced process failed"));
+  CHECK(has(text, "\nVERDICT: "));
 }
 
 TEST_CASE("TextSink: a clean run, and a traceback written in pieces folds into one line", "[sink]") {
@@ -426,6 +428,7 @@ TEST_CASE("TextSink: a clean run, and a traceback written in pieces folds into o
   sink.event(event(EventType::exit, 7, ok));  // ends the run of writes
   Summary s;
   s.events = 5;
+  s.verdict_text = "the service is healthy (up since 0.1 s after start)";
   sink.end(s);
 
   const std::string text = out.str();
@@ -436,7 +439,14 @@ TEST_CASE("TextSink: a clean run, and a traceback written in pieces folds into o
   CHECK(has(text, "; 0 lost\n"));
   CHECK_FALSE(has(text, "lost because"));
   CHECK_FALSE(has(text, "FAILED"));
-  CHECK(has(text, "\nno traced process failed\n"));
+  CHECK(has(text, "\nVERDICT: healthy: the service is healthy (up since 0.1 s after start)\n"));
+  // A healthy run's summary has no error words in it (the traceback above is
+  // the app's own output).
+  const std::string summary = text.substr(text.find("; 0 lost"));
+  for (const char* word : {"FAIL", "fail", "error", "Error"}) {
+    INFO(word);
+    CHECK_FALSE(has(summary, word));
+  }
 }
 
 TEST_CASE("report: findings a static check would have caught point at pmtrace doctor", "[report][preflight]") {

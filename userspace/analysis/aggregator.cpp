@@ -47,6 +47,55 @@ bool runs_gunicorn(const std::vector<std::string>& argv) {
   return false;
 }
 
+std::string unit_of_cgroup_path(const std::string& path) {
+  auto parts = split(path, '/');
+  for (auto it = parts.rbegin(); it != parts.rend(); ++it)
+    if (ends_with(*it, ".service") || ends_with(*it, ".scope")) return *it;
+  return "";
+}
+
+void Aggregator::set_unit_context(UnitContext u) {
+  add_unit(u.name);
+  for (auto& known : unit_contexts_)
+    if (known.name == u.name) {
+      known = std::move(u);
+      return;
+    }
+  unit_contexts_.push_back(std::move(u));
+}
+
+const UnitContext* Aggregator::unit_context(const std::string& name) const {
+  for (const auto& u : unit_contexts_)
+    if (u.name == name) return &u;
+  return nullptr;
+}
+
+const UnitContext* Aggregator::unit_context() const {
+  for (const auto& u : unit_contexts_)
+    if (u.loaded) return &u;
+  return nullptr;
+}
+
+void Aggregator::set_process_start(std::uint32_t pid, const std::string& cgroup_path, std::optional<bool> notify_socket) {
+  Process& p = procs_[pid];
+  if (p.pid == 0) p.pid = pid;
+  if (!cgroup_path.empty()) {
+    p.cgroup_path = cgroup_path;
+    p.unit = unit_of_cgroup_path(cgroup_path);
+  }
+  if (notify_socket) p.notify_socket = notify_socket;
+}
+
+bool Aggregator::descends_from(std::uint32_t pid, std::uint32_t ancestor) const {
+  for (int depth = 0; depth < 64 && pid; ++depth) {
+    if (pid == ancestor) return true;
+    const Process* p = process(pid);
+    if (!p || p->ppid == pid) return false;
+    pid = p->ppid;
+  }
+  return false;
+}
+
 const Process* Aggregator::process(std::uint32_t pid) const {
   auto it = procs_.find(pid);
   return it == procs_.end() ? nullptr : &it->second;
@@ -55,7 +104,8 @@ const Process* Aggregator::process(std::uint32_t pid) const {
 Process& Aggregator::proc(const model::Event& e) {
   auto [it, inserted] = procs_.try_emplace(e.hdr.pid);
   Process& p = it->second;
-  if (inserted) {
+  // New, or known so far only from a fact (its cgroup read at exec).
+  if (inserted || p.first_ns == 0) {
     p.pid = e.hdr.pid;
     p.ppid = e.hdr.ppid;
     p.comm = e.hdr.comm;
@@ -68,6 +118,8 @@ Process& Aggregator::proc(const model::Event& e) {
     p.gid = e.hdr.gid;
     p.uid_known = true;
     p.cgroup_id = e.hdr.cgroup_id;
+    if (p.unit.empty())
+      if (auto it = unit_cgroups_.find(p.cgroup_id); it != unit_cgroups_.end()) p.unit = it->second;
   }
   return p;
 }
@@ -188,6 +240,9 @@ void Aggregator::on_event(const model::Event& e) {
       c.uid = e.hdr.uid;
       c.gid = e.hdr.gid;
       c.uid_known = true;
+      c.cgroup_path = parent.cgroup_path;
+      c.unit = parent.unit;
+      c.notify_socket = parent.notify_socket;
       // gunicorn's sync workers are plain forks of the master, never exec'd.
       if (parent_role == Role::gunicorn_master) c.role = Role::gunicorn_worker;
       break;
@@ -309,6 +364,11 @@ void Aggregator::on_event(const model::Event& e) {
     case EventType::oom_victim:
       keep(ooms_, e);
       break;
+    case EventType::cgroup_adopt: {
+      const auto* c = e.as<model::CgroupAdopt>();
+      if (auto u = unit_of_cgroup_path(c->path); !u.empty()) unit_cgroups_[c->cgroup_id] = u;
+      break;
+    }
     default:
       proc(e);
       break;

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "analysis/process_table.h"
+#include "analysis/unit_context.h"
 #include "model/event.h"
 
 namespace pm::analysis {
@@ -51,6 +52,10 @@ struct Process {
   std::vector<Blocked> blocked;    // what it was in when signals arrived
   std::optional<std::uint64_t> heartbeat_ns;  // first gunicorn heartbeat: booted
   std::optional<std::uint64_t> accept_ns;     // first accepted connection: serving
+  std::string cgroup_path;         // cgroup v2 path, read at exec (or inherited at fork)
+  std::string unit;                // the unit of that cgroup ("x.service"), "" when none
+  // Whether NOTIFY_SOCKET was in its environment at exec (unknown: not read).
+  std::optional<bool> notify_socket;
 };
 
 // A connect that had not completed: started (EINPROGRESS, or a blocking call
@@ -137,8 +142,23 @@ class Aggregator {
   void add_env_file(EnvFileInfo f) { env_files_.push_back(std::move(f)); }
   const std::vector<EnvFileInfo>& env_files() const { return env_files_; }
   // The systemd units traced (attach UNIT, run -- systemctl start UNIT).
-  void add_unit(const std::string& name) { units_.push_back(name); }
+  void add_unit(const std::string& name) {
+    if (std::find(units_.begin(), units_.end(), name) == units_.end()) units_.push_back(name);
+  }
   const std::vector<std::string>& units() const { return units_; }
+  // What a traced unit's settings say (Type=, TimeoutStartSec=, ...).
+  void set_unit_context(UnitContext u);
+  const UnitContext* unit_context(const std::string& name) const;
+  // The first traced unit whose settings were read, if any.
+  const UnitContext* unit_context() const;
+  // Where a process lives, read at its exec (a fact): its cgroup path and
+  // whether NOTIFY_SOCKET reached it. Its unit follows from the path.
+  void set_process_start(std::uint32_t pid, const std::string& cgroup_path, std::optional<bool> notify_socket);
+  // The process `pmtrace run` started (the wrapped command); 0 for attach.
+  void set_wrapped_pid(std::uint32_t pid) { wrapped_pid_ = pid; }
+  std::uint32_t wrapped_pid() const { return wrapped_pid_; }
+  // Whether pid is `ancestor` or descends from it (through the traced parents).
+  bool descends_from(std::uint32_t pid, std::uint32_t ancestor) const;
 
   void set_file_lookup(FileLookup f) { file_lookup_ = std::move(f); }
   // lstat semantics: symlinks reported as such (the file lookup follows them).
@@ -172,6 +192,9 @@ class Aggregator {
   std::vector<std::pair<model::SockAddr, std::string>> databases_;
   std::vector<EnvFileInfo> env_files_;
   std::vector<std::string> units_;
+  std::vector<UnitContext> unit_contexts_;
+  std::map<std::uint64_t, std::string> unit_cgroups_;  // cgroup id -> unit, from cgroup_adopt
+  std::uint32_t wrapped_pid_ = 0;
   std::uint64_t last_ns_ = 0, end_ns_ = 0;
   std::size_t ok_connects_kept_ = 0, ok_tcp_kept_ = 0;
   FileLookup file_lookup_, path_lookup_;

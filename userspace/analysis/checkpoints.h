@@ -12,22 +12,9 @@
 #include <vector>
 
 #include "analysis/aggregator.h"
+#include "analysis/checkpoint_types.h"
 
 namespace pm::analysis {
-
-struct Checkpoint {
-  std::string name;          // "started", "configuration read", ...
-  bool reached = false;
-  bool failed = false;       // the phase the service failed in
-  std::uint64_t ts_ns = 0;   // when it was reached
-  std::string evidence;      // how it was seen, or why it counts as failed
-};
-
-struct Checkpoints {
-  std::vector<Checkpoint> list;  // in the order the service goes through them
-  const Checkpoint* last_reached() const;
-  const Checkpoint* failed() const;
-};
 
 // `service_failed`: a process failed or a rule found a failure; only then is
 // the first phase not reached marked failed.

@@ -9,16 +9,10 @@
 #include <string>
 #include <vector>
 
+#include "analysis/process_end.h"
 #include "model/event.h"
 
 namespace pm::analysis {
-
-struct ProcessEnd {
-  std::uint32_t pid = 0;
-  std::string comm;
-  model::Exit exit;
-  std::uint64_t ts_ns = 0;
-};
 
 class ProcessTable {
  public:

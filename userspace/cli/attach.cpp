@@ -5,6 +5,7 @@
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "cli/session.h"
+#include "investigation/end_rules.h"
 #include "model/clock.h"
 #include "target/procfs.h"
 #include "target/unit.h"
@@ -14,6 +15,8 @@ namespace pm::cli {
 
 int cmd_attach(const AttachOptions& opts) {
   if (opts.target.empty()) return report_error(make_error("attach needs a target: a pid, a unit or a process name"));
+  auto settle_ms = parse_duration_ms(opts.settle);
+  if (!settle_ms) return report_error(make_error("--settle takes a duration such as 3s or 500ms"));
   std::optional<long long> duration_ms;
   if (!opts.duration.empty()) {
     duration_ms = parse_duration_ms(opts.duration);
@@ -95,18 +98,39 @@ int cmd_attach(const AttachOptions& opts) {
   so.deadline_ms = duration_ms;
   so.deadline_reason = "--duration reached";
   Session session(**src, info, std::move(so));
-  if (unit) session.add_unit_context(unit->unit, unit->unit_file);
+  if (unit) session.add_unit_context(unit->unit);
   for (auto pid : seeds) session.seed(pid);
 
-  std::uint64_t last_prune = 0;
+  std::uint64_t last_prune = 0, last_probe = 0;
+  // The same end rules as run decide when to say the service has started.
+  investigation::EndRules end_rules;
+  investigation::EndInputs in;
+  in.start_ns = info.start_ns;
+  in.settle_ns = static_cast<std::uint64_t>(*settle_ms) * 1000000ull;
+  bool said_started = false;
+  const investigation::SyscallProbe probe = [&](std::uint32_t pid) { return procfs.syscall_of(pid); };
   std::string reason = session.run([&]() -> std::optional<std::string> {
-    if (!end_with_tree) return std::nullopt;
     auto now = model::Clock::monotonic_ns();
     if (now - last_prune > 500000000ull) {
       session.prune_gone(procfs);
       last_prune = now;
     }
-    if (session.table().live_count() == 0) return "every traced process exited";
+    auto& t = session.table();
+    if (!said_started && t.listening()) {
+      if (now - last_probe > 200000000ull) {
+        in.busy = investigation::in_flight(session.investigation().aggregator(), probe);
+        last_probe = now;
+      }
+      in.now_ns = now;
+      in.live = t.live_count();
+      in.listening = true;
+      in.last_event_ns = t.last_event_ns();
+      if (end_rules.check(in)) {
+        said_started = true;
+        spdlog::info("the service has started: listening, and quiet for {} (Ctrl-C prints the report)", opts.settle);
+      }
+    }
+    if (end_with_tree && t.live_count() == 0) return "every traced process exited";
     return std::nullopt;
   });
   return session.finish(reason);

@@ -20,6 +20,7 @@ struct CommonOptions {
   std::string ringbuf_size = "16M";  // power of two, at least one page: 64K, 16M
   std::string record;                 // --record FILE.pmt
   bool no_redact = false;             // --no-redact: secrets in clear (local debugging)
+  std::string timeline = "short";     // --timeline short|full: the text report's timeline
 };
 
 struct RunOptions {
@@ -35,6 +36,7 @@ struct AttachOptions {
   std::string target;
   std::string kind = "auto";        // auto, pid, unit, name
   std::string duration;             // empty: until Ctrl-C
+  std::string settle = "3s";        // a listening service quiet this long is said to have started
 };
 
 struct ExplainOptions {

@@ -54,6 +54,7 @@ Result<std::unique_ptr<sources::Source>> open_source(const sources::BpfConfig& c
 Result<void> apply_common(const CommonOptions& common, SessionOptions& so) {
   so.json = common.json;
   so.verbose = common.verbose;
+  so.full_timeline = common.timeline == "full";
   so.text_report = common.text_report;
   if (common.no_redact) {
     set_redaction(false);
@@ -65,16 +66,6 @@ Result<void> apply_common(const CommonOptions& common, SessionOptions& so) {
     so.recording = std::move(*w);
   }
   return {};
-}
-
-std::vector<nlohmann::json> process_start_facts(std::uint32_t pid) {
-  std::vector<nlohmann::json> facts;
-  if (auto env = read_file("/proc/" + std::to_string(pid) + "/environ")) {
-    learn_secrets_from_environ(*env);
-    for (const auto& d : target::databases_from_environ(*env)) facts.push_back(record::database_fact(d.addr, d.what));
-  }
-  if (auto limit = target::host_memory_limit(pid)) facts.push_back(record::memory_limit_fact(pid, *limit));
-  return facts;
 }
 
 record::Header recording_header(const report::RunInfo& info) {

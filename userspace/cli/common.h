@@ -28,12 +28,6 @@ Result<void> apply_common(const CommonOptions& common, SessionOptions& so);
 // version, this machine's name and kernel, whether secrets are redacted.
 record::Header recording_header(const report::RunInfo& info);
 
-// What a live process was started with, read once at its exec (or when a
-// session adopts it): its environment's secrets are learned (so its output
-// is redacted from then on), and the facts the rules need are returned (the
-// database DATABASE_URL names, the memory limit of its cgroup).
-std::vector<nlohmann::json> process_start_facts(std::uint32_t pid);
-
 // The unit's cgroup: relative path, absolute directory, and whether it exists.
 struct UnitScope {
   std::string unit;

@@ -20,24 +20,10 @@
 namespace pm::cli {
 namespace {
 
-// The unit as systemd has it loaded where systemd runs (systemctl cat),
-// otherwise read from the unit files as systemd would.
 Result<target::UnitFile> load_unit(const DoctorOptions& opts, std::string& source) {
   target::UnitEnv env = target::UnitEnv::from_system();
   if (!opts.unit_path.empty()) env.unit_paths = {opts.unit_path};
-  if (env.systemd_running && opts.unit_path.empty()) {
-    std::string name = target::normalize_unit_name(opts.unit);
-    auto cat = run_capture({"systemctl", "cat", "--no-pager", "--", name});
-    if (cat && cat->status == 0 && !cat->out.empty()) {
-      source = "systemctl cat";
-      return target::unit_from_systemctl_cat(name, cat->out);
-    }
-    if (cat && cat->status != 0)
-      return make_error("no unit named " + name + " (systemctl cat found no file for it)",
-                        "systemctl list-unit-files shows the known ones");
-  }
-  source = "unit files";
-  return target::load_unit_file(opts.unit, env);
+  return target::load_unit_as_loaded(opts.unit, env, !opts.unit_path.empty(), &source);
 }
 
 // A script root will run: written to a new file beside the target (O_EXCL,

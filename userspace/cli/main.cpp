@@ -25,6 +25,10 @@ int main(int argc, char** argv) {
     sub->add_flag("--json", c.json, "print one JSON object a line");
     sub->add_flag("-v,--verbose", c.verbose, "stream events live on stderr, and libbpf's messages");
     sub->add_option("--text-report", c.text_report, "also write the text report to this file (created 0600)");
+    sub->add_option("--timeline", c.timeline,
+                    "short: the service's own significant events (default); full: every event, as -v")
+        ->check(CLI::IsMember({"short", "full"}))
+        ->capture_default_str();
     sub->add_flag("--no-redact", c.no_redact,
                   "do not hide secrets (SECRET_KEY, passwords, tokens): local debugging only, marked in the output");
   };
@@ -53,6 +57,8 @@ int main(int argc, char** argv) {
   add_common(attach_cmd, attach.common);
   attach_cmd->add_option("target", attach.target, "a pid, a systemd unit or a process name")->required();
   attach_cmd->add_option("--duration", attach.duration, "stop after this long (default: until Ctrl-C)");
+  attach_cmd->add_option("--settle", attach.settle, "a listening service quiet this long is said to have started")
+      ->capture_default_str();
   auto* kind = attach_cmd->add_option_group("kind", "what TARGET is (default: guessed)");
   kind->add_flag_callback("--pid", [&] { attach.kind = "pid"; }, "TARGET is a pid");
   kind->add_flag_callback("--unit", [&] { attach.kind = "unit"; }, "TARGET is a systemd unit");

@@ -10,6 +10,7 @@
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "cli/session.h"
+#include "investigation/end_rules.h"
 #include "model/clock.h"
 #include "target/unit.h"
 #include "util/fd.h"
@@ -121,33 +122,54 @@ int cmd_run(const RunOptions& opts) {
 
   so.deadline_ms = *timeout_ms;
   Session session(**src, info, std::move(so));
-  for (const auto& s : scopes) session.add_unit_context(s.unit, s.unit_file);
+  for (const auto& s : scopes) session.add_unit_context(s.unit);
   session.seed(static_cast<std::uint32_t>(child->pid));
+  session.investigation().set_wrapped(static_cast<std::uint32_t>(child->pid));
   child->release();
 
   bool child_done = false;
   int child_status = 0;
   target::Procfs procfs;
-  std::uint64_t last_prune = 0;
+  std::uint64_t last_prune = 0, last_probe = 0;
+  const auto wrapped = static_cast<std::uint32_t>(child->pid);
+  // When the start is over: investigation/end_rules (docs/investigation.md).
+  investigation::EndRules end_rules;
+  investigation::EndInputs in;
+  in.wrapped = true;
+  in.start_ns = info.start_ns;
+  in.settle_ns = static_cast<std::uint64_t>(*settle_ms) * 1000000ull;
+  const investigation::SyscallProbe probe = [&](std::uint32_t pid) { return procfs.syscall_of(pid); };
   std::string reason = session.run([&]() -> std::optional<std::string> {
     // Under ptrace pmtrace is the child's tracer too: its wait statuses are
     // the source's (a waitpid here would take its stops); the exit event says
     // when it ended.
-    if (!child_done && traced_by_ptrace) child_done = !session.table().live(static_cast<std::uint32_t>(child->pid));
+    if (!child_done && traced_by_ptrace) child_done = !session.table().live(wrapped);
     else if (!child_done && ::waitpid(child->pid, &child_status, WNOHANG) == child->pid) child_done = true;
     auto now = model::Clock::monotonic_ns();
     if (now - last_prune > 500000000ull) {
       session.prune_gone(procfs);
       last_prune = now;
     }
+    const auto& agg = session.investigation().aggregator();
+    // What is in flight: read from /proc a few times a second, not every poll.
+    if (now - last_probe > 200000000ull) {
+      in.busy = investigation::in_flight(agg, probe);
+      last_probe = now;
+    }
     auto& t = session.table();
-    if (child_done && t.live_count() == 0) return "the command and every traced process exited";
-    // A service started in the foreground (run -- gunicorn ...) or through
-    // its manager (run -- systemctl start ...): listening and quiet is started.
-    if (t.listening() && now - std::max(t.last_event_ns(), info.start_ns) >= static_cast<std::uint64_t>(*settle_ms) * 1000000ull)
-      return "the service is listening and settled";
-    return std::nullopt;
+    in.now_ns = now;
+    in.wrapped_running = !child_done;
+    in.wrapped_is_service = false;
+    for (const auto& e : agg.listens()) in.wrapped_is_service |= e.hdr.pid == wrapped;
+    in.live = t.live_count();
+    in.listening = t.listening();
+    in.last_event_ns = t.last_event_ns();
+    return end_rules.check(in);
   });
+  if (reason == "timeout") {
+    reason = "--timeout " + opts.timeout + " reached";
+    if (auto going = end_rules.still_going(in); !going.empty()) reason += " while " + going;
+  }
   if (!child_done && !traced_by_ptrace) {
     // Stopped early: the command keeps its own fate (Ctrl-C reached it too).
     if (::waitpid(child->pid, &child_status, WNOHANG) == child->pid) child_done = true;

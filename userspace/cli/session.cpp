@@ -16,18 +16,9 @@
 
 #include "model/clock.h"
 #include "util/redact.h"
-#include "rules/finding.h"
-#include "target/envfile.h"
-#include "target/unit.h"
-#include "target/unit_file.h"
-#include "target/host.h"
 #include "util/strings.h"
 
 namespace pm::cli {
-
-using target::host_file_lookup;
-using target::host_group_name;
-using target::host_user_name;
 
 std::atomic<int> g_stop_requests{0};
 
@@ -53,14 +44,9 @@ void install_stop_handlers() {
 }
 
 Session::Session(sources::Source& src, report::RunInfo info, SessionOptions opts)
-    : src_(src), info_(std::move(info)), opts_(std::move(opts)) {
-  // File owners, user names: asked by the rules at report time, answered from
-  // this machine (and recorded) when live, from the recording when not.
-  record::Lookups live;
-  if (opts_.live) live = {host_file_lookup(), target::host_path_lookup(), host_user_name, host_group_name};
-  facts_.install(agg_, std::move(live), [this](const nlohmann::json& f) {
-    if (opts_.recording) opts_.recording->fact(f);
-  });
+    : src_(src), info_(std::move(info)), opts_(std::move(opts)), inv_(opts_.live, [this](const nlohmann::json& f) {
+        if (opts_.recording) opts_.recording->fact(f);
+      }) {
   if (opts_.recording) opts_.recording->header(recording_header(info_));
   const char* tmp = std::getenv("TMPDIR");
   std::string path = std::string(tmp && *tmp ? tmp : "/tmp") + "/pmtrace-spool-XXXXXX";
@@ -75,7 +61,7 @@ Session::Session(sources::Source& src, report::RunInfo info, SessionOptions opts
   if (opts_.json)
     sink_ = std::make_unique<report::JsonSink>(out);
   else
-    sink_ = std::make_unique<report::TextSink>(out);
+    sink_ = std::make_unique<report::TextSink>(out, opts_.full_timeline || opts_.verbose);
   sink_->begin(info_);
   if (opts_.verbose) {
     live_ = std::make_unique<report::TextSink>(std::cerr);
@@ -89,7 +75,7 @@ Session::Session(sources::Source& src, report::RunInfo info, SessionOptions opts
       text_file_.open(opts_.text_report, std::ios::out | std::ios::trunc);
     }
     if (text_file_.is_open()) {
-      text_ = std::make_unique<report::TextSink>(text_file_);
+      text_ = std::make_unique<report::TextSink>(text_file_, opts_.full_timeline || opts_.verbose);
       text_->begin(info_);
     } else {
       spdlog::warn("cannot write the text report to {}: {}", opts_.text_report, std::strerror(errno));
@@ -97,67 +83,13 @@ Session::Session(sources::Source& src, report::RunInfo info, SessionOptions opts
   }
 }
 
-bool Session::apply_fact(const nlohmann::json& fact, std::string* why) {
-  if (!facts_.apply(fact, agg_, why)) return false;
-  if (opts_.recording) opts_.recording->fact(fact);
-  return true;
-}
-
-void Session::read_process_start(std::uint32_t pid) {
-  if (!opts_.live) return;
-  for (const auto& f : process_start_facts(pid)) apply_fact(f);
-}
-
-void Session::seed(std::uint32_t pid) {
-  table().seed(pid);
-  if (auto cmdline = read_file("/proc/" + std::to_string(pid) + "/cmdline"))
-    learn_secrets_from_argv(split(*cmdline, '\0'));
-  read_process_start(pid);
-}
-
 void Session::on_event(model::Event&& e) {
-  if (const auto* x = e.as<model::Exec>()) {
-    learn_secrets_from_argv(x->argv);
-    read_process_start(e.hdr.pid);
-  }
-  agg_.on_event(e);
+  inv_.on_event(e);
   if (opts_.recording) opts_.recording->event(e);
   if (live_) live_->event(e);
   if (text_) text_->event(e);
   sink_->event(e);
   ++events_;
-}
-
-void Session::add_unit_context(const std::string& unit, const std::string& unit_file) {
-  apply_fact(record::unit_fact(unit));
-  // As systemd loads it: the unit file and its drop-ins, specifiers expanded.
-  std::vector<std::string> env_files;
-  auto u = target::load_unit_file(unit, target::UnitEnv::from_system());
-  if (u) {
-    for (const auto* s : u->list("Service", "EnvironmentFile")) {
-      auto expanded = target::expand_specifiers(s->value, u->name);
-      env_files.push_back(expanded ? *expanded : s->value);
-    }
-  } else if (auto text = unit_file.empty() ? std::nullopt : read_file(unit_file)) {
-    env_files = target::environment_files_from_unit_text(*text);
-  }
-  for (auto path : env_files) {
-    analysis::EnvFileInfo info;
-    info.unit = unit;
-    info.optional = starts_with(path, "-");
-    if (info.optional) path.erase(0, 1);
-    info.path = path;
-    if (auto content = read_file(path)) {
-      info.readable = true;
-      auto parsed = target::parse_env_file(*content);
-      for (const auto& v : parsed.vars) {
-        info.keys.push_back(v.key);
-        learn_secrets_from_argv({v.key + "=" + v.value});
-      }
-      for (const auto& i : parsed.issues) info.issues.push_back({i.line, i.text, i.key, i.problem, i.corrected});
-    }
-    apply_fact(record::env_file_fact(info));
-  }
 }
 
 void Session::prune_gone(const target::Procfs& procfs) {
@@ -207,7 +139,7 @@ std::string Session::run(const std::function<std::optional<std::string>()>& done
 }
 
 int Session::finish(const std::string& end_reason) {
-  report::Summary s = report::summarize(agg_, end_ns_ ? end_ns_ : model::Clock::monotonic_ns());
+  report::Summary s = inv_.summarize(end_ns_ ? end_ns_ : model::Clock::monotonic_ns());
   s.events = events_;
   s.losses = src_.losses();
   s.notes = src_.notes();

@@ -15,8 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "analysis/aggregator.h"
-#include "record/facts.h"
+#include "investigation/investigation.h"
 #include "record/recording.h"
 #include "report/sink.h"
 #include "sources/source.h"
@@ -31,6 +30,7 @@ void install_stop_handlers();
 struct SessionOptions {
   bool json = false;
   bool verbose = false;
+  bool full_timeline = false;  // --timeline full (or -v): every event in the text report
   std::string text_report;  // also write the text report here
   std::optional<long long> deadline_ms;  // --timeout / --duration
   std::string deadline_reason = "timeout";
@@ -44,7 +44,8 @@ class Session {
  public:
   Session(sources::Source& src, report::RunInfo info, SessionOptions opts);
 
-  analysis::ProcessTable& table() { return agg_.table(); }
+  analysis::ProcessTable& table() { return inv_.aggregator().table(); }
+  investigation::Investigation& investigation() { return inv_; }
 
   // Polls until `done` returns a reason, a stop signal arrives or the deadline
   // passes; then drains the source. Returns why it ended.
@@ -53,15 +54,15 @@ class Session {
   // Renders everything captured; returns the exit status (0 nothing failed, 1 a failure).
   int finish(const std::string& end_reason);
 
-  // What the unit's files say (EnvironmentFile=), read now, for the rules.
-  void add_unit_context(const std::string& unit, const std::string& unit_file);
+  // What the unit's settings and files say, read now, for the rules.
+  void add_unit_context(const std::string& unit) { inv_.load_unit(unit); }
 
   // A process already running when tracing began: in the table, and what it
   // was started with read now (its environment's secrets and database).
-  void seed(std::uint32_t pid);
+  void seed(std::uint32_t pid) { inv_.seed(pid); }
 
   // A fact read of the machine (record/facts.h): applied, and recorded.
-  bool apply_fact(const nlohmann::json& fact, std::string* why = nullptr);
+  bool apply_fact(const nlohmann::json& fact, std::string* why = nullptr) { return inv_.apply_fact(fact, why); }
 
   // Forgets live processes that are gone from /proc without an exit event
   // (e.g. the event was lost), so a session never waits for a ghost.
@@ -69,14 +70,11 @@ class Session {
 
  private:
   void on_event(model::Event&& e);
-  // Reads what a live process was started with: learns its secrets (before
-  // any of its output is rendered) and the database its environment names.
-  void read_process_start(std::uint32_t pid);
 
   sources::Source& src_;
   report::RunInfo info_;
   SessionOptions opts_;
-  analysis::Aggregator agg_;
+  investigation::Investigation inv_;
   std::fstream spool_;
   std::stringstream memory_;  // when no spool file can be made
   std::unique_ptr<report::Sink> sink_;  // renders into spool_
@@ -85,7 +83,6 @@ class Session {
   std::ofstream text_file_;
   std::unique_ptr<report::Sink> text_;  // --text-report
   std::uint64_t end_ns_ = 0;
-  record::FactStore facts_;
 };
 
 }  // namespace pm::cli

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <deque>
 #include <map>
 #include <sstream>
 
@@ -17,6 +18,7 @@
 #include "cli/session.h"
 #include "model/clock.h"
 #include "model/event_json.h"
+#include "investigation/investigation.h"
 #include "record/facts.h"
 #include "record/recording.h"
 #include "report/sink.h"
@@ -93,7 +95,8 @@ class Watcher {
   std::uint64_t settle_ns_;
   int incidents_fd_ = -1;
   watch::Metrics metrics_;
-  std::map<std::string, std::vector<json>> facts_;  // per service: databases, memory limits, env files
+  std::map<std::string, std::vector<json>> facts_;  // per service: databases, memory limits
+  std::map<std::string, std::deque<json>> process_facts_;  // per service: the cgroup of its latest processes
   std::map<std::string, Incident> incidents_;       // by signature
   int next_id_ = 1;
   std::uint64_t last_metrics_ns_ = 0;
@@ -124,9 +127,16 @@ void Watcher::read_process_start(const model::Event& e, watch::Service* s) {
   if (!x || !s) return;  // only a service's events are ever written
   learn_secrets_from_argv(x->argv);
   auto& facts = facts_[s->key];
-  for (auto& f : process_start_facts(e.hdr.pid))
-    if (facts.size() < kFactsPerService && std::find(facts.begin(), facts.end(), f) == facts.end())
+  auto& procs = process_facts_[s->key];
+  for (auto& f : investigation::process_start_facts(e.hdr.pid)) {
+    if (f.value("kind", "") == "process") {
+      // Where each process lives: one per exec, the latest kept.
+      procs.push_back(std::move(f));
+      if (procs.size() > kFactsPerService) procs.pop_front();
+    } else if (facts.size() < kFactsPerService && std::find(facts.begin(), facts.end(), f) == facts.end()) {
       facts.push_back(std::move(f));
+    }
+  }
 }
 
 void Watcher::on_event(model::Event&& e) {
@@ -157,8 +167,6 @@ void Watcher::explain(watch::Service& s, const watch::Trigger& t) {
   auto events = s.window.take_until(until);
   std::uint64_t dropped = s.window.dropped();
 
-  analysis::Aggregator agg;
-  record::FactStore store;
   std::unique_ptr<record::Writer> rec;
   std::string rec_path;
   int id = next_id_;
@@ -168,9 +176,6 @@ void Watcher::explain(watch::Service& s, const watch::Trigger& t) {
     if (w) rec = std::move(*w);
     else spdlog::warn("{}", w.error().describe());
   }
-  store.install(agg, {target::host_file_lookup(), target::host_path_lookup(), target::host_user_name,
-                      target::host_group_name},
-                [&](const json& f) { if (rec) rec->fact(f); });
   report::RunInfo info;
   info.mode = "watch";
   info.target = s.key;
@@ -178,19 +183,22 @@ void Watcher::explain(watch::Service& s, const watch::Trigger& t) {
   info.clock = clock_;
   info.start_ns = events.empty() ? t.ts_ns : events.front().hdr.ts_ns;
   if (rec) rec->header(recording_header(info));
-  for (const auto& f : facts_[s.key]) {
-    store.apply(f, agg);
-    if (rec) rec->fact(f);
-  }
+  // The same investigation as run and attach: the unit's settings and
+  // environment files read now, the facts read while the service ran.
+  // What each process was started with was read at its exec (the window is
+  // replayed here, its processes may be gone).
+  investigation::Investigation inv(true, [&](const json& f) { if (rec) rec->fact(f); }, false);
+  if (!s.unit.empty()) inv.load_unit(s.unit);
+  for (const auto& f : facts_[s.key]) inv.apply_fact(f);
+  for (const auto& f : process_facts_[s.key]) inv.apply_fact(f);
   std::ostringstream text;
-  report::TextSink sink(text);
+  report::TextSink sink(text, false);
   sink.begin(info);
   for (const auto& e : events) {
-    agg.on_event(e);
-    sink.event(e);
+    inv.on_event(e);
     if (rec) rec->event(e);
   }
-  report::Summary sum = report::summarize(agg, until);
+  report::Summary sum = inv.summarize(until);
   sum.events = events.size();
   sum.end_reason = "incident: " + t.what;
   sum.losses = src_.losses();
@@ -198,7 +206,7 @@ void Watcher::explain(watch::Service& s, const watch::Trigger& t) {
 
   bool only_info = !sum.findings.empty();
   for (const auto& f : sum.findings) only_info &= f.severity == rules::Severity::info;
-  if (only_info) {
+  if (only_info || sum.verdict == investigation::Verdict::stopped) {
     // A deliberate stop (an operator, systemctl stop): said, not an incident.
     spdlog::info("{}: {} ({}): not an incident", redact(s.key), t.what, sum.findings.front().title);
     if (rec) (void)rec->finish({until, sum.events, sum.end_reason, sum.losses, sum.notes});
@@ -250,11 +258,14 @@ void Watcher::explain(watch::Service& s, const watch::Trigger& t) {
       if (auto n = src_.enoent_count(e.hdr.pid)) enoent[std::to_string(e.hdr.pid)] = n;
   const auto* last = sum.checkpoints.last_reached();
   const auto* failed = sum.checkpoints.failed();
+  std::string unit = s.unit.empty() ? sum.unit : s.unit;
   write_line({{"type", "incident"},
+              {"schema", investigation::kJsonSchema},
               {"id", id},
               {"time", clock_.to_iso8601(t.ts_ns)},
               {"service", s.key},
-              {"unit", s.unit.empty() ? json(nullptr) : json(s.unit)},
+              {"unit", unit.empty() ? json(nullptr) : json(unit)},
+              {"verdict", investigation::verdict_name(sum.verdict)},
               {"trigger", {{"kind", t.kind}, {"what", t.what}}},
               {"findings", findings},
               {"last_checkpoint", last ? json(last->name) : json(nullptr)},

@@ -105,6 +105,7 @@ std::string syscall_name(int nr) {
       {42, "connect"},    {43, "accept"},        {44, "sendto"},       {45, "recvfrom"},   {46, "sendmsg"},
       {47, "recvmsg"},    {61, "wait4"},         {73, "flock"},        {74, "fsync"},      {202, "futex"},
       {230, "clock_nanosleep"}, {232, "epoll_wait"}, {270, "pselect6"}, {271, "ppoll"},  {281, "epoll_pwait"},
+      {128, "rt_sigtimedwait"}, {130, "rt_sigsuspend"}, {247, "waitid"},
       {288, "accept4"},   {441, "epoll_pwait2"},
   };
   if (nr < 0) return "";

@@ -55,14 +55,57 @@ json env_file_fact(const analysis::EnvFileInfo& f) {
 
 json unit_fact(const std::string& unit) { return {{"kind", "unit"}, {"name", unit}}; }
 
+json unit_fact(const analysis::UnitContext& u) {
+  json j = unit_fact(u.name);
+  if (!u.loaded) return j;
+  j["type"] = u.type;
+  j["timeout_start_ms"] = u.timeout_start_ms;
+  j["notify_access"] = u.notify_access;
+  j["restart"] = u.restart;
+  j["exec_start"] = u.exec_start;
+  return j;
+}
+
+json process_fact(std::uint32_t pid, const std::string& cgroup_path, std::optional<bool> notify_socket) {
+  json j = {{"kind", "process"}, {"pid", pid}, {"cgroup", cgroup_path}};
+  if (notify_socket) j["notify_socket"] = *notify_socket;
+  return j;
+}
+
+json wrapped_fact(std::uint32_t pid) { return {{"kind", "wrapped"}, {"pid", pid}}; }
+
 bool FactStore::apply(const json& fact, analysis::Aggregator& agg, std::string* why) {
   model::JsonFields r(fact);
   std::string kind;
   r.str("kind", kind);
   if (kind == "unit") {
-    std::string name;
-    r.str("name", name);
-    if (r.ok()) agg.add_unit(name);
+    analysis::UnitContext u;
+    r.str("name", u.name);
+    if (r.field("type", false)) {
+      u.loaded = true;
+      r.str("type", u.type);
+      r.num("timeout_start_ms", u.timeout_start_ms);
+      r.str("notify_access", u.notify_access, false);
+      r.str("restart", u.restart, false);
+      r.strings("exec_start", u.exec_start, false);
+    }
+    if (r.ok()) agg.set_unit_context(std::move(u));
+  } else if (kind == "process") {
+    std::uint32_t pid = 0;
+    std::string cgroup;
+    bool notify = false;
+    std::optional<bool> notify_socket;
+    r.num("pid", pid);
+    r.str("cgroup", cgroup, false);
+    if (r.field("notify_socket", false)) {
+      r.boolean("notify_socket", notify);
+      notify_socket = notify;
+    }
+    if (r.ok()) agg.set_process_start(pid, cgroup, notify_socket);
+  } else if (kind == "wrapped") {
+    std::uint32_t pid = 0;
+    r.num("pid", pid);
+    if (r.ok()) agg.set_wrapped_pid(pid);
   } else if (kind == "memory_limit") {
     std::uint32_t pid = 0;
     std::string limit;

@@ -24,6 +24,12 @@ nlohmann::json memory_limit_fact(std::uint32_t pid, const std::string& limit);
 nlohmann::json database_fact(const model::SockAddr& addr, const std::string& what);
 nlohmann::json env_file_fact(const analysis::EnvFileInfo& f);
 nlohmann::json unit_fact(const std::string& unit);  // the systemd unit traced
+// The unit traced and what its settings say about its start.
+nlohmann::json unit_fact(const analysis::UnitContext& u);
+// Where a process lives: its cgroup path, whether NOTIFY_SOCKET reached it.
+nlohmann::json process_fact(std::uint32_t pid, const std::string& cgroup_path, std::optional<bool> notify_socket);
+// The process `pmtrace run` started.
+nlohmann::json wrapped_fact(std::uint32_t pid);
 
 // Where the live answers come from (empty members: no answer).
 struct Lookups {

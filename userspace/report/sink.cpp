@@ -14,50 +14,23 @@ namespace {
 
 using nlohmann::json;
 
-std::string ending(const analysis::ProcessEnd& f) {
-  if (f.exit.signal()) return "killed by " + model::signal_name(f.exit.signal());
-  return "exited with code " + std::to_string(f.exit.code());
+std::string ending_of(const model::Exit& x) {
+  if (x.signal()) return "killed by " + model::signal_name(x.signal());
+  return "exited with code " + std::to_string(x.code());
+}
+std::string ending(const analysis::ProcessEnd& f) { return ending_of(f.exit); }
+
+// "2 (start-timeout), 3 (killed-by-signal)": findings by their number in the report.
+std::string finding_refs(const Summary& s, const std::vector<std::string>& ids) {
+  std::string out;
+  for (const auto& id : ids)
+    for (std::size_t n = 0; n < s.findings.size(); ++n)
+      if (s.findings[n].id == id)
+        out += (out.empty() ? "" : ", ") + std::to_string(n + 1) + " (" + s.findings[n].rule + ")";
+  return out;
 }
 
 }  // namespace
-
-Summary summarize(analysis::Aggregator& agg, std::uint64_t end_ns) {
-  Summary s;
-  s.end_ns = end_ns;
-  s.failures = agg.table().failures();
-  agg.set_end_ns(end_ns);
-  s.findings = rules::run_rules(agg);
-  bool failure_found = false;
-  for (const auto& f : s.findings) failure_found |= f.severity == rules::Severity::failure;
-  s.exit_status = s.failures.empty() && !failure_found ? 0 : 1;
-  s.checkpoints = analysis::infer_checkpoints(agg, s.exit_status != 0);
-  for (const auto& f : s.findings)
-    if (f.severity != rules::Severity::info)
-      for (auto& c : preflight_checks(f))
-        if (std::find(s.preflight_checks.begin(), s.preflight_checks.end(), c) == s.preflight_checks.end())
-          s.preflight_checks.push_back(std::move(c));
-  if (!agg.units().empty()) s.unit = agg.units().front();
-  return s;
-}
-
-std::vector<std::string> preflight_checks(const rules::Finding& f) {
-  // What doctor reads without a start (docs/doctor.md) against what each rule
-  // sees happen (docs/rules.md).
-  if (f.rule == "permission-denied") return {"writable", "working-directory"};
-  if (f.rule == "address-in-use") return {"bind"};
-  if (f.rule == "missing-python-module" || f.rule == "gunicorn-boot-failure") return {"import"};
-  if (f.rule == "database-connect") return {"database"};
-  if (f.rule == "exec-failure") return {"user", "exec", "working-directory"};
-  if (f.rule == "environment-file") return {"environment-file"};
-  if (f.rule == "worker-timeout") return {"worker-timeout"};
-  if (f.rule == "killed-by-signal" && (f.explanation + f.fix).find("TimeoutStartSec") != std::string::npos)
-    return {"notify", "start-timeout"};
-  return {};
-}
-
-std::string preflight_command(const Summary& s) {
-  return "pmtrace doctor " + (s.unit.empty() ? std::string("UNIT") : s.unit);
-}
 
 std::string relative_time(std::uint64_t ts_ns, std::uint64_t start_ns) {
   char buf[32];
@@ -127,6 +100,10 @@ void TextSink::flush() {
 }
 
 void TextSink::event(const model::Event& e) {
+  if (full_) add(e);
+}
+
+void TextSink::add(const model::Event& e) {
   if (!extends(e)) flush();
   if (!foldable(e)) {
     print(e, describe(e));
@@ -147,7 +124,14 @@ void TextSink::event(const model::Event& e) {
 }
 
 void TextSink::end(const Summary& s) {
+  if (!full_) {
+    for (const auto& e : s.timeline) add(e);
+  }
   flush();
+  if (!full_ && s.folded)
+    out_ << "  (" << s.folded << " routine events not shown: import and locale probing, forks, SIGCHLD, successful "
+         << "connects, helpers' own activity; --timeline full shows every event)\n";
+  if (!s.timeline_complete) out_ << "  (the timeline was cut: --timeline full shows every event)\n";
   out_ << "\n";
   char buf[160];
   std::snprintf(buf, sizeof buf, "%llu events in %.2fs (%s); %llu lost",
@@ -162,6 +146,12 @@ void TextSink::end(const Summary& s) {
   if (s.losses.malformed || s.losses.unknown)
     out_ << "  " << s.losses.malformed << " malformed and " << s.losses.unknown << " unknown records skipped\n";
   for (const auto& n : s.notes) out_ << "note: " << n << "\n";
+  out_ << "\nVERDICT: " << investigation::verdict_name(s.verdict) << ": " << redact(s.verdict_text) << "\n";
+  if (s.wrapped.present && !s.wrapped.is_service) {
+    out_ << "the command pmtrace ran (pid " << s.wrapped.pid << ") ";
+    if (!s.wrapped.exit) out_ << "was still running when tracing ended\n";
+    else out_ << ending_of(*s.wrapped.exit) << " at " << relative_time(s.wrapped.exit_ns, info_.start_ns) << "\n";
+  }
   if (!s.checkpoints.list.empty()) {
     out_ << "\nCHECKPOINTS\n";
     for (const auto& c : s.checkpoints.list) {
@@ -185,6 +175,7 @@ void TextSink::end(const Summary& s) {
       if (f.severity == rules::Severity::failure) sev = "FAILURE";
       out_ << "\n" << ++n << ". [" << sev << "] "
            << redact(f.title) << "   (" << f.rule << ")\n";
+      if (!f.caused_by.empty()) out_ << "   caused by: " << finding_refs(s, f.caused_by) << "\n";
       for (const auto& e : f.evidence) {
         char prefix[64];
         std::snprintf(prefix, sizeof prefix, "   %9s %7u %-15s ", relative_time(e.hdr.ts_ns, info_.start_ns).c_str(),
@@ -194,15 +185,14 @@ void TextSink::end(const Summary& s) {
       for (const auto& fact : f.facts) out_ << "   - " << redact(fact) << "\n";
       out_ << "   why: " << redact(f.explanation) << "\n";
       out_ << "   fix: " << redact(f.fix) << "\n";
+      if (!f.causes.empty()) out_ << "   which caused: " << finding_refs(s, f.causes) << "\n";
     }
     if (!s.preflight_checks.empty())
       out_ << "before the next start: `" << preflight_command(s)
            << "` finds this without starting the service (its checks " << join(s.preflight_checks, ", ") << ")\n";
     out_ << "\n";
   }
-  if (s.failures.empty()) {
-    out_ << "no traced process failed\n";
-  } else {
+  if (!s.failures.empty()) {
     for (const auto& f : s.failures)
       out_ << "FAILED: pid " << f.pid << " (" << escape_bytes(f.comm) << ") " << ending(f) << " at "
            << relative_time(f.ts_ns, info_.start_ns) << "\n";
@@ -213,7 +203,7 @@ void TextSink::end(const Summary& s) {
 void JsonSink::begin(const RunInfo& info) {
   info_ = info;
   json j = {{"type", "start"},
-            {"schema", 1},
+            {"schema", investigation::kJsonSchema},
             {"pmtrace_version", PMTRACE_VERSION},
             {"mode", info.mode},
             {"target", info.target},
@@ -233,12 +223,26 @@ void JsonSink::event(const model::Event& e) {
 }
 
 void JsonSink::end(const Summary& s) {
-  json failures = json::array();
-  for (const auto& f : s.failures) {
-    json fj = {{"pid", f.pid}, {"comm", f.comm}, {"ts_ns", f.ts_ns}};
-    if (f.exit.signal()) fj["signal"] = model::signal_name(f.exit.signal());
-    else fj["exit_code"] = f.exit.code();
-    failures.push_back(fj);
+  auto ends = [](const std::vector<analysis::ProcessEnd>& list) {
+    json out = json::array();
+    for (const auto& f : list) {
+      json fj = {{"pid", f.pid}, {"comm", f.comm}, {"ts_ns", f.ts_ns}};
+      if (f.exit.signal()) fj["signal"] = model::signal_name(f.exit.signal());
+      else fj["exit_code"] = f.exit.code();
+      out.push_back(fj);
+    }
+    return out;
+  };
+  json failures = ends(s.failures);
+  json wrapped = nullptr;
+  if (s.wrapped.present) {
+    wrapped = {{"pid", s.wrapped.pid}, {"command", s.wrapped.command}, {"is_service", s.wrapped.is_service},
+               {"running", !s.wrapped.exit.has_value()}};
+    if (s.wrapped.exit) {
+      if (s.wrapped.exit->signal()) wrapped["signal"] = model::signal_name(s.wrapped.exit->signal());
+      else wrapped["exit_code"] = s.wrapped.exit->code();
+      wrapped["time"] = (static_cast<double>(s.wrapped.exit_ns) - static_cast<double>(info_.start_ns)) / 1e9;
+    }
   }
   json findings = json::array();
   for (const auto& f : s.findings) {
@@ -248,7 +252,10 @@ void JsonSink::end(const Summary& s) {
       ej["time"] = (static_cast<double>(e.hdr.ts_ns) - static_cast<double>(info_.start_ns)) / 1e9;
       ev.push_back(ej);
     }
-    findings.push_back({{"rule", f.rule},
+    findings.push_back({{"id", f.id},
+                        {"caused_by", f.caused_by},
+                        {"causes", f.causes},
+                        {"rule", f.rule},
                         {"severity", rules::severity_name(f.severity)},
                         {"title", f.title},
                         {"evidence", ev},
@@ -265,6 +272,11 @@ void JsonSink::end(const Summary& s) {
   const auto* last = s.checkpoints.last_reached();
   const auto* failed = s.checkpoints.failed();
   json j = {{"type", "summary"},
+            {"schema", investigation::kJsonSchema},
+            {"verdict", investigation::verdict_name(s.verdict)},
+            {"verdict_text", s.verdict_text},
+            {"service", s.service_basis},
+            {"wrapped_command", wrapped},
             {"findings", findings},
             {"checkpoints", checkpoints},
             {"last_checkpoint", last ? json(last->name) : json(nullptr)},
@@ -277,6 +289,7 @@ void JsonSink::end(const Summary& s) {
             {"preflight", s.preflight_checks.empty() ? json(nullptr)
                                                      : json{{"command", preflight_command(s)}, {"checks", s.preflight_checks}}},
             {"failures", failures},
+            {"helper_failures", ends(s.helper_failures)},
             {"exit_status", s.exit_status}};
   redact_json(j);
   out_ << model::dump_line(j) << "\n";

@@ -8,49 +8,15 @@
 #include <string>
 #include <vector>
 
-#include "analysis/aggregator.h"
-#include "analysis/checkpoints.h"
-#include "analysis/process_table.h"
-#include "model/clock.h"
+#include "investigation/summary.h"
 #include "model/event.h"
-#include "model/losses.h"
-#include "rules/finding.h"
 
 namespace pm::report {
 
-struct RunInfo {
-  std::string mode;     // "run", "attach"
-  std::string target;   // the command line, or the attach target
-  std::string backend;  // "bpf"
-  std::uint64_t start_ns = 0;  // CLOCK_MONOTONIC
-  model::Clock clock;
-};
-
-struct Summary {
-  std::uint64_t end_ns = 0;
-  std::uint64_t events = 0;
-  model::Losses losses;
-  std::vector<std::string> notes;  // probes not available, etc.
-  std::vector<analysis::ProcessEnd> failures;
-  std::vector<rules::Finding> findings;  // root cause first
-  analysis::Checkpoints checkpoints;
-  std::string end_reason;          // "command and its processes exited", "timeout", ...
-  int exit_status = 0;
-  std::string unit;                // the systemd unit traced, when known
-  // The `pmtrace doctor` checks that find these findings' causes before a
-  // start (import, writable, bind...); empty when none would.
-  std::vector<std::string> preflight_checks;
-};
-
-// The doctor checks that would have caught a finding's cause statically.
-std::vector<std::string> preflight_checks(const rules::Finding& f);
-// "pmtrace doctor projectmeats.service" (or "pmtrace doctor UNIT" when unknown).
-std::string preflight_command(const Summary& s);
-
-// The explanation of what an aggregator holds, as of end_ns: the failures,
-// the findings (root cause first), the checkpoints and the exit status. The
-// caller adds what only it knows (events, losses, notes, end reason).
-Summary summarize(analysis::Aggregator& agg, std::uint64_t end_ns);
+// What is rendered: the investigation's conclusion (investigation/summary.h).
+using RunInfo = investigation::RunInfo;
+using Summary = investigation::Summary;
+using investigation::preflight_command;
 
 class Sink {
  public:
@@ -64,9 +30,13 @@ class Sink {
 // folded into one line: consecutive writes to the same fd (Python writes a
 // traceback in dozens of pieces) and consecutive ENOENT opens (library and
 // locale probing). JSON keeps every event.
+//
+// By default the timeline is the summary's short one (the service's own
+// significant events), printed at the end; with `full` every event passed to
+// event() is printed as it comes (-v, --timeline full).
 class TextSink final : public Sink {
  public:
-  explicit TextSink(std::ostream& out) : out_(out) {}
+  explicit TextSink(std::ostream& out, bool full = true) : out_(out), full_(full) {}
   void begin(const RunInfo& info) override;
   void event(const model::Event& e) override;
   void end(const Summary& s) override;
@@ -82,8 +52,10 @@ class TextSink final : public Sink {
   bool extends(const model::Event& e) const;
   void flush();
   void print(const model::Event& e, const std::string& what);
+  void add(const model::Event& e);
 
   std::ostream& out_;
+  bool full_ = true;
   RunInfo info_;
   std::optional<Run> run_;
 };

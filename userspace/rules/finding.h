@@ -7,27 +7,10 @@
 #include <vector>
 
 #include "analysis/aggregator.h"
+#include "rules/finding_types.h"
 #include "model/event.h"
 
 namespace pm::rules {
-
-// failure: what broke the service; warning: worth fixing; info: what happened,
-// not a fault (an operator's stop).
-enum class Severity { failure, warning, info };
-const char* severity_name(Severity s);  // "failure", "warning", "info"
-
-
-struct Finding {
-  std::string rule;          // the rule's id, as in docs/rules.md
-  Severity severity = Severity::failure;
-  std::string title;         // one line: what happened
-  std::vector<model::Event> evidence;  // the events that show it, in time order
-  std::vector<std::string> facts;      // state read at report time (owners, modes)
-  std::string explanation;   // why, in plain words
-  std::string fix;           // the concrete change to make
-  int rank = 50;             // root causes first: lower ranks are reported first
-  std::uint64_t ts_ns = 0;   // when it happened
-};
 
 using RuleFn = std::vector<Finding> (*)(const analysis::Aggregator&);
 
@@ -53,6 +36,7 @@ std::vector<Finding> exec_failure(const analysis::Aggregator& agg);
 std::vector<Finding> oom_kill(const analysis::Aggregator& agg);
 std::vector<Finding> worker_timeout(const analysis::Aggregator& agg);
 std::vector<Finding> environment_file(const analysis::Aggregator& agg);
+std::vector<Finding> start_timeout(const analysis::Aggregator& agg);
 
 // Helpers shared by rules.
 std::string describe_process(const analysis::Process& p);  // "gunicorn master (pid 12, uid 33)"
@@ -75,7 +59,14 @@ struct Sender {
   SenderKind kind = SenderKind::other;
   std::uint32_t pid = 0;
   std::string text;  // "PID 1 (systemd)", "the kernel", "the gunicorn master (pid 12)", "kill (pid 40)"
+  bool wrapped = false;  // the command `pmtrace run` started, or a helper it ran
 };
 Sender signal_sender(const analysis::Aggregator& agg, const model::Event& generate);
+
+// A start timeout: the service manager's terminating signal to the service
+// at TimeoutStartSec= after its start, for a unit whose start waits (Type=
+// notify, forking, ...). The start-timeout rule explains it; killed-by-signal
+// leaves it to that rule.
+bool is_start_timeout(const analysis::Aggregator& agg, const model::Event& generate);
 
 }  // namespace pm::rules

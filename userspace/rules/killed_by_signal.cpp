@@ -7,6 +7,7 @@
 #include <map>
 #include <set>
 
+#include "analysis/service.h"
 #include "model/names.h"
 #include "rules/finding.h"
 
@@ -62,6 +63,7 @@ bool outside_stop(const analysis::Aggregator& agg, const model::Event& g, Sender
   sender = signal_sender(agg, g);
   if (sender.kind == SenderKind::gunicorn_master || sender.kind == SenderKind::self) return false;
   if (sender.kind == SenderKind::kernel && s->sig == 9 && is_oom_victim(agg, s->target_pid)) return false;
+  if (is_start_timeout(agg, g)) return false;  // the start-timeout rule's
   // A process inside the service signalling a sibling is not a stop from outside.
   return !(agg.process(sender.pid) && sender.kind == SenderKind::other);
 }
@@ -103,6 +105,9 @@ std::vector<Finding> killed_by_signal(const analysis::Aggregator& agg) {
 
   std::vector<Finding> out;
   std::set<std::uint32_t> targets_done;
+  auto scope = analysis::service_scope(agg);
+  std::uint64_t serving = analysis::serving_since(agg, scope);
+  std::uint64_t up = analysis::up_since(agg, scope);
   for (const auto& st : stops) {
     const Sender& sender = st.sender;
     const model::Event& g = st.event;
@@ -115,7 +120,22 @@ std::vector<Finding> killed_by_signal(const analysis::Aggregator& agg) {
     Finding f;
     f.ts_ns = g.hdr.ts_ns;
     f.rank = sender.kind == SenderKind::kernel ? 12 : 40;
-    f.severity = sender.kind == SenderKind::operator_tool ? Severity::info : Severity::failure;
+    // On purpose: an operator's command at any time; the command pmtrace
+    // ran once the service was serving; the service manager's stop job once
+    // the service was up. A supervisor killing a serving service (a health
+    // check) is still a failure.
+    std::string on_purpose;
+    if (sender.kind == SenderKind::operator_tool) on_purpose = "an operator's stop, not a failure";
+    else if (sender.kind == SenderKind::service_manager &&
+             ((serving && serving <= g.hdr.ts_ns) || (agg.unit_context() && up && up <= g.hdr.ts_ns)))
+      // Serving, or up while the unit's settings say this was no start
+      // timeout (that is the start-timeout rule's): a stop job. Without the
+      // settings, a stop of a service that never served may be a start
+      // timeout: it stays a failure.
+      on_purpose = "the service manager's stop job after the service was up, not a failure";
+    else if (sender.wrapped && serving && serving <= g.hdr.ts_ns)
+      on_purpose = "the command pmtrace ran stopped it after it had served requests, not a failure";
+    f.severity = on_purpose.empty() ? Severity::failure : Severity::info;
     double after = seconds_since_start(agg, g.hdr.ts_ns);
 
     // Workers running at that moment (forked, not yet exited).
@@ -130,7 +150,7 @@ std::vector<Finding> killed_by_signal(const analysis::Aggregator& agg) {
     f.title = describe_process(*target) + " " + (s->sig == 9 ? "killed" : "stopped") + " by " +
               model::signal_name(s->sig) + " from " + sender.text + " " + seconds_text(after) + " after start";
     if (workers) f.title += ", while " + std::to_string(workers) + " worker" + (workers > 1 ? "s were" : " was") + " running";
-    if (sender.kind == SenderKind::operator_tool) f.title += " (an operator's stop, not a failure)";
+    if (!on_purpose.empty()) f.title += " (" + on_purpose + ")";
 
     // The evidence: the signal (and the same sender's signals to the rest of
     // the service), the cascade to the target's children, their ends and the
@@ -176,6 +196,14 @@ std::vector<Finding> killed_by_signal(const analysis::Aggregator& agg) {
         f.explanation = "An operator's command (" + sender.text + ") sent the signal: a deliberate stop. gunicorn "
                         "answers SIGTERM with a graceful shutdown of its workers.";
         break;
+      case SenderKind::service_manager:
+        if (!on_purpose.empty()) {
+          f.explanation = "The service was up (since " + seconds_text(seconds_since_start(agg, up)) + " after start) when " +
+                          sender.text + " stopped it: a stop or restart job (systemctl stop, restart, a reload that "
+                          "restarts), not the start timeout.";
+          break;
+        }
+        [[fallthrough]];
       default:
         f.explanation = "Nothing inside the service asked to stop: " + sender.text + " sent " +
                         model::signal_name(s->sig) + ". " +
@@ -185,7 +213,10 @@ std::vector<Finding> killed_by_signal(const analysis::Aggregator& agg) {
                              : "");
         break;
     }
-    f.fix = what_to_change(sender, s->sig);
+    if (!on_purpose.empty() && sender.kind != SenderKind::operator_tool && sender.kind != SenderKind::service_manager)
+      f.explanation = "The service had served requests (from " + seconds_text(seconds_since_start(agg, serving)) +
+                      " after start) when " + sender.text + ", the command pmtrace ran, stopped it: a deliberate stop.";
+    f.fix = on_purpose.empty() ? what_to_change(sender, s->sig) : "nothing, if the stop was intended";
     out.push_back(std::move(f));
   }
   return out;

@@ -12,6 +12,7 @@ const std::vector<RuleInfo>& all_rules() {
       {"address-in-use", address_in_use},
       {"missing-python-module", missing_python_module},
       {"gunicorn-boot-failure", gunicorn_boot_failure},
+      {"start-timeout", start_timeout},
       {"killed-by-signal", killed_by_signal},
       {"database-connect", database_connect},
       {"exec-failure", exec_failure},
@@ -50,14 +51,6 @@ std::string describe_process(const analysis::Process& p) {
 double seconds_since_start(const analysis::Aggregator& agg, std::uint64_t ts_ns) {
   if (ts_ns < agg.start_ns()) return 0;
   return static_cast<double>(ts_ns - agg.start_ns()) / 1e9;
-}
-
-const char* severity_name(Severity s) {
-  switch (s) {
-    case Severity::failure: return "failure";
-    case Severity::warning: return "warning";
-    default: return "info";
-  }
 }
 
 std::string seconds_text(double s) {
@@ -101,6 +94,21 @@ model::Event exit_event(const analysis::Process& p) {
 
 namespace {
 // A supervisor, or a command it ran (a `kill` a supervising script started).
+// A service manager: it started a process into a traced unit's cgroup and
+// lives outside it (PID 1, a container's systemd seen from the host, a
+// manager that forks the unit's main process).
+bool starts_unit_processes(const analysis::Aggregator& agg, std::uint32_t pid) {
+  if (agg.units().empty()) return false;
+  auto in_unit = [&](const analysis::Process& p) {
+    return !p.unit.empty() && std::find(agg.units().begin(), agg.units().end(), p.unit) != agg.units().end();
+  };
+  const analysis::Process* self = agg.process(pid);
+  if (self && in_unit(*self)) return false;
+  for (const auto& [child, p] : agg.processes())
+    if (p.ppid == pid && child != pid && in_unit(p)) return true;
+  return false;
+}
+
 bool is_supervisor(const analysis::Aggregator& agg, const analysis::Process* p) {
   if (!p) return false;
   if (p->role == analysis::Role::supervisor) return true;
@@ -131,6 +139,9 @@ Sender signal_sender(const analysis::Aggregator& agg, const model::Event& genera
   } else if (s.pid == 1) {
     s.kind = SenderKind::service_manager;
     s.text = "PID 1 (" + generate.hdr.comm + ")";
+  } else if ((sender && sender->role == analysis::Role::service_manager) || starts_unit_processes(agg, s.pid)) {
+    s.kind = SenderKind::service_manager;
+    s.text = "the service manager " + who;
   } else if (target && target->role == analysis::Role::gunicorn_worker && target->ppid == s.pid) {
     s.kind = SenderKind::gunicorn_master;
     s.text = "the gunicorn master (pid " + std::to_string(s.pid) + ")";
@@ -144,6 +155,11 @@ Sender signal_sender(const analysis::Aggregator& agg, const model::Event& genera
     s.kind = SenderKind::other;
     s.text = generate.hdr.comm.empty() ? who : "another process, " + who;
   }
+  // The wrapped command, or something it ran that is not gunicorn itself.
+  if (agg.wrapped_pid() && s.kind != SenderKind::kernel && s.kind != SenderKind::gunicorn_master &&
+      agg.descends_from(s.pid, agg.wrapped_pid()) &&
+      !(sender && (sender->role == analysis::Role::gunicorn_master || sender->role == analysis::Role::gunicorn_worker)))
+    s.wrapped = true;
   return s;
 }
 

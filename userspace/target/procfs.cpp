@@ -146,4 +146,31 @@ std::optional<std::string> Procfs::cgroup_of(std::uint32_t pid) const {
   return std::nullopt;
 }
 
+std::optional<SyscallState> parse_syscall(const std::string& text) {
+  SyscallState st;
+  std::string t(trim(text));
+  if (t.empty()) return std::nullopt;
+  if (t == "running") {
+    st.running = true;
+    return st;
+  }
+  auto words = split(t, ' ');
+  if (words.empty()) return std::nullopt;
+  auto nr = parse_int(words[0]);
+  if (!nr || *nr < -1 || *nr > 4096) return std::nullopt;
+  st.nr = static_cast<int>(*nr);
+  for (std::size_t i = 0; i < 6 && i + 1 < words.size(); ++i) {
+    const std::string& w = words[i + 1];
+    if (w.size() < 3 || w.compare(0, 2, "0x") != 0) return std::nullopt;
+    st.args[i] = std::strtoull(w.c_str() + 2, nullptr, 16);
+  }
+  return st;
+}
+
+std::optional<SyscallState> Procfs::syscall_of(std::uint32_t pid) const {
+  auto text = read_file(root_ + "/proc/" + std::to_string(pid) + "/syscall");
+  if (!text) return std::nullopt;
+  return parse_syscall(*text);
+}
+
 }  // namespace pm::target

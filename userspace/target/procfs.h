@@ -16,6 +16,16 @@ struct ProcInfo {
   std::vector<std::string> argv;
 };
 
+// What a live process is doing now, from /proc/PID/syscall: on a CPU
+// ("running"), outside any system call (nr -1), or blocked in call `nr`
+// with these arguments.
+struct SyscallState {
+  bool running = false;
+  int nr = -1;
+  std::uint64_t args[6] = {};
+};
+std::optional<SyscallState> parse_syscall(const std::string& text);
+
 class Procfs {
  public:
   explicit Procfs(std::string root = "") : root_(std::move(root)) {}
@@ -34,6 +44,8 @@ class Procfs {
   // The processes holding a TCP socket listening on `port` (IPv4 or IPv6),
   // from /proc/net/tcp{,6} and the socket links in /proc/PID/fd.
   std::vector<ProcInfo> listening_on(std::uint16_t port) const;
+  // /proc/PID/syscall (needs the right to ptrace the process: root).
+  std::optional<SyscallState> syscall_of(std::uint32_t pid) const;
   const std::string& root() const { return root_; }
 
  private:

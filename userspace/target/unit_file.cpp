@@ -1,5 +1,7 @@
 #include "target/unit_file.h"
 
+#include "util/subprocess.h"
+
 #include <dirent.h>
 #include <grp.h>
 #include <pwd.h>
@@ -419,6 +421,22 @@ Result<ExecCommand> parse_exec(std::string_view value, const std::string& unit_n
   }
   cmd.argv = std::move(words);
   return cmd;
+}
+
+Result<UnitFile> load_unit_as_loaded(const std::string& name, const UnitEnv& env, bool files_only, std::string* source) {
+  if (env.systemd_running && !files_only) {
+    std::string unit = normalize_unit_name(name);
+    auto cat = run_capture({"systemctl", "cat", "--no-pager", "--", unit});
+    if (cat && cat->status == 0 && !cat->out.empty()) {
+      if (source) *source = "systemctl cat";
+      return unit_from_systemctl_cat(unit, cat->out);
+    }
+    if (cat && cat->status != 0)
+      return make_error("no unit named " + unit + " (systemctl cat found no file for it)",
+                        "systemctl list-unit-files shows the known ones");
+  }
+  if (source) *source = "unit files";
+  return load_unit_file(name, env);
 }
 
 }  // namespace pm::target

@@ -48,6 +48,12 @@ std::vector<UnitSetting> parse_unit_text(std::string_view text, const std::strin
 // directories searched.
 Result<UnitFile> load_unit_file(const std::string& name, const UnitEnv& env);
 
+// The unit as systemd has it loaded where systemd runs (`systemctl cat`),
+// otherwise read from the unit files as systemd would (`files_only` forces
+// that, for a unit path given by hand). `source` says which.
+Result<UnitFile> load_unit_as_loaded(const std::string& name, const UnitEnv& env, bool files_only = false,
+                                     std::string* source = nullptr);
+
 // A systemd time span ("90", "1min 30s", "500ms", "2h", "infinity") in
 // milliseconds; a bare number is seconds; "infinity" is LLONG_MAX.
 std::optional<long long> parse_timespan_ms(std::string_view value);

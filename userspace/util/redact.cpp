@@ -39,6 +39,10 @@ std::size_t find_secret_word(std::string_view name, std::size_t from = 0) {
   // they would hide BYPASS or KEYBOARD.
   static const std::string_view segments[] = {"pass", "pwd", "key"};
   auto boundary = [&](std::size_t k) { return k == 0 || k >= name.size() || name[k] == '_' || name[k] == '-'; };
+  // The shell's working directories (PWD=/srv/app, OLDPWD=...) are no
+  // passwords: hiding them hid every path under the directory pmtrace ran in.
+  if ((name.size() == 3 && at_nocase(name, 0, "pwd")) || (name.size() == 6 && at_nocase(name, 0, "oldpwd")))
+    return std::string_view::npos;
   for (std::size_t i = from; i < name.size(); ++i) {
     for (auto w : plain)
       if (at_nocase(name, i, w)) return i;

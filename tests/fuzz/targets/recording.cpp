@@ -1,6 +1,7 @@
 // record/recording.h Reader: any bytes as a recording file (gzip or plain
 // JSON lines), read the way `pmtrace explain` reads it: every item, facts
-// applied to an aggregator, events fed to it, and the rules run at the end.
+// applied to an investigation, events fed to it, and its conclusion drawn at
+// the end (rules, story, verdict).
 // Nothing may crash, hang or grow without bound; what the reader counts must
 // add up.
 #include <sys/mman.h>
@@ -10,7 +11,7 @@
 #include <cstdint>
 #include <string>
 
-#include "analysis/aggregator.h"
+#include "investigation/investigation.h"
 #include "check.h"
 #include "model/event.h"
 #include "record/facts.h"
@@ -33,9 +34,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     ::close(fd);
     return 0;
   }
-  pm::analysis::Aggregator agg;
-  pm::record::FactStore facts;
-  facts.install(agg);
+  pm::investigation::Investigation inv(false);
   std::uint64_t events = 0, items = 0;
   for (;;) {
     auto item = (*reader)->next();
@@ -44,19 +43,19 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     PM_FUZZ_CHECK(items <= size + 1);  // every item is at least one line
     if (item.kind == pm::record::Item::Kind::fact) {
       std::string why;
-      if (!facts.apply(item.fact, agg, &why)) {
+      if (!inv.apply_fact(item.fact, &why)) {
         PM_FUZZ_CHECK(!why.empty());
         (*reader)->reject(why);
       }
     } else {
       PM_FUZZ_CHECK(pm::model::consistent(item.event));
-      agg.on_event(item.event);
+      inv.on_event(item.event);
       ++events;
     }
   }
   PM_FUZZ_CHECK((*reader)->malformed() == 0 || !(*reader)->first_malformed().empty());
   PM_FUZZ_CHECK((*reader)->line_number() <= size + 1);
-  (void)pm::rules::run_rules(agg);
+  (void)inv.summarize(inv.aggregator().end_ns());
   ::close(fd);
   return 0;
 }

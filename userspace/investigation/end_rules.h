@@ -1,0 +1,61 @@
+// When a start is over: the one place `run` decides to stop tracing, and
+// `attach` decides to say the service has started. docs/investigation.md
+// states the rules:
+//   - never while the wrapped command is still running, unless it is the
+//     service itself (its own process listens);
+//   - never while a traced process sits in a call that waits on something
+//     (a connect still in flight, a read from a peer it connected to, a
+//     gunicorn worker anywhere but its idle wait);
+//   - the quiet period (--settle) counts from the last event or the last
+//     moment something was in flight, whichever is later;
+//   - --timeout bounds everything (the caller's deadline) and says what was
+//     still going on.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "analysis/aggregator.h"
+#include "target/procfs.h"
+
+namespace pm::investigation {
+
+// A traced process in a call that waits on something.
+struct InFlight {
+  std::uint32_t pid = 0;
+  std::string what;  // "connect() to 127.0.0.1:5432 in flight since +1.2s"
+};
+
+// What a live process is in now (/proc/PID/syscall); empty: unknown.
+using SyscallProbe = std::function<std::optional<target::SyscallState>(std::uint32_t pid)>;
+
+// The processes of `agg` in such a call now.
+std::vector<InFlight> in_flight(const analysis::Aggregator& agg, const SyscallProbe& probe);
+
+struct EndInputs {
+  std::uint64_t now_ns = 0, start_ns = 0, settle_ns = 0;
+  bool wrapped = false;             // run: a command was started
+  bool wrapped_running = false;
+  bool wrapped_is_service = false;  // its own process listens
+  std::size_t live = 0;             // traced processes alive
+  bool listening = false;           // a traced process listens
+  std::uint64_t last_event_ns = 0;
+  std::vector<InFlight> busy;
+};
+
+class EndRules {
+ public:
+  // Why the capture is over, or nothing to go on.
+  std::optional<std::string> check(const EndInputs& in);
+  // What kept it going at the last check, in words ("" when nothing did):
+  // said when --timeout ends the capture.
+  std::string still_going(const EndInputs& in) const;
+
+ private:
+  std::uint64_t last_busy_ns_ = 0;
+};
+
+}  // namespace pm::investigation

@@ -1,0 +1,384 @@
+#include "investigation/investigation.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <climits>
+#include <map>
+#include <set>
+
+#include "analysis/checkpoints.h"
+#include "analysis/service.h"
+#include "investigation/preflight.h"
+#include "model/names.h"
+#include "rules/finding.h"
+#include "target/envfile.h"
+#include "target/environ.h"
+#include "target/host.h"
+#include "target/procfs.h"
+#include "target/unit.h"
+#include "target/unit_file.h"
+#include "util/redact.h"
+#include "util/strings.h"
+
+namespace pm::investigation {
+namespace {
+
+constexpr std::size_t kTimelineKeep = 4000;
+constexpr int kSigchld = 17;
+
+bool terminating_signal(int sig) {
+  static const std::set<int> s = {1, 2, 3, 4, 6, 7, 8, 9, 11, 13, 14, 15, 24, 25};
+  return s.count(sig) != 0;
+}
+
+std::string ending(const model::Exit& x) {
+  if (x.signal()) return "was killed by " + model::signal_name(x.signal());
+  return "exited with code " + std::to_string(x.code());
+}
+
+std::string seconds(const analysis::Aggregator& agg, std::uint64_t ts) {
+  return rules::seconds_text(rules::seconds_since_start(agg, ts)) + " after start";
+}
+
+// Findings whose every evidence event comes from helpers are context: a
+// wrapper's grep that could not open a file does not fail the service.
+bool only_helpers(const rules::Finding& f, const analysis::ServiceScope& scope) {
+  if (f.evidence.empty()) return false;
+  for (const auto& e : f.evidence)
+    if (!scope.helpers.count(e.hdr.pid)) return false;
+  return true;
+}
+
+}  // namespace
+
+Investigation::Investigation(bool live, RecordFn record, bool read_starts)
+    : live_(live), read_starts_(live && read_starts), record_(std::move(record)) {
+  // File owners, user names: asked by the rules at report time, answered from
+  // this machine (and recorded) when live, from the recording when not.
+  record::Lookups lookups;
+  if (live_)
+    lookups = {target::host_file_lookup(), target::host_path_lookup(), target::host_user_name, target::host_group_name};
+  facts_.install(agg_, std::move(lookups), [this](const nlohmann::json& f) {
+    if (record_) record_(f);
+  });
+}
+
+bool Investigation::apply_fact(const nlohmann::json& fact, std::string* why) {
+  if (!facts_.apply(fact, agg_, why)) return false;
+  if (record_) record_(fact);
+  return true;
+}
+
+void Investigation::load_unit(const std::string& unit) {
+  if (!live_) {
+    apply_fact(record::unit_fact(unit));
+    return;
+  }
+  for (const auto& f : unit_facts(unit)) apply_fact(f);
+}
+
+void Investigation::set_wrapped(std::uint32_t pid) { apply_fact(record::wrapped_fact(pid)); }
+
+void Investigation::read_process_start(std::uint32_t pid) {
+  if (!read_starts_) return;
+  for (const auto& f : process_start_facts(pid)) apply_fact(f);
+}
+
+void Investigation::seed(std::uint32_t pid) {
+  agg_.table().seed(pid);
+  if (live_)
+    if (auto cmdline = read_file("/proc/" + std::to_string(pid) + "/cmdline")) learn_secrets_from_argv(split(*cmdline, '\0'));
+  read_process_start(pid);
+}
+
+void Investigation::on_event(const model::Event& e) {
+  if (const auto* x = e.as<model::Exec>()) {
+    learn_secrets_from_argv(x->argv);
+    read_process_start(e.hdr.pid);
+  }
+  agg_.on_event(e);
+  if (!significant(e)) {
+    ++folded_;
+  } else if (timeline_.size() < kTimelineKeep) {
+    timeline_.push_back(e);
+  } else {
+    ++dropped_;
+  }
+}
+
+bool significant(const model::Event& e) {
+  using model::EventType;
+  switch (e.hdr.type) {
+    case EventType::open_failed: {
+      int err = e.as<model::OpenFailed>()->err;
+      return err != ENOENT && err != ENOTDIR;
+    }
+    case EventType::connect: {
+      const auto* c = e.as<model::Connect>();
+      if (c->addr.family == 1 && c->addr.path.find("nscd") != std::string::npos) return false;  // name-service probe
+      return c->err != 0;  // EINPROGRESS included: its answer follows
+    }
+    case EventType::tcp_connect:
+      return !e.as<model::TcpConnect>()->established();
+    case EventType::signal_generate: {
+      const auto* s = e.as<model::SignalGenerate>();
+      return s->sig != kSigchld && s->sig != 0;
+    }
+    case EventType::signal_deliver:
+      return terminating_signal(e.as<model::SignalDeliver>()->sig);
+    case EventType::fork:
+    case EventType::milestone:
+    case EventType::cgroup_adopt:
+      return false;
+    default:
+      return true;
+  }
+}
+
+Summary Investigation::summarize(std::uint64_t end_ns) {
+  Summary s;
+  s.end_ns = end_ns;
+  agg_.set_end_ns(end_ns);
+  auto scope = analysis::service_scope(agg_);
+  s.service_basis = scope.basis;
+
+  s.findings = rules::run_rules(agg_);
+  if (scope.identified())
+    for (auto& f : s.findings)
+      if (f.severity == rules::Severity::failure && only_helpers(f, scope)) {
+        f.severity = rules::Severity::info;
+        f.title += " (a helper of the service, not the service)";
+      }
+  std::stable_sort(s.findings.begin(), s.findings.end(), [](const rules::Finding& a, const rules::Finding& b) {
+    if (a.severity != b.severity) return a.severity < b.severity;
+    if (a.rank != b.rank) return a.rank < b.rank;
+    return a.ts_ns < b.ts_ns;
+  });
+  link_findings(s.findings);
+
+  for (const auto& f : agg_.table().failures()) {
+    if (scope.is_service(f.pid)) s.failures.push_back(f);
+    else s.helper_failures.push_back(f);
+  }
+
+  // The wrapped command's own status, when it is not the service.
+  if (auto w = agg_.wrapped_pid()) {
+    s.wrapped.present = true;
+    s.wrapped.pid = w;
+    s.wrapped.is_service = scope.is_service(w);
+    if (const auto* p = agg_.process(w)) {
+      s.wrapped.command = join(p->argv, " ");
+      if (p->exit) {
+        s.wrapped.exit = p->exit;
+        s.wrapped.exit_ns = p->exit_ns;
+      }
+    }
+  }
+
+  bool failure_found = false;
+  for (const auto& f : s.findings) failure_found |= f.severity == rules::Severity::failure;
+
+  // What the user asked about was seen at all: a unit named but none of its
+  // processes traced is not a healthy unit.
+  bool any = !agg_.processes().empty() || agg_.table().seen_count() != 0;
+  bool unit_seen = agg_.units().empty(), cgroups_known = false;
+  for (const auto& [pid, p] : agg_.processes()) {
+    cgroups_known |= !p.cgroup_path.empty() || !p.unit.empty();
+    if (!p.unit.empty() && std::find(agg_.units().begin(), agg_.units().end(), p.unit) != agg_.units().end())
+      unit_seen = true;
+  }
+  // A capture without any process's cgroup (an older recording) cannot say.
+  if (!cgroups_known) unit_seen = true;
+
+  if (!any || !unit_seen || scope.service.empty()) {
+    s.verdict = Verdict::not_seen;
+    std::string what = agg_.units().empty() ? std::string("the service") : "unit " + agg_.units().front();
+    s.verdict_text = "no process of " + what + " was seen: pmtrace cannot say whether it is healthy";
+    // What ran was not the service: its exits are the command's, not the service's.
+    s.helper_failures.insert(s.helper_failures.end(), s.failures.begin(), s.failures.end());
+    s.failures.clear();
+    if (s.wrapped.exit && s.wrapped.exit->failed()) {
+      s.exit_status = 1;
+      s.verdict_text += "; the command " + ending(*s.wrapped.exit);
+    }
+  } else if (!s.failures.empty() || failure_found) {
+    s.verdict = Verdict::failed;
+    s.exit_status = 1;
+    const rules::Finding* root = nullptr;
+    for (const auto& f : s.findings)
+      if (f.severity == rules::Severity::failure) {
+        root = &f;
+        break;
+      }
+    if (root) s.verdict_text = "the service failed: " + root->title;
+    else
+      s.verdict_text = "the service failed: pid " + std::to_string(s.failures.front().pid) + " (" + s.failures.front().comm +
+                       ") " + ending(s.failures.front().exit);
+  } else {
+    const rules::Finding* stop = nullptr;
+    for (const auto& f : s.findings)
+      if (f.rule == "killed-by-signal" && f.severity == rules::Severity::info) {
+        stop = &f;
+        break;
+      }
+    std::uint64_t up = analysis::up_since(agg_, scope);
+    bool alive = false;
+    for (auto pid : scope.service) alive |= agg_.table().live(pid);
+    std::string up_text = up ? "up since " + seconds(agg_, up) : "no failure seen";
+    if (auto serving = analysis::serving_since(agg_, scope)) up_text = "serving since " + seconds(agg_, serving);
+    if (stop) {
+      s.verdict = Verdict::stopped;
+      s.verdict_text = "the service was healthy (" + up_text + ") and was stopped on purpose: " + stop->title;
+    } else if (alive) {
+      s.verdict = Verdict::healthy;
+      s.verdict_text = "the service is healthy (" + up_text + ")";
+    } else {
+      s.verdict = Verdict::exited;
+      s.verdict_text = "the service ended by itself without a failure";
+    }
+  }
+
+  s.checkpoints = analysis::infer_checkpoints(agg_, s.exit_status != 0);
+  for (const auto& f : s.findings)
+    if (f.severity != rules::Severity::info)
+      for (auto& c : preflight_checks(f))
+        if (std::find(s.preflight_checks.begin(), s.preflight_checks.end(), c) == s.preflight_checks.end())
+          s.preflight_checks.push_back(std::move(c));
+  if (!agg_.units().empty()) s.unit = agg_.units().front();
+  else if (const auto* m = agg_.process(scope.main_pid)) s.unit = m->unit;
+
+  // The short timeline: the service's own events, and what helpers did to it.
+  for (const auto& e : timeline_) {
+    bool helper = scope.identified() && scope.helpers.count(e.hdr.pid);
+    if (helper) {
+      const auto* g = e.as<model::SignalGenerate>();
+      if (!g || !scope.is_service(g->target_pid)) {
+        ++s.folded;
+        continue;
+      }
+    }
+    s.timeline.push_back(e);
+  }
+  s.folded += folded_;
+  s.timeline_complete = dropped_ == 0;
+  return s;
+}
+
+void link_findings(std::vector<rules::Finding>& findings) {
+  auto index_of = [&](const std::string& rule) -> int {
+    for (std::size_t i = 0; i < findings.size(); ++i)
+      if (findings[i].rule == rule && findings[i].severity != rules::Severity::info) return static_cast<int>(i);
+    return -1;
+  };
+  // Which rule's finding follows from which: the cause comes first.
+  static const std::vector<std::pair<const char*, const char*>> edges = {
+      {"database-connect", "start-timeout"},        {"database-connect", "worker-timeout"},
+      {"database-connect", "gunicorn-boot-failure"}, {"missing-python-module", "gunicorn-boot-failure"},
+      {"permission-denied", "gunicorn-boot-failure"}, {"environment-file", "gunicorn-boot-failure"},
+      {"environment-file", "database-connect"},     {"exec-failure", "killed-by-signal"},
+  };
+  std::map<int, std::vector<int>> causes_of;
+  for (const auto& [cause, effect] : edges) {
+    int c = index_of(cause), e = index_of(effect);
+    if (c < 0 || e < 0) continue;
+    // A start timeout follows from a database only when it was waiting on one.
+    if (std::string(effect) == "start-timeout") {
+      bool waited = false;
+      for (const auto& ev : findings[e].evidence) waited |= ev.as<model::Connect>() != nullptr;
+      if (!waited) continue;
+    }
+    causes_of[e].push_back(c);
+  }
+  // Report order: every finding after its causes, otherwise as ranked.
+  std::vector<int> order;
+  std::set<int> placed;
+  std::function<void(int, int)> place = [&](int i, int depth) {
+    if (placed.count(i) || depth > 8) return;
+    for (int c : causes_of[i]) place(c, depth + 1);
+    if (placed.insert(i).second) order.push_back(i);
+  };
+  for (int i = 0; i < static_cast<int>(findings.size()); ++i) place(i, 0);
+  std::vector<rules::Finding> sorted;
+  std::map<int, std::string> id;
+  for (std::size_t n = 0; n < order.size(); ++n) id[order[n]] = "F" + std::to_string(n + 1);
+  for (int i : order) {
+    rules::Finding f = std::move(findings[i]);
+    f.id = id[i];
+    for (int c : causes_of[i]) f.caused_by.push_back(id[c]);
+    for (const auto& [e, cs] : causes_of)
+      if (std::find(cs.begin(), cs.end(), i) != cs.end()) f.causes.push_back(id[e]);
+    std::sort(f.causes.begin(), f.causes.end());
+    sorted.push_back(std::move(f));
+  }
+  findings = std::move(sorted);
+}
+
+std::vector<nlohmann::json> process_start_facts(std::uint32_t pid) {
+  std::vector<nlohmann::json> facts;
+  std::optional<bool> notify;
+  if (auto env = read_file("/proc/" + std::to_string(pid) + "/environ")) {
+    learn_secrets_from_environ(*env);
+    for (const auto& d : target::databases_from_environ(*env)) facts.push_back(record::database_fact(d.addr, d.what));
+    notify = starts_with(*env, "NOTIFY_SOCKET=") || env->find(std::string("\0NOTIFY_SOCKET=", 15)) != std::string::npos;
+  }
+  if (auto limit = target::host_memory_limit(pid)) facts.push_back(record::memory_limit_fact(pid, *limit));
+  auto cgroup = target::Procfs().cgroup_of(pid);
+  if (cgroup || notify) facts.push_back(record::process_fact(pid, cgroup.value_or(""), notify));
+  return facts;
+}
+
+std::vector<nlohmann::json> unit_facts(const std::string& unit) {
+  std::vector<nlohmann::json> facts;
+  analysis::UnitContext ctx;
+  ctx.name = target::normalize_unit_name(unit);
+  std::vector<std::string> env_files;
+  // As systemd loads it: the unit file and its drop-ins, specifiers expanded.
+  auto u = target::load_unit_as_loaded(unit, target::UnitEnv::from_system());
+  if (u) {
+    ctx.name = u->name;
+    ctx.loaded = true;
+    auto value = [&](const char* key, const std::string& def) {
+      const auto* s = u->last("Service", key);
+      return s && !s->value.empty() ? s->value : def;
+    };
+    auto defaults = target::read_manager_defaults();
+    ctx.type = value("Type", "simple");
+    long long t = defaults.timeout_start_ms;
+    std::string ts = value("TimeoutStartSec", value("TimeoutSec", ""));
+    if (!ts.empty()) t = target::parse_timespan_ms(ts).value_or(t);
+    if (t == 0) t = LLONG_MAX;  // 0 turns the start timeout off
+    // Type=oneshot has no start timeout unless one is set.
+    if (ctx.type == "oneshot" && ts.empty()) t = LLONG_MAX;
+    ctx.timeout_start_ms = t;
+    bool notify = ctx.type == "notify" || ctx.type == "notify-reload";
+    ctx.notify_access = value("NotifyAccess", notify ? "main" : "none");
+    ctx.restart = value("Restart", "no");
+    if (const auto* s = u->last("Service", "ExecStart"); s && !s->value.empty())
+      if (auto cmd = target::parse_exec(s->value, u->name)) ctx.exec_start = cmd->argv;
+    for (const auto* s : u->list("Service", "EnvironmentFile")) {
+      auto expanded = target::expand_specifiers(s->value, u->name);
+      env_files.push_back(expanded ? *expanded : s->value);
+    }
+  }
+  facts.push_back(record::unit_fact(ctx));
+  for (auto path : env_files) {
+    analysis::EnvFileInfo info;
+    info.unit = ctx.name;
+    info.optional = starts_with(path, "-");
+    if (info.optional) path.erase(0, 1);
+    info.path = path;
+    if (auto content = read_file(path)) {
+      info.readable = true;
+      auto parsed = target::parse_env_file(*content);
+      for (const auto& v : parsed.vars) {
+        info.keys.push_back(v.key);
+        learn_secrets_from_argv({v.key + "=" + v.value});
+      }
+      for (const auto& i : parsed.issues) info.issues.push_back({i.line, i.text, i.key, i.problem, i.corrected});
+    }
+    facts.push_back(record::env_file_fact(info));
+  }
+  return facts;
+}
+
+}  // namespace pm::investigation
