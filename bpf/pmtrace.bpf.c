@@ -20,6 +20,7 @@ const volatile __u32 cfg_self_tgid = 0;      /* never trace pmtrace itself */
 const volatile __u8 cfg_scope_cgroups = 0;   /* tracked_cgrps may be non-empty */
 const volatile __u8 cfg_adopt_comms = 0;     /* adopt_comms may be non-empty */
 const volatile __u8 cfg_watch_cgpaths = 0;   /* watch_cgpaths may be non-empty */
+const volatile __u8 cfg_watch_cgnames = 0;   /* watch_cgnames may be non-empty */
 const volatile __u64 cfg_wakeup_bytes = 65536; /* wake the reader past this backlog */
 const volatile __u8 cfg_count_enoent = 0;    /* watch: count read-only ENOENT opens, emit none */
 
@@ -69,6 +70,15 @@ struct {
 	__type(key, struct pm_cgpath_key);
 	__type(value, __u8);
 } watch_cgpaths SEC(".maps");
+
+/* Unit cgroups watched by their last component ("x.service") wherever they
+ * are created: a transient unit's, one under a sub-slice, a container's. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16);
+	__type(key, struct pm_cgpath_key);
+	__type(value, __u8);
+} watch_cgnames SEC(".maps");
 
 /* Syscall arguments stashed at enter, by tid, for the exit handler. A plain
  * (preallocated) hash: every stashed syscall has an exit that deletes its entry
@@ -439,6 +449,18 @@ int BPF_PROG(tp_btf__oom__mark_victim, struct task_struct *task, uid_t uid)
 
 /* ---- cgroups: a watched unit's cgroup created while we wait --------------- */
 
+/* Whether a new cgroup's own name (its kernfs node's, the last component of
+ * its path) is a watched one. */
+static __always_inline bool cgroup_name_watched(const struct cgroup *cgrp)
+{
+	struct pm_cgpath_key name = {};
+	const char *kname = BPF_CORE_READ(cgrp, kn, name);
+
+	if (bpf_probe_read_kernel_str(name.path, sizeof(name.path), kname) < 0)
+		return false;
+	return bpf_map_lookup_elem(&watch_cgnames, &name) != NULL;
+}
+
 SEC("tp_btf/cgroup_mkdir")
 int BPF_PROG(tp_btf__cgroup__cgroup_mkdir, struct cgroup *cgrp, const char *path)
 {
@@ -447,7 +469,7 @@ int BPF_PROG(tp_btf__cgroup__cgroup_mkdir, struct cgroup *cgrp, const char *path
 	__u64 id;
 	__u8 one = 1;
 
-	if (!cfg_watch_cgpaths)
+	if (!cfg_watch_cgpaths && !cfg_watch_cgnames)
 		return 0;
 	/* Only the cgroup v2 (default) hierarchy: its hierarchy id is 0. In a
 	 * hybrid setup the v1 name=systemd tree repeats the same paths. */
@@ -455,7 +477,8 @@ int BPF_PROG(tp_btf__cgroup__cgroup_mkdir, struct cgroup *cgrp, const char *path
 		return 0;
 	if (bpf_probe_read_kernel_str(key.path, sizeof(key.path), path) < 0)
 		return 0;
-	if (!bpf_map_lookup_elem(&watch_cgpaths, &key))
+	if (!(cfg_watch_cgpaths && bpf_map_lookup_elem(&watch_cgpaths, &key)) &&
+	    !(cfg_watch_cgnames && cgroup_name_watched(cgrp)))
 		return 0;
 	id = BPF_CORE_READ(cgrp, kn, id);
 	bpf_map_update_elem(&tracked_cgrps, &id, &one, BPF_ANY);

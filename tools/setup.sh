@@ -2,17 +2,17 @@
 # Installs pmtrace's build and test dependencies from Debian's packages.
 # Idempotent: does nothing when everything is already installed.
 #   tools/setup.sh           build and test dependencies
-#   tools/setup.sh --bench   also what tools/bench needs (wrk, bpftrace, strace, time, curl)
+#   tools/setup.sh --bench   also what tools/bench needs (wrk, bpftrace, strace, time)
 set -euo pipefail
 pkgs=(
   build-essential cmake pkg-config clang libclang-rt-14-dev
   libbpf-dev bpftool libelf-dev zlib1g-dev
   libspdlog-dev nlohmann-json3-dev libcli11-dev catch2 libsystemd-dev libtomlplusplus-dev
   python3 util-linux systemd
-  gunicorn python3-flask python3-django python3-psycopg2 postgresql
+  gunicorn python3-flask python3-django python3-psycopg2 postgresql curl
 )
 if [ "${1:-}" = "--bench" ]; then
-  pkgs+=(wrk bpftrace strace time curl)
+  pkgs+=(wrk bpftrace strace time)
 fi
 missing=()
 for p in "${pkgs[@]}"; do

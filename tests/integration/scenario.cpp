@@ -209,7 +209,6 @@ std::vector<std::string> text_report_args(Mode mode) {
 }
 }  // namespace
 
-namespace {
 // Every scenario is recorded too, and the recording explained offline must
 // give the summary the live run gave: the same findings, checkpoints, exit.
 void check_replay(const Output& live, const std::string& recording) {
@@ -229,7 +228,6 @@ void check_replay(const Output& live, const std::string& recording) {
   CHECK(off.events("exec").size() == live.events("exec").size());
   CHECK(off.lines.size() == live.lines.size());
 }
-}  // namespace
 
 Output diagnose(Mode mode, FakeUnit& unit, const Scenario& s) {
   TempDir rec_dir;

@@ -80,6 +80,9 @@ struct Scenario {
 
 Output diagnose(Mode mode, FakeUnit& unit, const Scenario& s);
 
+// `pmtrace explain --json RECORDING` gives the summary the live run gave.
+void check_replay(const Output& live, const std::string& recording);
+
 // The unit's main process: the oldest process in its cgroup; -1 if none.
 pid_t unit_main_pid(const FakeUnit& unit);
 

@@ -135,12 +135,16 @@ TEST_CASE("bad targets get a one-line error and exit status 2", "[root][errors]"
     CHECK(o.status == 2);
     CHECK(o.err.find("no such pid 999999999") != std::string::npos);
   }
-  SECTION("unknown unit") {
+  SECTION("unknown unit: waited for by its cgroup's name, and never called healthy") {
     TempDir empty;
-    auto o = run_pmtrace({"attach", "--unit", "pm-no-such-unit"}, 30, {"SYSTEMD_UNIT_PATH=" + empty.path()});
+    auto o = run_pmtrace({"attach", "--json", "--unit", "pm-no-such-unit", "--duration", "1s"}, 30,
+                         {"SYSTEMD_UNIT_PATH=" + empty.path()});
     CHECK(o.status == 2);
     CHECK(o.err.find("no unit named pm-no-such-unit.service") != std::string::npos);
     CHECK(o.err.find("systemctl list-unit-files") != std::string::npos);
+    CHECK(o.err.find("waiting for a cgroup pm-no-such-unit.service to be created anywhere") != std::string::npos);
+    REQUIRE(o.summary());
+    CHECK((*o.summary())["verdict"] == "not_seen");
   }
   SECTION("empty command") {
     auto o = run_pmtrace({"run"});

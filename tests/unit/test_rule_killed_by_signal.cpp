@@ -207,7 +207,7 @@ TEST_CASE("killed-by-signal: an operator's kill from outside the service is info
   CHECK(f[0].severity == rules::Severity::info);
   CHECK(f[0].title ==
         "gunicorn master (pid 500, uid 33 gid 33) stopped by SIGTERM from kill (pid 900) 3.0 s after start, "
-        "while 2 workers were running (an operator's stop, not a failure)");
+        "while 2 workers were running (an operator's stop, on purpose)");
   CHECK(f[0].fix == "nothing, if the stop was intended");
   CHECK(has_fact(f[0], "sender uid 0, parent pid 880"));
   for (const auto& g : rules::run_rules(t.agg)) CHECK(g.severity != rules::Severity::failure);

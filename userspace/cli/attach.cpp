@@ -33,8 +33,11 @@ int cmd_attach(const AttachOptions& opts) {
       kind = "unit";
     } else {
       // A bare word is a unit if systemd (or a unit file, or its cgroup) knows
-      // it, else a process name.
-      kind = unit_scope(opts.target) ? "unit" : "name";
+      // it, else a process name if one runs, else both are waited for.
+      auto scope = unit_scope(opts.target);
+      if (scope && !scope->name_only) kind = "unit";
+      else if (!procfs.by_name(opts.target).empty()) kind = "name";
+      else kind = "unit-or-name";
     }
   }
 
@@ -52,14 +55,23 @@ int cmd_attach(const AttachOptions& opts) {
     end_with_tree = true;
     described = "pid " + opts.target;
     spdlog::info("attaching to pid {} and {} descendants", pid, seeds.size() - 1);
-  } else if (kind == "unit") {
+  } else if (kind == "unit" || kind == "unit-or-name") {
     auto scope = unit_scope(opts.target);
     if (!scope) return report_error(scope.error());
     unit = *scope;
     if (auto r = add_unit_to_scope(*scope, cfg); !r) return report_error(r.error());
     seeds = cfg.pids;
     described = "unit " + scope->unit;
-    if (scope->exists)
+    if (kind == "unit-or-name") {
+      cfg.comms.push_back(opts.target);
+      described += " or process name " + opts.target;
+    }
+    if (scope->name_only)
+      spdlog::info("{}: waiting for a cgroup {} to be created anywhere in the cgroup tree (a transient unit, a "
+                   "container's unit){}",
+                   scope->why_unknown, scope->unit,
+                   kind == "unit-or-name" ? ", or a process named " + opts.target : std::string());
+    else if (scope->exists)
       spdlog::info("attaching to unit {} (cgroup {}, {} processes)", scope->unit, scope->dir, seeds.size());
     else
       spdlog::info("waiting for unit {} to start (its cgroup {} does not exist yet)", scope->unit, scope->dir);

@@ -89,8 +89,23 @@ Result<UnitScope> unit_scope(const std::string& name) {
   auto mount = target::cgroup2_mount();
   if (!mount) return mount.error();
   auto unit = target::resolve_unit(name, target::UnitEnv::from_system(), *mount);
-  if (!unit) return unit.error();
   UnitScope s;
+  if (!unit) {
+    std::string n = target::normalize_unit_name(name);
+    if (n.find('/') != std::string::npos || n.size() > 255) return unit.error();
+    s.unit = n;
+    // Its cgroup may exist elsewhere than system.slice: a sub-slice, a
+    // container's tree.
+    if (auto rel = target::find_cgroup_named(*mount, n)) {
+      s.rel = *rel;
+      s.dir = *mount + *rel;
+      s.exists = true;
+      return s;
+    }
+    s.name_only = true;
+    s.why_unknown = unit.error().message;
+    return s;
+  }
   s.unit = unit->name;
   s.rel = unit->cgroup;
   s.dir = *mount + unit->cgroup;
@@ -101,6 +116,10 @@ Result<UnitScope> unit_scope(const std::string& name) {
 }
 
 Result<void> add_unit_to_scope(const UnitScope& u, sources::BpfConfig& cfg) {
+  if (u.name_only) {
+    cfg.cgroup_names.push_back(u.unit);
+    return {};
+  }
   cfg.cgroup_paths.push_back(u.rel);
   if (u.exists) {
     auto id = target::cgroup_id(u.dir);

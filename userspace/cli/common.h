@@ -35,10 +35,18 @@ struct UnitScope {
   std::string dir;
   bool exists = false;
   std::string unit_file;  // where its unit file is, when known
+  // Neither systemd, a unit file nor a cgroup knows it yet (a transient unit
+  // before `systemd-run --unit`, a container's unit): it is waited for by
+  // its cgroup's name, created anywhere in the hierarchy.
+  bool name_only = false;
+  std::string why_unknown;  // what was searched, for the message
 };
+// The unit's scope; a unit nobody knows yet is a name_only scope, an invalid
+// name an error.
 Result<UnitScope> unit_scope(const std::string& name);
 
-// Adds a unit's cgroup to a BPF scope: watched for creation, tracked if it exists.
+// Adds a unit's cgroup to a BPF scope: watched for creation (by path, or by
+// name anywhere for a name_only scope), tracked if it exists.
 Result<void> add_unit_to_scope(const UnitScope& u, sources::BpfConfig& cfg);
 
 }  // namespace pm::cli

@@ -87,8 +87,12 @@ int cmd_run(const RunOptions& opts) {
     if (!scope) return report_error(scope.error());
     scopes.push_back(*scope);
     if (auto r = add_unit_to_scope(*scope, cfg); !r) return report_error(r.error());
-    spdlog::info("also tracing unit {} (cgroup {}{})", scope->unit, scope->rel,
-                 scope->exists ? "" : ", created when it starts");
+    if (scope->name_only)
+      spdlog::info("{}: also tracing a cgroup {} when it is created anywhere in the cgroup tree", scope->why_unknown,
+                   scope->unit);
+    else
+      spdlog::info("also tracing unit {} (cgroup {}{})", scope->unit, scope->rel,
+                   scope->exists ? "" : ", created when it starts");
   }
 
   SessionOptions so;

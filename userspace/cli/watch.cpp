@@ -342,7 +342,8 @@ int cmd_watch(const WatchOptions& opts) {
   if (!opts.restart_window.empty()) cfg.restart_window = opts.restart_window;
   if (!opts.settle.empty()) cfg.settle = opts.settle;
   for (const auto& t : opts.targets) {
-    if (target::has_unit_suffix(t) || unit_scope(t)) cfg.units.push_back(t);
+    auto scope = unit_scope(t);
+    if (target::has_unit_suffix(t) || (scope && !scope->name_only)) cfg.units.push_back(t);
     else cfg.names.push_back(t);
   }
   if (cfg.units.empty() && cfg.names.empty()) cfg.names.push_back("gunicorn");
@@ -374,6 +375,7 @@ int cmd_watch(const WatchOptions& opts) {
   for (const auto& u : cfg.units) {
     auto scope = unit_scope(u);
     if (!scope) return report_error(scope.error());
+    if (scope->name_only) return report_error(make_error(scope->why_unknown));
     if (auto r = add_unit_to_scope(*scope, bcfg); !r) return report_error(r.error());
     units.push_back(*scope);
   }

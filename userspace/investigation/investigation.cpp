@@ -194,13 +194,12 @@ Summary Investigation::summarize(std::uint64_t end_ns) {
     s.verdict = Verdict::not_seen;
     std::string what = agg_.units().empty() ? std::string("the service") : "unit " + agg_.units().front();
     s.verdict_text = "no process of " + what + " was seen: pmtrace cannot say whether it is healthy";
+    // Not a healthy service: what pmtrace could not see (exit 2, as a setup problem).
+    s.exit_status = 2;
     // What ran was not the service: its exits are the command's, not the service's.
     s.helper_failures.insert(s.helper_failures.end(), s.failures.begin(), s.failures.end());
     s.failures.clear();
-    if (s.wrapped.exit && s.wrapped.exit->failed()) {
-      s.exit_status = 1;
-      s.verdict_text += "; the command " + ending(*s.wrapped.exit);
-    }
+    if (s.wrapped.exit && s.wrapped.exit->failed()) s.verdict_text += "; the command " + ending(*s.wrapped.exit);
   } else if (!s.failures.empty() || failure_found) {
     s.verdict = Verdict::failed;
     s.exit_status = 1;
@@ -238,7 +237,7 @@ Summary Investigation::summarize(std::uint64_t end_ns) {
     }
   }
 
-  s.checkpoints = analysis::infer_checkpoints(agg_, s.exit_status != 0);
+  s.checkpoints = analysis::infer_checkpoints(agg_, s.verdict == Verdict::failed);
   for (const auto& f : s.findings)
     if (f.severity != rules::Severity::info)
       for (auto& c : preflight_checks(f))

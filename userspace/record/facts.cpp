@@ -58,7 +58,7 @@ json unit_fact(const std::string& unit) { return {{"kind", "unit"}, {"name", uni
 json unit_fact(const analysis::UnitContext& u) {
   json j = unit_fact(u.name);
   if (!u.loaded) return j;
-  j["type"] = u.type;
+  j["unit_type"] = u.type;
   j["timeout_start_ms"] = u.timeout_start_ms;
   j["notify_access"] = u.notify_access;
   j["restart"] = u.restart;
@@ -81,9 +81,9 @@ bool FactStore::apply(const json& fact, analysis::Aggregator& agg, std::string* 
   if (kind == "unit") {
     analysis::UnitContext u;
     r.str("name", u.name);
-    if (r.field("type", false)) {
+    if (r.field("unit_type", false)) {
       u.loaded = true;
-      r.str("type", u.type);
+      r.str("unit_type", u.type);
       r.num("timeout_start_ms", u.timeout_start_ms);
       r.str("notify_access", u.notify_access, false);
       r.str("restart", u.restart, false);

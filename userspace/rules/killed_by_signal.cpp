@@ -125,16 +125,16 @@ std::vector<Finding> killed_by_signal(const analysis::Aggregator& agg) {
     // the service was up. A supervisor killing a serving service (a health
     // check) is still a failure.
     std::string on_purpose;
-    if (sender.kind == SenderKind::operator_tool) on_purpose = "an operator's stop, not a failure";
+    if (sender.kind == SenderKind::operator_tool) on_purpose = "an operator's stop, on purpose";
     else if (sender.kind == SenderKind::service_manager &&
              ((serving && serving <= g.hdr.ts_ns) || (agg.unit_context() && up && up <= g.hdr.ts_ns)))
       // Serving, or up while the unit's settings say this was no start
       // timeout (that is the start-timeout rule's): a stop job. Without the
       // settings, a stop of a service that never served may be a start
       // timeout: it stays a failure.
-      on_purpose = "the service manager's stop job after the service was up, not a failure";
+      on_purpose = "the service manager's stop job after the service was up, on purpose";
     else if (sender.wrapped && serving && serving <= g.hdr.ts_ns)
-      on_purpose = "the command pmtrace ran stopped it after it had served requests, not a failure";
+      on_purpose = "the command pmtrace ran stopped it after it had served requests, on purpose";
     f.severity = on_purpose.empty() ? Severity::failure : Severity::info;
     double after = seconds_since_start(agg, g.hdr.ts_ns);
 

@@ -9,6 +9,7 @@
 // drops NOTIFY_SOCKET). failure-facts.md, failure mode 3.
 #include <algorithm>
 #include <cmath>
+#include <optional>
 
 #include "analysis/gunicorn_args.h"
 #include "analysis/service.h"
@@ -106,13 +107,15 @@ std::vector<Finding> start_timeout(const analysis::Aggregator& agg) {
         blocked = &b;
         break;
       }
-  const model::Event* pending = nullptr;
+  // A copy: pending_connects() returns a new list each call.
+  std::optional<model::Event> pending_event;
   for (const auto& pc : agg.pending_connects())
     if (blocked_proc && pc.start.hdr.pid == blocked_proc->pid && pc.start.hdr.ts_ns <= stop->hdr.ts_ns &&
         pc.until_ns >= stop->hdr.ts_ns) {
-      pending = &pc.start;
+      pending_event = pc.start;
       break;
     }
+  const model::Event* pending = pending_event ? &*pending_event : nullptr;
   if (pending) f.evidence.push_back(*pending);
   f.evidence.push_back(*stop);
   for (const auto& e : agg.signals())

@@ -68,9 +68,10 @@ Result<std::unique_ptr<BpfSource>> BpfSource::create(const BpfConfig& cfg) {
   auto* skel = self->skel_.get();
 
   skel->rodata->cfg_self_tgid = static_cast<__u32>(::getpid());
-  skel->rodata->cfg_scope_cgroups = !cfg.cgroup_ids.empty() || !cfg.cgroup_paths.empty();
+  skel->rodata->cfg_scope_cgroups = !cfg.cgroup_ids.empty() || !cfg.cgroup_paths.empty() || !cfg.cgroup_names.empty();
   skel->rodata->cfg_adopt_comms = !cfg.comms.empty();
   skel->rodata->cfg_watch_cgpaths = !cfg.cgroup_paths.empty();
+  skel->rodata->cfg_watch_cgnames = !cfg.cgroup_names.empty();
   skel->rodata->cfg_count_enoent = cfg.count_enoent;
   // Wake the reader once a quarter of the ring is waiting (64 KiB at most),
   // so a small ring is drained before it fills.
@@ -127,6 +128,14 @@ Result<std::unique_ptr<BpfSource>> BpfSource::create(const BpfConfig& cfg) {
     std::memcpy(key.path, path.data(), path.size());
     if (bpf_map__update_elem(skel->maps.watch_cgpaths, &key, sizeof key, &one, sizeof one, BPF_ANY))
       return errno_error("failed to watch cgroup " + path);
+  }
+  for (const auto& name : cfg.cgroup_names) {
+    pm_cgpath_key key{};
+    if (name.empty() || name.size() >= sizeof key.path || name.find('/') != std::string::npos)
+      return make_error("not a cgroup name to watch: " + name);
+    std::memcpy(key.path, name.data(), name.size());
+    if (bpf_map__update_elem(skel->maps.watch_cgnames, &key, sizeof key, &one, sizeof one, BPF_ANY))
+      return errno_error("failed to watch cgroups named " + name);
   }
   for (const auto& comm : cfg.comms) {
     char key[PM_COMM_LEN] = {};

@@ -18,6 +18,8 @@ struct BpfConfig {
   std::vector<std::uint64_t> cgroup_ids;    // cgroups whose processes are traced
   std::vector<std::string> cgroup_paths;    // cgroup paths (relative to the cgroup2
                                             // root) adopted when created
+  std::vector<std::string> cgroup_names;    // cgroup names ("x.service") adopted
+                                            // when created anywhere
   std::vector<std::string> comms;           // process names adopted at exec
   std::uint32_t ringbuf_bytes = 16u << 20;  // power of two
   // watch: read-only opens failing ENOENT/ENOTDIR (import probing) are

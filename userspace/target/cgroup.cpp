@@ -1,5 +1,7 @@
 #include "target/cgroup.h"
 
+#include <dirent.h>
+
 #include <fcntl.h>
 
 #include <cstring>
@@ -50,6 +52,31 @@ std::vector<std::uint32_t> cgroup_procs(const std::string& abs_dir) {
     if (auto pid = parse_int(line); pid && *pid > 0) out.push_back(static_cast<std::uint32_t>(*pid));
   }
   return out;
+}
+
+namespace {
+std::optional<std::string> find_named(const std::string& root, const std::string& rel, const std::string& name,
+                                      int depth) {
+  if (depth < 0) return std::nullopt;
+  DIR* d = ::opendir((root + rel).c_str());
+  if (!d) return std::nullopt;
+  std::vector<std::string> dirs;
+  while (dirent* e = ::readdir(d)) {
+    std::string n = e->d_name;
+    if (n == "." || n == ".." || e->d_type != DT_DIR) continue;
+    dirs.push_back(n);
+  }
+  ::closedir(d);
+  for (const auto& n : dirs)
+    if (n == name) return rel + "/" + n;
+  for (const auto& n : dirs)
+    if (auto found = find_named(root, rel + "/" + n, name, depth - 1)) return found;
+  return std::nullopt;
+}
+}  // namespace
+
+std::optional<std::string> find_cgroup_named(const std::string& root, const std::string& name, int max_depth) {
+  return find_named(root, "", name, max_depth);
 }
 
 }  // namespace pm::target

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,10 @@ Result<std::string> cgroup2_mount(const std::string& root = "");
 // The cgroup id of a cgroup directory: its file handle (name_to_handle_at),
 // the same value the kernel's kernfs node id has.
 Result<std::uint64_t> cgroup_id(const std::string& abs_dir);
+
+// The first cgroup named `name` ("x.service") under the cgroup2 root, at
+// most `max_depth` levels down, as a path relative to the root.
+std::optional<std::string> find_cgroup_named(const std::string& root, const std::string& name, int max_depth = 8);
 
 // The pids listed in a cgroup's cgroup.procs.
 std::vector<std::uint32_t> cgroup_procs(const std::string& abs_dir);
