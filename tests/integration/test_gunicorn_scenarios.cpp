@@ -118,6 +118,10 @@ TEST_CASE("gunicorn: a port already in use", "[root][scenario][gunicorn]") {
   CHECK((*f)["title"].get<std::string>().find("could not bind 127.0.0.1:" + std::to_string(port)) !=
         std::string::npos);
   CHECK((*f)["evidence"].size() == 5);  // gunicorn's five tries
+  // The holder is named in every mode, traced or not (read when the report is made).
+  std::string facts = (*f)["facts"].dump();
+  CHECK(facts.find("held by ") != std::string::npos);
+  CHECK(facts.find("(pid " + std::to_string(getpid()) + ")") != std::string::npos);
   CHECK((*f)["fix"].get<std::string>().find("ss -ltnp 'sport = :" + std::to_string(port) + "'") != std::string::npos);
 }
 

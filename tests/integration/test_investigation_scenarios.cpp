@@ -381,3 +381,55 @@ TEST_CASE("investigation: attach to a unit with no unit file, started after atta
   CHECK(finding(o, "missing-python-module"));
   CHECK((*sum)["verdict"] == "failed");
 }
+
+TEST_CASE("investigation: one failure, the same findings in attach, watch and explain (the port holder named in each)",
+          "[root][scenario][investigation][watch]") {
+  REQUIRE_GUNICORN();
+  Listener holder;  // an old instance holds the port
+  REQUIRE(holder.port > 0);
+  FakeUnit unit;
+  TempDir d;
+  const std::string incidents = d.path() + "/incidents.jsonl";
+  const std::string records = d.path() + "/records";
+  const std::string recording = d.path() + "/attach.pmt";
+  Background watch({"watch", unit.name, "--incidents", incidents, "--record-dir", records, "--duration", "60s"},
+                   unit.env());
+  REQUIRE(watch.wait_ready());
+  Background bg({"attach", "--json", "--unit", unit.name, "--duration", "40s", "--record", recording}, unit.env());
+  REQUIRE(bg.wait_ready());
+  REQUIRE(unit.create_cgroup());
+  CHECK(wait_exit(spawn(unit.start_argv(gunicorn(holder.port, "app:app", {"-w", "1"})))) == 1);
+  std::this_thread::sleep_for(2500ms);
+  auto a = bg.stop(SIGINT);
+  auto w = watch.stop(SIGTERM);
+  INFO(a.err);
+  INFO(w.err);
+  check_replay(a, recording);
+  // What each mode says of the findings: rule, severity, title, facts.
+  auto essence = [](const json& findings) {
+    json out = json::array();
+    for (const auto& f : findings) out.push_back({f["rule"], f["severity"], f["title"], f["facts"]});
+    return out;
+  };
+  REQUIRE(a.summary());
+  json from_attach = essence((*a.summary())["findings"]);
+  INFO(from_attach.dump(2));
+  REQUIRE(!from_attach.empty());
+  CHECK(from_attach[0][0] == "address-in-use");
+  CHECK(from_attach[0][3].dump().find("(pid " + std::to_string(getpid()) + ")") != std::string::npos);
+  json incident;
+  std::istringstream lines(slurp(incidents));
+  for (std::string line; std::getline(lines, line);) {
+    auto j = json::parse(line, nullptr, false);
+    if (j.is_object() && j["type"] == "incident") incident = j;
+  }
+  REQUIRE(incident.is_object());
+  CHECK(incident["schema"] == 2);
+  CHECK(incident["unit"] == unit.name);
+  CHECK(essence(incident["findings"]) == from_attach);
+  // The incident's window, explained offline, says the same again.
+  REQUIRE(incident["recording"].is_string());
+  auto e = run_pmtrace({"explain", "--json", incident["recording"].get<std::string>()}, 60);
+  REQUIRE(e.summary());
+  CHECK(essence((*e.summary())["findings"]) == from_attach);
+}

@@ -95,6 +95,14 @@ struct FileFacts {
 using FileLookup = std::function<std::optional<FileFacts>(const std::string& path)>;
 // uid -> user name and gid -> group name, read at report time.
 using NameLookup = std::function<std::string(std::uint32_t id)>;
+// Who listens on a TCP port now (any process, traced or not), read at report
+// time: a port another process holds.
+struct PortHolder {
+  std::uint32_t pid = 0;
+  std::string comm;
+  std::vector<std::string> argv;
+};
+using PortLookup = std::function<std::vector<PortHolder>(std::uint16_t port)>;
 
 class Aggregator {
  public:
@@ -173,6 +181,10 @@ class Aggregator {
     group_names_ = std::move(groups);
   }
   std::optional<FileFacts> file_facts(const std::string& path) const;
+  void set_port_lookup(PortLookup f) { port_lookup_ = std::move(f); }
+  std::vector<PortHolder> port_holders(std::uint16_t port) const {
+    return port_lookup_ ? port_lookup_(port) : std::vector<PortHolder>{};
+  }
   // The name, or the number when there is no name for it.
   std::string user_name(std::uint32_t uid) const;
   std::string group_name(std::uint32_t gid) const;
@@ -198,6 +210,7 @@ class Aggregator {
   std::uint64_t last_ns_ = 0, end_ns_ = 0;
   std::size_t ok_connects_kept_ = 0, ok_tcp_kept_ = 0;
   FileLookup file_lookup_, path_lookup_;
+  PortLookup port_lookup_;
   NameLookup user_names_, group_names_;
 };
 

@@ -57,7 +57,8 @@ Investigation::Investigation(bool live, RecordFn record, bool read_starts)
   // this machine (and recorded) when live, from the recording when not.
   record::Lookups lookups;
   if (live_)
-    lookups = {target::host_file_lookup(), target::host_path_lookup(), target::host_user_name, target::host_group_name};
+    lookups = {target::host_file_lookup(), target::host_path_lookup(), target::host_user_name, target::host_group_name,
+               target::host_port_holders};
   facts_.install(agg_, std::move(lookups), [this](const nlohmann::json& f) {
     if (record_) record_(f);
   });

@@ -150,6 +150,23 @@ bool FactStore::apply(const json& fact, analysis::Aggregator& agg, std::string* 
       if (!fr.ok()) r.fail("facts: " + fr.why());
     }
     if (r.ok()) files_[{kind, path}] = facts;
+  } else if (kind == "port_holders") {
+    std::uint16_t port = 0;
+    std::vector<analysis::PortHolder> list;
+    r.num("port", port);
+    if (const json* hs = r.field("holders", true)) {
+      if (!hs->is_array()) r.fail("holders is not an array");
+      for (std::size_t n = 0; r.ok() && n < hs->size() && n < 16; ++n) {
+        model::JsonFields hr((*hs)[n]);
+        analysis::PortHolder h;
+        hr.num("pid", h.pid);
+        hr.str("comm", h.comm, false);
+        hr.strings("argv", h.argv, false);
+        if (!hr.ok()) r.fail("holder: " + hr.why());
+        list.push_back(std::move(h));
+      }
+    }
+    if (r.ok()) ports_[port] = std::move(list);
   } else if (kind == "user" || kind == "group") {
     std::uint32_t id = 0;
     std::string name;
@@ -183,6 +200,17 @@ std::string FactStore::name(const std::string& kind, std::uint32_t id) {
   return n;
 }
 
+std::vector<analysis::PortHolder> FactStore::holders(std::uint16_t port) {
+  if (auto it = ports_.find(port); it != ports_.end()) return it->second;
+  if (!live_.ports) return {};
+  auto list = live_.ports(port);
+  ports_[port] = list;
+  json hs = json::array();
+  for (const auto& h : list) hs.push_back({{"pid", h.pid}, {"comm", h.comm}, {"argv", h.argv}});
+  if (record_) record_({{"kind", "port_holders"}, {"port", port}, {"holders", hs}});
+  return list;
+}
+
 void FactStore::install(analysis::Aggregator& agg, Lookups live, RecordFn record) {
   live_ = std::move(live);
   record_ = std::move(record);
@@ -190,6 +218,7 @@ void FactStore::install(analysis::Aggregator& agg, Lookups live, RecordFn record
   agg.set_path_lookup([this](const std::string& p) { return file("path", p); });
   agg.set_name_lookups([this](std::uint32_t id) { return name("user", id); },
                        [this](std::uint32_t id) { return name("group", id); });
+  agg.set_port_lookup([this](std::uint16_t port) { return holders(port); });
 }
 
 }  // namespace pm::record

@@ -35,6 +35,7 @@ nlohmann::json wrapped_fact(std::uint32_t pid);
 struct Lookups {
   analysis::FileLookup file, path;
   analysis::NameLookup users, groups;
+  analysis::PortLookup ports;
 };
 
 class FactStore {
@@ -52,9 +53,11 @@ class FactStore {
  private:
   std::optional<analysis::FileFacts> file(const std::string& kind, const std::string& path);
   std::string name(const std::string& kind, std::uint32_t id);
+  std::vector<analysis::PortHolder> holders(std::uint16_t port);
 
   std::map<std::pair<std::string, std::string>, std::optional<analysis::FileFacts>> files_;  // (kind, path)
   std::map<std::pair<std::string, std::uint32_t>, std::string> names_;                       // (kind, id)
+  std::map<std::uint16_t, std::vector<analysis::PortHolder>> ports_;
   Lookups live_;
   RecordFn record_;
 };

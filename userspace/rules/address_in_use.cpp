@@ -31,6 +31,16 @@ std::vector<Finding> address_in_use(const analysis::Aggregator& agg) {
                           ", listening on " + la.to_string());
       }
     }
+    // Not traced (an old instance, another service): who listens there now.
+    if (f.facts.empty())
+      for (const auto& h : agg.port_holders(b->addr.port)) {
+        if (h.pid == e.hdr.pid || agg.descends_from(h.pid, e.hdr.pid) || f.facts.size() >= 3) continue;
+        std::string cmd;
+        for (std::size_t i = 0; i < h.argv.size() && i < 6; ++i) cmd += (cmd.empty() ? "" : " ") + h.argv[i];
+        f.facts.push_back("held by " + (h.comm.empty() ? std::string("a process") : h.comm) + " (pid " +
+                          std::to_string(h.pid) + "), listening on port " + std::to_string(b->addr.port) +
+                          (cmd.empty() ? std::string() : ": " + cmd));
+      }
     std::string holder = f.facts.empty() ? "another process" : f.facts.front().substr(8);
     f.explanation = "Another socket is bound to " + addr + " (" + holder +
                     "). gunicorn retries 5 times a second apart, then exits 1 (\"Can't connect to\"). Common "

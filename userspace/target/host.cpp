@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "target/cgroup.h"
+#include "target/procfs.h"
 #include "util/strings.h"
 
 namespace pm::target {
@@ -99,6 +100,16 @@ std::optional<std::string> host_memory_limit(std::uint32_t pid) {
     return shown + " (" + file + ")";
   }
   return std::nullopt;
+}
+
+}  // namespace pm::target
+
+namespace pm::target {
+
+std::vector<analysis::PortHolder> host_port_holders(std::uint16_t port) {
+  std::vector<analysis::PortHolder> out;
+  for (const auto& p : Procfs().listening_on(port)) out.push_back({p.pid, p.comm, p.argv});
+  return out;
 }
 
 }  // namespace pm::target

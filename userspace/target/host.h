@@ -19,6 +19,8 @@ analysis::FileLookup host_path_lookup(const std::string& root = "");
 // nullopt when the process is gone or its cgroup sets no limit.
 std::optional<std::string> host_memory_limit(std::uint32_t pid);
 std::string host_user_name(std::uint32_t uid);
+// Who listens on a TCP port on this machine now (/proc/net/tcp{,6}).
+std::vector<analysis::PortHolder> host_port_holders(std::uint16_t port);
 std::string host_group_name(std::uint32_t gid);
 
 }  // namespace pm::target
