@@ -140,12 +140,35 @@ TEST_CASE("investigation: a Type=notify start whose READY=1 never comes (a wrapp
   auto cmd = gunicorn(port, "app:app");
   cmd.insert(cmd.begin(), {"/usr/bin/env", "-u", "NOTIFY_SOCKET"});
   NotifyStart n(cmd, 3000);
+  // watch on the same unit, for the attach case: the incident says the same.
+  TempDir d;
+  const std::string incidents = d.path() + "/incidents.jsonl";
+  std::unique_ptr<Background> watch;
+  if (how == How::attach) {
+    watch = std::make_unique<Background>(
+        std::vector<std::string>{"watch", n.unit.name, "--incidents", incidents, "--duration", "60s"}, n.unit.env());
+    REQUIRE(watch->wait_ready());
+  }
   // The service serves all along: only systemd's start job is stuck.
   int served = 0;
   auto o = trace_start(how, n, cmd, 30, [&] {
     if (wait_listening(port)) served = http_get(port, "/");
   });
   INFO(o.err);
+  if (watch) {
+    auto w = watch->stop(SIGTERM);
+    INFO(w.err);
+    json incident;
+    std::istringstream lines(slurp(incidents));
+    for (std::string line; std::getline(lines, line);) {
+      auto j = json::parse(line, nullptr, false);
+      if (j.is_object() && j["type"] == "incident") incident = j;
+    }
+    REQUIRE(incident.is_object());
+    REQUIRE(!incident["findings"].empty());
+    CHECK(incident["findings"][0]["rule"] == "start-timeout");
+    CHECK(incident["unit"] == n.unit.name);
+  }
   CHECK(served == 200);
   const json* sum = o.summary();
   REQUIRE(sum);

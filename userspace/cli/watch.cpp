@@ -152,6 +152,7 @@ void Watcher::on_event(model::Event&& e) {
 
 void Watcher::write_line(const json& in) {
   json j = in;
+  j["schema"] = investigation::kJsonSchema;  // every line of the incidents file
   redact_json(j);
   std::string line = model::dump_line(j) + "\n";
   if (incidents_fd_ < 0 || ::write(incidents_fd_, line.data(), line.size()) != static_cast<ssize_t>(line.size()))
@@ -260,7 +261,6 @@ void Watcher::explain(watch::Service& s, const watch::Trigger& t) {
   const auto* failed = sum.checkpoints.failed();
   std::string unit = s.unit.empty() ? sum.unit : s.unit;
   write_line({{"type", "incident"},
-              {"schema", investigation::kJsonSchema},
               {"id", id},
               {"time", clock_.to_iso8601(t.ts_ns)},
               {"service", s.key},
