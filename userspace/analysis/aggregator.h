@@ -157,6 +157,9 @@ class Aggregator {
   // What a traced unit's settings say (Type=, TimeoutStartSec=, ...).
   void set_unit_context(UnitContext u);
   const UnitContext* unit_context(const std::string& name) const;
+  // A unit's cgroup id, known when tracing began (cgroup_adopt events give
+  // the ids of cgroups created later): its processes' events carry it.
+  void add_unit_cgroup(std::uint64_t id, const std::string& unit) { unit_cgroups_[id] = unit; }
   // The first traced unit whose settings were read, if any.
   const UnitContext* unit_context() const;
   // Where a process lives, read at its exec (a fact): its cgroup path and

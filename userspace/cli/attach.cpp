@@ -58,8 +58,8 @@ int cmd_attach(const AttachOptions& opts) {
   } else if (kind == "unit" || kind == "unit-or-name") {
     auto scope = unit_scope(opts.target);
     if (!scope) return report_error(scope.error());
-    unit = *scope;
     if (auto r = add_unit_to_scope(*scope, cfg); !r) return report_error(r.error());
+    unit = *scope;
     seeds = cfg.pids;
     described = "unit " + scope->unit;
     if (kind == "unit-or-name") {
@@ -110,7 +110,7 @@ int cmd_attach(const AttachOptions& opts) {
   so.deadline_ms = duration_ms;
   so.deadline_reason = "--duration reached";
   Session session(**src, info, std::move(so));
-  if (unit) session.add_unit_context(unit->unit);
+  if (unit) session.add_unit_context(unit->unit, unit->id);
   for (auto pid : seeds) session.seed(pid);
 
   std::uint64_t last_prune = 0, last_probe = 0;

@@ -115,7 +115,7 @@ Result<UnitScope> unit_scope(const std::string& name) {
   return s;
 }
 
-Result<void> add_unit_to_scope(const UnitScope& u, sources::BpfConfig& cfg) {
+Result<void> add_unit_to_scope(UnitScope& u, sources::BpfConfig& cfg) {
   if (u.name_only) {
     cfg.cgroup_names.push_back(u.unit);
     return {};
@@ -125,6 +125,7 @@ Result<void> add_unit_to_scope(const UnitScope& u, sources::BpfConfig& cfg) {
     auto id = target::cgroup_id(u.dir);
     if (!id) return id.error();
     cfg.cgroup_ids.push_back(*id);
+    u.id = *id;
     for (auto pid : target::cgroup_procs(u.dir)) cfg.pids.push_back(pid);
   }
   return {};

@@ -34,6 +34,7 @@ struct UnitScope {
   std::string rel;
   std::string dir;
   bool exists = false;
+  std::optional<std::uint64_t> id;  // its cgroup id, when it exists
   std::string unit_file;  // where its unit file is, when known
   // Neither systemd, a unit file nor a cgroup knows it yet (a transient unit
   // before `systemd-run --unit`, a container's unit): it is waited for by
@@ -47,6 +48,6 @@ Result<UnitScope> unit_scope(const std::string& name);
 
 // Adds a unit's cgroup to a BPF scope: watched for creation (by path, or by
 // name anywhere for a name_only scope), tracked if it exists.
-Result<void> add_unit_to_scope(const UnitScope& u, sources::BpfConfig& cfg);
+Result<void> add_unit_to_scope(UnitScope& u, sources::BpfConfig& cfg);
 
 }  // namespace pm::cli

@@ -85,8 +85,8 @@ int cmd_run(const RunOptions& opts) {
   for (const auto& name : units) {
     auto scope = unit_scope(name);
     if (!scope) return report_error(scope.error());
-    scopes.push_back(*scope);
     if (auto r = add_unit_to_scope(*scope, cfg); !r) return report_error(r.error());
+    scopes.push_back(*scope);
     if (scope->name_only)
       spdlog::info("{}: also tracing a cgroup {} when it is created anywhere in the cgroup tree", scope->why_unknown,
                    scope->unit);
@@ -126,7 +126,7 @@ int cmd_run(const RunOptions& opts) {
 
   so.deadline_ms = *timeout_ms;
   Session session(**src, info, std::move(so));
-  for (const auto& s : scopes) session.add_unit_context(s.unit);
+  for (const auto& s : scopes) session.add_unit_context(s.unit, s.id);
   session.seed(static_cast<std::uint32_t>(child->pid));
   session.investigation().set_wrapped(static_cast<std::uint32_t>(child->pid));
   child->release();

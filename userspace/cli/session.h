@@ -55,7 +55,11 @@ class Session {
   int finish(const std::string& end_reason);
 
   // What the unit's settings and files say, read now, for the rules.
-  void add_unit_context(const std::string& unit) { inv_.load_unit(unit); }
+  // `cgroup_id`: the unit's cgroup, when it exists already.
+  void add_unit_context(const std::string& unit, std::optional<std::uint64_t> cgroup_id = std::nullopt) {
+    inv_.load_unit(unit);
+    if (cgroup_id) inv_.apply_fact(record::unit_cgroup_fact(unit, *cgroup_id));
+  }
 
   // A process already running when tracing began: in the table, and what it
   // was started with read now (its environment's secrets and database).

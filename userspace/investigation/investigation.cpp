@@ -191,17 +191,10 @@ Summary Investigation::summarize(std::uint64_t end_ns) {
   // A capture without any process's cgroup (an older recording) cannot say.
   if (!cgroups_known) unit_seen = true;
 
-  if (!any || !unit_seen || scope.service.empty()) {
-    s.verdict = Verdict::not_seen;
-    std::string what = agg_.units().empty() ? std::string("the service") : "unit " + agg_.units().front();
-    s.verdict_text = "no process of " + what + " was seen: pmtrace cannot say whether it is healthy";
-    // Not a healthy service: what pmtrace could not see (exit 2, as a setup problem).
-    s.exit_status = 2;
-    // What ran was not the service: its exits are the command's, not the service's.
-    s.helper_failures.insert(s.helper_failures.end(), s.failures.begin(), s.failures.end());
-    s.failures.clear();
-    if (s.wrapped.exit && s.wrapped.exit->failed()) s.verdict_text += "; the command " + ending(*s.wrapped.exit);
-  } else if (!s.failures.empty() || failure_found) {
+  // A failure a rule explained is one whatever else was seen (a unit whose
+  // start failed before its process reached the unit's cgroup).
+  bool seen = any && unit_seen && !scope.service.empty();
+  if (failure_found || (seen && !s.failures.empty())) {
     s.verdict = Verdict::failed;
     s.exit_status = 1;
     const rules::Finding* root = nullptr;
@@ -214,6 +207,16 @@ Summary Investigation::summarize(std::uint64_t end_ns) {
     else
       s.verdict_text = "the service failed: pid " + std::to_string(s.failures.front().pid) + " (" + s.failures.front().comm +
                        ") " + ending(s.failures.front().exit);
+  } else if (!seen) {
+    s.verdict = Verdict::not_seen;
+    std::string what = agg_.units().empty() ? std::string("the service") : "unit " + agg_.units().front();
+    s.verdict_text = "no process of " + what + " was seen: pmtrace cannot say whether it is healthy";
+    // Not a healthy service: what pmtrace could not see (exit 2, as a setup problem).
+    s.exit_status = 2;
+    // What ran was not the service: its exits are the command's, not the service's.
+    s.helper_failures.insert(s.helper_failures.end(), s.failures.begin(), s.failures.end());
+    s.failures.clear();
+    if (s.wrapped.exit && s.wrapped.exit->failed()) s.verdict_text += "; the command " + ending(*s.wrapped.exit);
   } else {
     const rules::Finding* stop = nullptr;
     for (const auto& f : s.findings)

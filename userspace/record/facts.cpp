@@ -72,6 +72,10 @@ json process_fact(std::uint32_t pid, const std::string& cgroup_path, std::option
   return j;
 }
 
+json unit_cgroup_fact(const std::string& unit, std::uint64_t id) {
+  return {{"kind", "unit_cgroup"}, {"unit", unit}, {"id", id}};
+}
+
 json wrapped_fact(std::uint32_t pid) { return {{"kind", "wrapped"}, {"pid", pid}}; }
 
 bool FactStore::apply(const json& fact, analysis::Aggregator& agg, std::string* why) {
@@ -102,6 +106,12 @@ bool FactStore::apply(const json& fact, analysis::Aggregator& agg, std::string* 
       notify_socket = notify;
     }
     if (r.ok()) agg.set_process_start(pid, cgroup, notify_socket);
+  } else if (kind == "unit_cgroup") {
+    std::string unit;
+    std::uint64_t id = 0;
+    r.str("unit", unit);
+    r.num("id", id);
+    if (r.ok()) agg.add_unit_cgroup(id, unit);
   } else if (kind == "wrapped") {
     std::uint32_t pid = 0;
     r.num("pid", pid);
