@@ -221,6 +221,21 @@ TempDir::~TempDir() {
   if (!path_.empty()) std::filesystem::remove_all(path_, ec);
 }
 
+std::string slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+json last_incident(const std::string& incidents_file) {
+  json incident;
+  std::istringstream lines(slurp(incidents_file));
+  for (std::string line; std::getline(lines, line);) {
+    auto j = json::parse(line, nullptr, false);
+    if (j.is_object() && j.value("type", "") == "incident") incident = j;
+  }
+  return incident;
+}
+
 std::string cgroup2_root() {
   std::ifstream in("/proc/mounts");
   std::string dev, mnt, type, rest;

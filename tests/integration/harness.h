@@ -71,6 +71,12 @@ class TempDir {
 
 std::string cgroup2_root();  // from /proc/mounts
 
+// A file's whole content, bytes as they are ("" when it cannot be read).
+std::string slurp(const std::string& path);
+
+// The last line of type "incident" in a watch incidents file (null if none).
+json last_incident(const std::string& incidents_file);
+
 }  // namespace pmtest
 
 #define REQUIRE_ROOT()                                              \

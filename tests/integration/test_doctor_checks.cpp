@@ -85,13 +85,6 @@ bool any_has(const json* c, const char* key, const std::string& needle) {
 
 bool contains(const std::string& hay, const std::string& needle) { return hay.find(needle) != std::string::npos; }
 
-std::string slurp(const std::string& path) {
-  std::ifstream f(path);
-  std::stringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
-
 // A temporary unit path and the files of one setup.
 struct Setup {
   TempDir dir;

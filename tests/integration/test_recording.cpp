@@ -29,11 +29,6 @@ std::string gunzip(const std::string& path) {
   return out;
 }
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
-
 const char* const kSecretKey = "pm-django-key-7f3a9";
 const char* const kDbPassword = "pm-pg-pass-51c2";
 const char* const kToken = "pm-api-token-88d0";

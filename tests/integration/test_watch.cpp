@@ -40,13 +40,6 @@ std::vector<json> of_type(const std::vector<json>& lines, const std::string& typ
   return out;
 }
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 // A sample's value in a Prometheus text file; -1 when absent.
 double metric(const std::string& text, const std::string& name_and_labels) {
   std::istringstream in(text);

@@ -26,35 +26,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "unit_env.h"
+
 static long long now_ms(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
-
-static void load_env(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	char line[4096];
-
-	if (!f) {
-		perror(path);
-		exit(1);
-	}
-	while (fgets(line, sizeof(line), f)) {
-		char *eq = strchr(line, '=');
-		size_t len = strlen(line);
-
-		if (len && line[len - 1] == '\n')
-			line[--len] = 0;
-		if (!eq || line[0] == '#')
-			continue;
-		*eq = 0;
-		setenv(line, eq + 1, 1);
-	}
-	fclose(f);
 }
 
 /* The main process's end, waited for up to ms; 1 when it ended. */
