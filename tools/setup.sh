@@ -8,7 +8,7 @@ pkgs=(
   build-essential cmake pkg-config clang libclang-rt-14-dev
   libbpf-dev bpftool libelf-dev zlib1g-dev
   libspdlog-dev nlohmann-json3-dev libcli11-dev catch2 libsystemd-dev libtomlplusplus-dev
-  python3 util-linux systemd
+  python3 util-linux systemd systemd-container
   gunicorn python3-flask python3-django python3-psycopg2 postgresql curl
 )
 if [ "${1:-}" = "--bench" ]; then

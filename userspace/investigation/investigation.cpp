@@ -6,6 +6,8 @@
 #include <map>
 #include <set>
 
+#include <sys/stat.h>
+
 #include "analysis/checkpoints.h"
 #include "analysis/service.h"
 #include "investigation/preflight.h"
@@ -83,6 +85,21 @@ void Investigation::set_wrapped(std::uint32_t pid) { apply_fact(record::wrapped_
 void Investigation::read_process_start(std::uint32_t pid) {
   if (!read_starts_) return;
   for (const auto& f : process_start_facts(pid)) apply_fact(f);
+  load_unit_from_process_root(pid);
+}
+
+void Investigation::load_unit_from_process_root(std::uint32_t pid) {
+  const analysis::Process* p = agg_.process(pid);
+  if (!p || p->unit.empty()) return;
+  const auto& units = agg_.units();
+  if (std::find(units.begin(), units.end(), p->unit) == units.end()) return;
+  if (const auto* u = agg_.unit_context(p->unit); u && u->loaded) return;
+  // Only where the process sees another root than pmtrace (a container).
+  std::string root = "/proc/" + std::to_string(pid) + "/root";
+  struct stat mine{}, theirs{};
+  if (::stat("/", &mine) != 0 || ::stat(root.c_str(), &theirs) != 0) return;
+  if (mine.st_dev == theirs.st_dev && mine.st_ino == theirs.st_ino) return;
+  for (const auto& f : unit_facts(p->unit, root)) apply_fact(f);
 }
 
 void Investigation::seed(std::uint32_t pid) {
@@ -157,9 +174,33 @@ Summary Investigation::summarize(std::uint64_t end_ns) {
   });
   link_findings(s.findings);
 
+  // A stop on purpose takes the service down with signals: the master, the
+  // workers still booting (no handler yet), a SIGKILL after the stop timeout.
+  // Those deaths are the stop's, not failures.
+  std::uint64_t stopped_at = 0;
+  for (const auto& f : s.findings)
+    if (f.rule == "killed-by-signal" && f.severity == rules::Severity::info && (!stopped_at || f.ts_ns < stopped_at))
+      stopped_at = f.ts_ns;
+  // A worker its own gunicorn master ended gracefully (SIGTERM, SIGQUIT,
+  // SIGINT: a reload rotating workers, a halt after another worker's failure)
+  // did not fail by itself; the master's own end and the findings say why.
+  auto ended_by_master = [&](const analysis::ProcessEnd& f) {
+    int sig = f.exit.signal();
+    if (sig != 15 && sig != 3 && sig != 2) return false;
+    const analysis::Process* p = agg_.process(f.pid);
+    const analysis::Process* master = p ? agg_.gunicorn_master_of(f.pid) : nullptr;
+    if (!master || master->pid == f.pid) return false;
+    for (const auto& g : agg_.signals())
+      if (g.hdr.pid == master->pid && g.hdr.ts_ns <= f.ts_ns && g.as<model::SignalGenerate>()->target_pid == f.pid &&
+          g.as<model::SignalGenerate>()->sig == sig)
+        return true;
+    return false;
+  };
   for (const auto& f : agg_.table().failures()) {
-    if (scope.is_service(f.pid)) s.failures.push_back(f);
-    else s.helper_failures.push_back(f);
+    bool part_of_stop = (stopped_at && f.ts_ns >= stopped_at && f.exit.signal() && terminating_signal(f.exit.signal())) ||
+                        ended_by_master(f);
+    if (scope.is_service(f.pid) && !part_of_stop) s.failures.push_back(f);
+    else if (!part_of_stop) s.helper_failures.push_back(f);
   }
 
   // The wrapped command's own status, when it is not the service.
@@ -330,13 +371,14 @@ std::vector<nlohmann::json> process_start_facts(std::uint32_t pid) {
   return facts;
 }
 
-std::vector<nlohmann::json> unit_facts(const std::string& unit) {
+std::vector<nlohmann::json> unit_facts(const std::string& unit, const std::string& root) {
   std::vector<nlohmann::json> facts;
   analysis::UnitContext ctx;
   ctx.name = target::normalize_unit_name(unit);
   std::vector<std::string> env_files;
   // As systemd loads it: the unit file and its drop-ins, specifiers expanded.
-  auto u = target::load_unit_as_loaded(unit, target::UnitEnv::from_system());
+  auto u = root.empty() ? target::load_unit_as_loaded(unit, target::UnitEnv::from_system())
+                        : target::load_unit_file(unit, target::UnitEnv::of_root(root));
   if (u) {
     ctx.name = u->name;
     ctx.loaded = true;
@@ -344,7 +386,7 @@ std::vector<nlohmann::json> unit_facts(const std::string& unit) {
       const auto* s = u->last("Service", key);
       return s && !s->value.empty() ? s->value : def;
     };
-    auto defaults = target::read_manager_defaults();
+    auto defaults = target::read_manager_defaults(root);
     ctx.type = value("Type", "simple");
     long long t = defaults.timeout_start_ms;
     std::string ts = value("TimeoutStartSec", value("TimeoutSec", ""));
@@ -370,7 +412,7 @@ std::vector<nlohmann::json> unit_facts(const std::string& unit) {
     info.optional = starts_with(path, "-");
     if (info.optional) path.erase(0, 1);
     info.path = path;
-    if (auto content = read_file(path)) {
+    if (auto content = read_file(root + path)) {
       info.readable = true;
       auto parsed = target::parse_env_file(*content);
       for (const auto& v : parsed.vars) {

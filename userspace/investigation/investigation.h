@@ -55,6 +55,9 @@ class Investigation {
 
  private:
   void read_process_start(std::uint32_t pid);
+  // A traced unit first seen running under another root (a container's
+  // systemd): its unit file is read there.
+  void load_unit_from_process_root(std::uint32_t pid);
 
   bool live_;
   bool read_starts_;
@@ -72,8 +75,9 @@ class Investigation {
 // path and whether NOTIFY_SOCKET reached it).
 std::vector<nlohmann::json> process_start_facts(std::uint32_t pid);
 
-// The facts of a unit as systemd has it: its context and its environment files.
-std::vector<nlohmann::json> unit_facts(const std::string& unit);
+// The facts of a unit as systemd has it: its context and its environment
+// files. `root`: read through another root (a container's /proc/PID/root).
+std::vector<nlohmann::json> unit_facts(const std::string& unit, const std::string& root = "");
 
 // Whether an event can be in the short timeline at all (not locale or import
 // probing, SIGCHLD, routine forks and successful connects).

@@ -276,6 +276,7 @@ void JsonSink::end(const Summary& s) {
             {"verdict", investigation::verdict_name(s.verdict)},
             {"verdict_text", s.verdict_text},
             {"service", s.service_basis},
+            {"unit", s.unit.empty() ? json(nullptr) : json(s.unit)},
             {"wrapped_command", wrapped},
             {"findings", findings},
             {"checkpoints", checkpoints},

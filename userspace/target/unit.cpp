@@ -50,6 +50,13 @@ UnitEnv UnitEnv::from_system() {
   return env;
 }
 
+UnitEnv UnitEnv::of_root(const std::string& root) {
+  UnitEnv env;
+  env.root = root;
+  for (const char* p : kDefaultUnitPaths) env.unit_paths.emplace_back(p);
+  return env;
+}
+
 bool has_unit_suffix(const std::string& name) {
   for (const char* s : kUnitSuffixes)
     if (ends_with(name, s)) return true;

@@ -17,6 +17,9 @@ struct UnitEnv {
   // This machine: $SYSTEMD_UNIT_PATH (as systemd reads it) or the standard
   // directories, and whether systemd manages it.
   static UnitEnv from_system();
+  // Another root's (a container's, seen through /proc/PID/root): its
+  // standard unit directories under that root; systemd is not asked.
+  static UnitEnv of_root(const std::string& root);
 };
 
 struct Unit {

@@ -1,0 +1,53 @@
+// A test bed with real systemd as PID 1: systemd-nspawn booting a
+// copy-on-write view of this machine (an overlay over /, its upper layer a
+// tmpfs), private network, so gunicorn, Flask and Django are all there.
+// Commands run inside with `nsenter -t PID1 -a`, what an operator's
+// `machinectl shell` gives. Torn down on every path: the destructor, and
+// SIGINT/SIGTERM/SIGHUP or exit of the test program (bed.cpp installs the
+// handlers): poweroff, then the nspawn process killed, then the mounts gone.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+#include "harness.h"
+
+namespace pmtest {
+
+class SystemdBed {
+ public:
+  SystemdBed();  // boots and waits for `systemctl is-system-running` (at most 30 s)
+  ~SystemdBed();
+  SystemdBed(const SystemdBed&) = delete;
+  SystemdBed& operator=(const SystemdBed&) = delete;
+
+  bool ok() const { return pid1_ > 0; }
+  const std::string& why() const { return why_; }  // why it could not boot
+  pid_t pid1() const { return pid1_; }            // the container's systemd, as this machine sees it
+  const std::string& root() const { return root_; }  // the container's / on this machine
+
+  // `sh -c CMD` inside the container (root, its PID, mount, cgroup and network namespaces).
+  Output sh(const std::string& cmd) const;
+  // argv prefix that runs a command inside: nsenter -t PID1 -a.
+  std::vector<std::string> inside(std::vector<std::string> argv) const;
+  // A unit file into /etc/systemd/system, then daemon-reload.
+  void install_unit(const std::string& name, const std::string& text) const;
+  // Powers the container off and removes it (idempotent; the destructor and
+  // the signal handlers call it).
+  void teardown();
+
+ private:
+  std::string dir_, upper_, root_, why_;
+  pid_t nspawn_ = -1, pid1_ = -1;
+};
+
+}  // namespace pmtest
+
+// Skipped (not passed) when the bed cannot boot here: says why.
+#define REQUIRE_BED(bed)                                                             \
+  do {                                                                               \
+    REQUIRE_ROOT();                                                                  \
+    if (!(bed).ok()) FAIL("the systemd test bed did not boot: " << (bed).why());     \
+  } while (0)

@@ -1,0 +1,122 @@
+// Real systemd as PID 1 (tests/systemd/bed.h): services started by systemd's
+// own start job, seen by pmtrace on this machine (the host) while the unit
+// runs in the container's tree. The unit file exists only inside the
+// container: pmtrace finds the unit's cgroup by its name anywhere in the
+// hierarchy and reads the unit's settings through its processes' root.
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <thread>
+
+#include "bed.h"
+#include "scenario.h"
+
+using namespace pmtest;
+using namespace std::chrono_literals;
+
+namespace {
+
+bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+
+std::string exec_line(const std::vector<std::string>& argv) {
+  std::string s;
+  for (const auto& a : argv) s += (s.empty() ? "" : " ") + a;
+  return s;
+}
+
+// No unit file on this machine: what pmtrace knows of the unit it learns in
+// the container.
+std::vector<std::string> no_host_units(const TempDir& empty) { return {"SYSTEMD_UNIT_PATH=" + empty.path()}; }
+
+}  // namespace
+
+TEST_CASE("real systemd: a Type=notify start that times out, run around systemctl start from the host",
+          "[root][systemd][notify]") {
+  SystemdBed bed;
+  REQUIRE_BED(bed);
+  const std::string unit = "pmtest-notify.service";
+  auto cmd = gunicorn(8000, "app:app");
+  cmd.insert(cmd.begin(), {"/usr/bin/env", "-u", "NOTIFY_SOCKET"});  // a wrapper that drops it
+  bed.install_unit(unit, "[Service]\nType=notify\nTimeoutStartSec=3\nExecStart=" + exec_line(cmd) + "\n");
+  TempDir empty;
+  std::vector<std::string> args{"run", "--json", "--unit", unit, "--timeout", "60s", "--"};
+  for (const auto& a : bed.inside({"/bin/systemctl", "start", unit})) args.push_back(a);
+  auto o = run_pmtrace(args, 90, no_host_units(empty));
+  INFO(o.err);
+  const json* sum = o.summary();
+  REQUIRE(sum);
+  INFO(sum->dump(2));
+  CHECK(o.status == 1);
+  CHECK((*sum)["verdict"] == "failed");
+  CHECK((*sum)["unit"] == unit);
+  CHECK((*sum)["duration_s"].get<double>() >= 3.0);
+  // systemctl start itself failed: the wrapped command's own line.
+  CHECK((*sum)["wrapped_command"]["exit_code"] == 1);
+  const json* st = finding(o, "start-timeout");
+  REQUIRE(st);
+  // The unit's settings were read in the container.
+  CHECK(contains(field(st, "title"), "the start of " + unit + " timed out after"));
+  CHECK(contains(field(st, "title"), "(Type=notify, TimeoutStartSec=3 s)"));
+  CHECK(contains(field(st, "explanation"), "NOTIFY_SOCKET was not in gunicorn's environment"));
+  // The SIGTERM came from the container's systemd (pidfd_send_signal, seen by signal_generate).
+  bool from_manager = false;
+  for (const auto& e : (*st)["evidence"])
+    if (e["type"] == "signal_generate" && e["pid"] == bed.pid1() && e["signal"] == "SIGTERM") from_manager = true;
+  CHECK(from_manager);
+  auto status = bed.sh("systemctl show -p Result --value " + unit);
+  CHECK(contains(status.out, "timeout"));
+}
+
+TEST_CASE("real systemd: attach from the host to a unit that only the container knows, started after attach",
+          "[root][systemd][attach]") {
+  SystemdBed bed;
+  REQUIRE_BED(bed);
+  const std::string unit = "pmtest-broken.service";
+  bed.install_unit(unit, "[Service]\nExecStart=" + exec_line(gunicorn(8001, "broken_import:app", {"-w", "1"})) + "\n");
+  TempDir empty;
+  Background bg({"attach", "--json", "--unit", unit, "--duration", "40s"}, no_host_units(empty));
+  REQUIRE(bg.wait_ready());
+  auto started = bed.sh("systemctl start " + unit + "; sleep 3; systemctl is-failed " + unit);
+  std::this_thread::sleep_for(1000ms);
+  auto o = bg.stop(SIGINT);
+  INFO(o.err);
+  INFO(started.out);
+  CHECK(contains(started.out, "failed"));
+  CHECK(contains(o.err, "waiting for a cgroup " + unit + " to be created anywhere"));
+  const json* sum = o.summary();
+  REQUIRE(sum);
+  INFO(sum->dump(2));
+  CHECK(o.status == 1);
+  CHECK((*sum)["verdict"] == "failed");
+  CHECK((*sum)["unit"] == unit);
+  CHECK(finding(o, "missing-python-module"));
+}
+
+TEST_CASE("real systemd: a healthy unit started, reloaded and stopped is no failure", "[root][systemd][healthy]") {
+  SystemdBed bed;
+  REQUIRE_BED(bed);
+  const std::string unit = "pmtest-healthy.service";
+  bed.install_unit(unit, "[Service]\nType=notify\nExecStart=" + exec_line(gunicorn(8002, "app:app")) +
+                             "\nExecReload=/bin/kill -HUP $MAINPID\n");
+  TempDir empty;
+  std::string url = "http://127.0.0.1:8002/";
+  std::string script = "systemctl start " + unit + " && curl -sf -o /dev/null " + url + " && systemctl reload " + unit +
+                       " && sleep 1 && curl -sf -o /dev/null " + url + " && systemctl stop " + unit;
+  std::vector<std::string> args{"run", "--json", "--unit", unit, "--timeout", "60s", "--"};
+  for (const auto& a : bed.inside({"/bin/sh", "-c", script})) args.push_back(a);
+  auto o = run_pmtrace(args, 90, no_host_units(empty));
+  INFO(o.err);
+  const json* sum = o.summary();
+  REQUIRE(sum);
+  INFO(sum->dump(2));
+  CHECK(o.status == 0);
+  CHECK((*sum)["verdict"] == "stopped");
+  CHECK((*sum)["wrapped_command"]["exit_code"] == 0);
+  for (const auto& f : (*sum)["findings"]) CHECK(f["severity"] != "failure");
+  CHECK((*sum)["failures"].empty());
+  const json* k = finding(o, "killed-by-signal");
+  REQUIRE(k);
+  CHECK(contains(field(k, "title"), "the service manager's stop job"));
+}
