@@ -120,3 +120,37 @@ TEST_CASE("real systemd: a healthy unit started, reloaded and stopped is no fail
   REQUIRE(k);
   CHECK(contains(field(k, "title"), "the service manager's stop job"));
 }
+
+TEST_CASE("real systemd: pmtrace inside the container's PID namespace says what it cannot see, never healthy",
+          "[root][systemd][pidns]") {
+  SystemdBed bed;
+  REQUIRE_BED(bed);
+  const std::string pm = pmtrace_bin();
+  // A command's own tree: eBPF cannot be used here, ptrace can, and says so.
+  auto own = bed.sh(pm + " run --json -- /bin/sh -c 'exit 3'");
+  INFO(own.out);
+  CHECK(contains(own.out, "pmtrace runs inside a PID namespace"));
+  CHECK(contains(own.out, "using the ptrace backend"));
+  CHECK(own.status == 1);
+  bool exit3 = false;
+  for (const auto& l : own.lines)
+    if (l.is_object() && l.value("type", "") == "summary")
+      for (const auto& f : l["failures"]) exit3 |= f.value("exit_code", 0) == 3;
+  CHECK(exit3);
+  // A unit: eBPF would be needed; one line and exit 2.
+  auto unit = bed.sh(pm + " attach --unit systemd-journald --duration 1s");
+  INFO(unit.out);
+  CHECK(unit.status == 2);
+  CHECK(contains(unit.out, "pmtrace runs inside a PID namespace"));
+  CHECK(contains(unit.out, "run pmtrace on the host"));
+  // systemctl start of a unit that times out: ptrace sees systemctl, not the
+  // unit's processes. The verdict says so; it is not "healthy".
+  bed.install_unit("pmtest-blind.service", "[Service]\nType=notify\nTimeoutStartSec=2\nExecStart=/bin/sleep 60\n");
+  auto blind = bed.sh(pm + " run --json --unit pmtest-blind -- /bin/systemctl start pmtest-blind");
+  INFO(blind.out);
+  CHECK(blind.status == 2);
+  bool not_seen = false;
+  for (const auto& l : blind.lines)
+    if (l.is_object() && l.value("type", "") == "summary") not_seen = l["verdict"] == "not_seen";
+  CHECK(not_seen);
+}

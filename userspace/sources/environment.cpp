@@ -65,8 +65,22 @@ Result<void> check_btf(const EnvironmentPaths& paths) {
                      "use a kernel built with CONFIG_DEBUG_INFO_BTF=y");
 }
 
+Result<void> check_pid_namespace(const EnvironmentPaths& paths) {
+  char buf[64] = {};
+  ssize_t n = ::readlink(paths.pid_ns.c_str(), buf, sizeof buf - 1);
+  if (n <= 0) return {};  // no namespace information: nothing to say
+  std::string link(buf, static_cast<std::size_t>(n));
+  if (link == "pid:[4026531836]") return {};
+  return make_error("pmtrace runs inside a PID namespace (" + link +
+                        ", a container): the kernel's events name the host's pids, so eBPF cannot follow the service "
+                        "from here",
+                    "run pmtrace on the host (`pmtrace attach UNIT` finds a container's unit by its cgroup name), or "
+                    "use --backend ptrace here for a command's own process tree");
+}
+
 Result<TracefsStatus> prepare_bpf_environment(const EnvironmentPaths& paths) {
   if (auto r = check_privileges(); !r) return r.error();
+  if (auto r = check_pid_namespace(paths); !r) return r.error();
   if (auto r = check_btf(paths); !r) return r.error();
   auto tf = ensure_tracefs(paths);
   if (!tf) return tf.error();

@@ -10,6 +10,7 @@ namespace pm::sources {
 
 struct EnvironmentPaths {
   std::string proc_mounts = "/proc/mounts";
+  std::string pid_ns = "/proc/self/ns/pid";
   std::string btf = "/sys/kernel/btf/vmlinux";
   std::string tracefs = "/sys/kernel/tracing";
 };
@@ -31,6 +32,13 @@ Result<void> check_privileges();
 
 // /sys/kernel/btf/vmlinux readable.
 Result<void> check_btf(const EnvironmentPaths& paths = {});
+
+// pmtrace runs in the initial PID namespace. The kernel's events carry the
+// pids of that namespace, so from inside a container's (its own PID 1) they
+// name processes pmtrace cannot look up or scope: an error that says to run
+// on the host. The initial namespace's inode is fixed (PROC_PID_INIT_INO,
+// 0xEFFFFFFC, include/linux/proc_ns.h).
+Result<void> check_pid_namespace(const EnvironmentPaths& paths = {});
 
 // All of the above, and that the kernel supports BPF ring buffers (5.8+).
 Result<TracefsStatus> prepare_bpf_environment(const EnvironmentPaths& paths = {});
