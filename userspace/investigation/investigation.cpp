@@ -28,11 +28,6 @@ namespace {
 constexpr std::size_t kTimelineKeep = 4000;
 constexpr int kSigchld = 17;
 
-bool terminating_signal(int sig) {
-  static const std::set<int> s = {1, 2, 3, 4, 6, 7, 8, 9, 11, 13, 14, 15, 24, 25};
-  return s.count(sig) != 0;
-}
-
 std::string ending(const model::Exit& x) {
   if (x.signal()) return "was killed by " + model::signal_name(x.signal());
   return "exited with code " + std::to_string(x.code());
@@ -143,7 +138,7 @@ bool significant(const model::Event& e) {
       return s->sig != kSigchld && s->sig != 0;
     }
     case EventType::signal_deliver:
-      return terminating_signal(e.as<model::SignalDeliver>()->sig);
+      return model::terminating_signal(e.as<model::SignalDeliver>()->sig);
     case EventType::fork:
     case EventType::milestone:
     case EventType::cgroup_adopt:
@@ -197,7 +192,7 @@ Summary Investigation::summarize(std::uint64_t end_ns) {
     return false;
   };
   for (const auto& f : agg_.table().failures()) {
-    bool part_of_stop = (stopped_at && f.ts_ns >= stopped_at && f.exit.signal() && terminating_signal(f.exit.signal())) ||
+    bool part_of_stop = (stopped_at && f.ts_ns >= stopped_at && f.exit.signal() && model::terminating_signal(f.exit.signal())) ||
                         ended_by_master(f);
     if (scope.is_service(f.pid) && !part_of_stop) s.failures.push_back(f);
     else if (!part_of_stop) s.helper_failures.push_back(f);

@@ -93,6 +93,15 @@ std::string si_code_name(int code) {
   }
 }
 
+bool terminating_signal(int sig) {
+  switch (sig) {
+    case 1: case 2: case 3: case 4: case 6: case 7: case 8: case 9: case 11: case 13: case 14: case 15: case 24: case 25:
+      return true;
+    default:
+      return false;
+  }
+}
+
 std::string syscall_name(int nr) {
   struct Call {
     int nr;

@@ -7,6 +7,9 @@
 namespace pm::model {
 
 std::string signal_name(int sig);    // "SIGTERM", "SIG42"
+// Whether a signal ends a process unless it handles it (its default action
+// terminates: signal(7)).
+bool terminating_signal(int sig);
 std::string errno_name(int err);     // "EACCES", "E1234"
 std::string open_flags(std::uint64_t flags);  // "O_WRONLY|O_CREAT|O_APPEND"
 std::string tcp_state_name(int st);  // "ESTABLISHED", "SYN_SENT"

@@ -14,11 +14,6 @@
 namespace pm::rules {
 namespace {
 
-// Signals that end a process unless it handles them.
-bool terminating(int sig) {
-  static const std::set<int> s = {1, 2, 3, 4, 6, 7, 8, 9, 11, 13, 14, 15, 24, 25};
-  return s.count(sig) != 0;
-}
 
 bool is_oom_victim(const analysis::Aggregator& agg, std::uint32_t pid) {
   for (const auto& e : agg.oom_victims())
@@ -56,7 +51,7 @@ std::string what_to_change(const Sender& s, int sig) {
 // process to itself, not the OOM killer's kill, not a gunicorn reload (HUP).
 bool outside_stop(const analysis::Aggregator& agg, const model::Event& g, Sender& sender) {
   const auto* s = g.as<model::SignalGenerate>();
-  if (!terminating(s->sig)) return false;
+  if (!model::terminating_signal(s->sig)) return false;
   const analysis::Process* target = agg.process(s->target_pid);
   if (!target) return false;  // not one of the traced processes
   if (s->sig == 1 && (target->role == analysis::Role::gunicorn_master || !target->exit)) return false;

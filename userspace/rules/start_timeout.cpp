@@ -20,8 +20,6 @@
 namespace pm::rules {
 namespace {
 
-bool terminating(int sig) { return sig == 15 || sig == 2 || sig == 3 || sig == 9 || sig == 6 || sig == 1; }
-
 std::string span_text(long long ms) {
   if (ms % 1000) return seconds_text(ms / 1000.0);
   return std::to_string(ms / 1000) + " s";
@@ -61,7 +59,7 @@ bool is_start_timeout(const analysis::Aggregator& agg, const model::Event& g) {
   const analysis::UnitContext* u = agg.unit_context();
   if (!u || !u->start_waits() || !u->has_start_timeout()) return false;
   const auto* s = g.as<model::SignalGenerate>();
-  if (!terminating(s->sig)) return false;
+  if (!model::terminating_signal(s->sig)) return false;
   if (signal_sender(agg, g).kind != SenderKind::service_manager) return false;
   auto scope = analysis::service_scope(agg);
   if (!scope.is_service(s->target_pid)) return false;
@@ -120,7 +118,7 @@ std::vector<Finding> start_timeout(const analysis::Aggregator& agg) {
   f.evidence.push_back(*stop);
   for (const auto& e : agg.signals())
     if (e.hdr.ts_ns > stop->hdr.ts_ns && scope.is_service(e.hdr.pid) && f.evidence.size() < 8 &&
-        terminating(e.as<model::SignalGenerate>()->sig) && scope.is_service(e.as<model::SignalGenerate>()->target_pid))
+        model::terminating_signal(e.as<model::SignalGenerate>()->sig) && scope.is_service(e.as<model::SignalGenerate>()->target_pid))
       f.evidence.push_back(e);
   if (main && main->exit) f.evidence.push_back(exit_event(*main));
   if (master && master != main && master->exit) f.evidence.push_back(exit_event(*master));
