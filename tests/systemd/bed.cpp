@@ -112,8 +112,14 @@ SystemdBed::SystemdBed() {
     dup2(log, 1);
     dup2(log, 2);
     setsid();
+    // The container gets a /tmp of its own: the source tree and pmtrace
+    // (a clone under /tmp in CI) are bound in at the same paths, read-only.
+    std::string src = std::string("--bind-ro=") + PM_SOURCE_DIR;
+    std::string bin = std::string(PMTRACE_BIN);
+    bin = "--bind-ro=" + bin.substr(0, bin.rfind('/'));
     execl("/usr/bin/systemd-nspawn", "systemd-nspawn", "-q", "-D", root_.c_str(), "-M", machine.c_str(),
-          "--register=no", "--keep-unit", "--link-journal=no", "--private-network", "-b", (char*)nullptr);
+          "--register=no", "--keep-unit", "--link-journal=no", "--private-network", src.c_str(), bin.c_str(), "-b",
+          (char*)nullptr);
     _exit(127);
   }
   for (int i = 0; i < 300; ++i) {
