@@ -154,6 +154,10 @@ class Aggregator {
     if (std::find(units_.begin(), units_.end(), name) == units_.end()) units_.push_back(name);
   }
   const std::vector<std::string>& units() const { return units_; }
+  // Whether a process lives in one of the traced units (by its cgroup).
+  bool in_traced_unit(const Process& p) const {
+    return !p.unit.empty() && std::find(units_.begin(), units_.end(), p.unit) != units_.end();
+  }
   // What a traced unit's settings say (Type=, TimeoutStartSec=, ...).
   void set_unit_context(UnitContext u);
   const UnitContext* unit_context(const std::string& name) const;

@@ -5,12 +5,6 @@
 namespace pm::analysis {
 namespace {
 
-bool in_units(const Aggregator& agg, const Process& p) {
-  if (p.unit.empty()) return false;
-  const auto& units = agg.units();
-  return std::find(units.begin(), units.end(), p.unit) != units.end();
-}
-
 // The traced processes that descend from one already in `set` join it.
 void close_over_children(const Aggregator& agg, std::set<std::uint32_t>& set) {
   for (bool grew = true; grew;) {
@@ -27,7 +21,7 @@ ServiceScope service_scope(const Aggregator& agg) {
   const auto& procs = agg.processes();
   if (!agg.units().empty()) {
     for (const auto& [pid, p] : procs)
-      if (in_units(agg, p)) s.service.insert(pid);
+      if (agg.in_traced_unit(p)) s.service.insert(pid);
     if (!s.service.empty()) s.basis = "unit " + agg.units().front();
   }
   bool gunicorn = false;
@@ -62,7 +56,7 @@ ServiceScope service_scope(const Aggregator& agg) {
     // that forked it into the unit's cgroup).
     const Process* parent = agg.process(main->ppid);
     bool manager = main->ppid == 1 || (parent && parent->role == Role::service_manager) ||
-                   (!agg.units().empty() && in_units(agg, *main) && (!parent || !in_units(agg, *parent)));
+                   (!agg.units().empty() && agg.in_traced_unit(*main) && (!parent || !agg.in_traced_unit(*parent)));
     if (manager && main->ppid != 0) s.manager_pid = main->ppid;
   }
   return s;

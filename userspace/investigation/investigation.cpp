@@ -85,9 +85,7 @@ void Investigation::read_process_start(std::uint32_t pid) {
 
 void Investigation::load_unit_from_process_root(std::uint32_t pid) {
   const analysis::Process* p = agg_.process(pid);
-  if (!p || p->unit.empty()) return;
-  const auto& units = agg_.units();
-  if (std::find(units.begin(), units.end(), p->unit) == units.end()) return;
+  if (!p || !agg_.in_traced_unit(*p)) return;
   if (const auto* u = agg_.unit_context(p->unit); u && u->loaded) return;
   // Only where the process sees another root than pmtrace (a container).
   std::string root = "/proc/" + std::to_string(pid) + "/root";
@@ -221,8 +219,7 @@ Summary Investigation::summarize(std::uint64_t end_ns) {
   bool unit_seen = agg_.units().empty(), cgroups_known = false;
   for (const auto& [pid, p] : agg_.processes()) {
     cgroups_known |= !p.cgroup_path.empty() || !p.unit.empty();
-    if (!p.unit.empty() && std::find(agg_.units().begin(), agg_.units().end(), p.unit) != agg_.units().end())
-      unit_seen = true;
+    if (agg_.in_traced_unit(p)) unit_seen = true;
   }
   // A capture without any process's cgroup (an older recording) cannot say.
   if (!cgroups_known) unit_seen = true;

@@ -50,6 +50,10 @@ std::string mode_string(std::uint32_t mode);
 std::string owner_of(const analysis::Aggregator& agg, const analysis::FileFacts& f);
 // "PATH: owner www-data:www-data, mode 0644"
 std::string ownership(const analysis::Aggregator& agg, const std::string& path, const analysis::FileFacts& f);
+// What a process was in when a signal reached it: "connect() to
+// 127.0.0.1:5432 for 4.0 s". With `databases`, a peer it names as a database
+// is named too ("(PostgreSQL)").
+std::string blocked_text(const analysis::Blocked& b, const analysis::Aggregator* databases = nullptr);
 // A process's end as an event, for evidence.
 model::Event exit_event(const analysis::Process& p);
 

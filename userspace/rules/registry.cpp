@@ -80,6 +80,16 @@ std::string ownership(const analysis::Aggregator& agg, const std::string& path, 
   return path + ": owner " + owner_of(agg, f) + ", mode " + mode_string(f.mode);
 }
 
+std::string blocked_text(const analysis::Blocked& b, const analysis::Aggregator* databases) {
+  std::string s = b.syscall.empty() ? "running (not in a system call)" : b.syscall + "()";
+  if (b.peer) s += (b.syscall == "connect" ? " to " : " on a socket connected to ") + b.peer->to_string();
+  else if (b.fd >= 0) s += " on fd " + std::to_string(b.fd);
+  std::string db;
+  if (b.peer && databases && databases->is_database(*b.peer, &db) && !db.empty()) s += " (" + db + ")";
+  if (b.for_ns) s += " for " + seconds_text(b.for_ns / 1e9);
+  return s;
+}
+
 model::Event exit_event(const analysis::Process& p) {
   model::Event e;
   e.hdr.type = model::EventType::exit;
@@ -99,13 +109,10 @@ namespace {
 // manager that forks the unit's main process).
 bool starts_unit_processes(const analysis::Aggregator& agg, std::uint32_t pid) {
   if (agg.units().empty()) return false;
-  auto in_unit = [&](const analysis::Process& p) {
-    return !p.unit.empty() && std::find(agg.units().begin(), agg.units().end(), p.unit) != agg.units().end();
-  };
   const analysis::Process* self = agg.process(pid);
-  if (self && in_unit(*self)) return false;
+  if (self && agg.in_traced_unit(*self)) return false;
   for (const auto& [child, p] : agg.processes())
-    if (p.ppid == pid && child != pid && in_unit(p)) return true;
+    if (p.ppid == pid && child != pid && agg.in_traced_unit(p)) return true;
   return false;
 }
 

@@ -44,15 +44,6 @@ const analysis::Process* gunicorn_master(const analysis::Aggregator& agg, const 
   return nullptr;
 }
 
-std::string blocked_text(const analysis::Aggregator& agg, const analysis::Blocked& b) {
-  std::string s = b.syscall.empty() ? "running (not in a system call)" : b.syscall + "()";
-  std::string db;
-  if (b.peer) s += (b.syscall == "connect" ? " to " : " on a socket connected to ") + b.peer->to_string();
-  if (b.peer && agg.is_database(*b.peer, &db) && !db.empty()) s += " (" + db + ")";
-  if (b.for_ns) s += " for " + seconds_text(b.for_ns / 1e9);
-  return s;
-}
-
 }  // namespace
 
 bool is_start_timeout(const analysis::Aggregator& agg, const model::Event& g) {
@@ -133,7 +124,7 @@ std::vector<Finding> start_timeout(const analysis::Aggregator& agg) {
   else if (pending) peer = &pending->as<model::Connect>()->addr;
   if (peer && (blocked ? blocked->syscall != "" : true)) {
     bool is_db = agg.is_database(*peer, &db);
-    std::string what = blocked ? blocked_text(agg, *blocked)
+    std::string what = blocked ? blocked_text(*blocked, &agg)
                                : "a connect() to " + peer->to_string() + " still in flight since " +
                                      seconds_text(seconds_since_start(agg, pending->hdr.ts_ns)) + " after start";
     cause = (master && g.preload ? "the gunicorn master was still importing the app (--preload), blocked in "

@@ -14,14 +14,6 @@
 namespace pm::rules {
 namespace {
 
-std::string blocked_text(const analysis::Blocked& b) {
-  std::string s = b.syscall.empty() ? "running (not in a system call)" : b.syscall + "()";
-  if (b.peer) s += (b.syscall == "connect" ? " to " : " on a socket connected to ") + b.peer->to_string();
-  else if (b.fd >= 0) s += " on fd " + std::to_string(b.fd);
-  if (b.for_ns) s += " for " + seconds_text(b.for_ns / 1e9);
-  return s;
-}
-
 std::string fix_for(const analysis::Aggregator& agg, const analysis::Blocked* b, const std::string& timeout) {
   std::string db;
   if (b && b->peer && agg.is_database(*b->peer, &db)) {
