@@ -23,6 +23,11 @@ const volatile __u8 cfg_watch_cgpaths = 0;   /* watch_cgpaths may be non-empty *
 const volatile __u8 cfg_watch_cgnames = 0;   /* watch_cgnames may be non-empty */
 const volatile __u64 cfg_wakeup_bytes = 65536; /* wake the reader past this backlog */
 const volatile __u8 cfg_count_enoent = 0;    /* watch: count read-only ENOENT opens, emit none */
+/* pmtrace's PID namespace when it is not the initial one (a container's):
+ * its nsfs inode. Every pid emitted or scoped is then the one that namespace
+ * sees (what `ps` shows where pmtrace runs); tasks outside it are pid 0 and
+ * never in scope. 0: the initial namespace, the kernel's own pids. */
+const volatile __u32 cfg_pidns_inum = 0;
 
 /* Loss counters, read by userspace through the mmapped .bss. */
 __u64 pm_lost[PM_EV_TYPE_MAX] = {};
@@ -131,13 +136,70 @@ struct {
 	__type(value, __u8);
 } milestones SEC(".maps");
 
+/* ---- pids as pmtrace's PID namespace sees them ------------------------------ */
+
+/* How many namespace levels above a task's own a pmtrace may sit: a service
+ * in a container inside the container pmtrace runs in is still seen. */
+#define PM_PIDNS_DEPTH 4
+
+/* The number of `pid` in the namespace cfg_pidns_inum, 0 if it has none there
+ * (the task runs outside that namespace). struct pid's numbers[] holds one
+ * entry per level, from the initial namespace (0) to the task's own. */
+static __always_inline __u32 pid_nr_seen(struct pid *pid)
+{
+	int level;
+
+	if (!pid)
+		return 0;
+	level = BPF_CORE_READ(pid, level);
+	for (int i = 0; i < PM_PIDNS_DEPTH; i++) {
+		struct upid up = {};
+		int l = level - i;
+
+		if (l < 0)
+			return 0;
+		if (bpf_core_read(&up, sizeof(up), &pid->numbers[l]))
+			return 0;
+		if (up.ns && BPF_CORE_READ(up.ns, ns.inum) == cfg_pidns_inum)
+			return up.nr;
+	}
+	return 0;
+}
+
+static __always_inline __u32 task_tgid_seen(struct task_struct *t)
+{
+	if (!cfg_pidns_inum)
+		return BPF_CORE_READ(t, tgid);
+	return pid_nr_seen(BPF_CORE_READ(t, group_leader, thread_pid));
+}
+
+static __always_inline __u32 task_tid_seen(struct task_struct *t)
+{
+	if (!cfg_pidns_inum)
+		return BPF_CORE_READ(t, pid);
+	return pid_nr_seen(BPF_CORE_READ(t, thread_pid));
+}
+
+/* bpf_get_current_pid_tgid() in pmtrace's namespace. */
+static __always_inline __u64 current_pid_tgid(void)
+{
+	struct task_struct *t;
+
+	if (!cfg_pidns_inum)
+		return bpf_get_current_pid_tgid();
+	t = (struct task_struct *)bpf_get_current_task();
+	return (__u64)task_tgid_seen(t) << 32 | task_tid_seen(t);
+}
+
+static __always_inline __u32 current_tgid(void) { return current_pid_tgid() >> 32; }
+
 /* ---- scope ---------------------------------------------------------------- */
 
 static __always_inline void track_tgid(__u32 tgid)
 {
 	__u8 one = 1;
 
-	if (tgid == cfg_self_tgid)
+	if (tgid == cfg_self_tgid || tgid == 0)
 		return;
 	if (bpf_map_update_elem(&tracked_tgids, &tgid, &one, BPF_ANY))
 		__sync_fetch_and_add(&pm_track_full, 1);
@@ -159,6 +221,8 @@ static __always_inline bool cgroup_tracked(__u64 cgid)
  * stays traced if it later leaves the cgroup. */
 static __always_inline bool current_in_scope(__u32 tgid)
 {
+	if (tgid == 0)
+		return false; /* outside pmtrace's PID namespace */
 	if (tgid_tracked(tgid))
 		return true;
 	if (cgroup_tracked(bpf_get_current_cgroup_id()) && tgid != cfg_self_tgid) {
@@ -170,8 +234,10 @@ static __always_inline bool current_in_scope(__u32 tgid)
 
 static __always_inline bool task_in_scope(struct task_struct *task)
 {
-	__u32 tgid = BPF_CORE_READ(task, tgid);
+	__u32 tgid = task_tgid_seen(task);
 
+	if (tgid == 0)
+		return false;
 	if (tgid_tracked(tgid))
 		return true;
 	return cgroup_tracked(BPF_CORE_READ(task, cgroups, dfl_cgrp, kn, id));
@@ -182,7 +248,7 @@ static __always_inline bool task_in_scope(struct task_struct *task)
 static __always_inline void fill_hdr(struct pm_hdr *h, __u16 type, __u32 size)
 {
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-	__u64 id = bpf_get_current_pid_tgid();
+	__u64 id = current_pid_tgid();
 	__u64 ug = bpf_get_current_uid_gid();
 
 	h->type = type;
@@ -190,7 +256,7 @@ static __always_inline void fill_hdr(struct pm_hdr *h, __u16 type, __u32 size)
 	h->ts_ns = bpf_ktime_get_ns();
 	h->tgid = id >> 32;
 	h->tid = (__u32)id;
-	h->ppid = BPF_CORE_READ(task, real_parent, tgid);
+	h->ppid = task_tgid_seen(BPF_CORE_READ(task, real_parent));
 	h->uid = (__u32)ug;
 	h->gid = ug >> 32;
 	h->cgroup_id = bpf_get_current_cgroup_id();
@@ -235,7 +301,7 @@ SEC("tp_btf/sched_process_exec")
 int BPF_PROG(tp_btf__sched__sched_process_exec, struct task_struct *p, pid_t old_pid,
 	     struct linux_binprm *bprm)
 {
-	__u32 tgid = p->tgid;
+	__u32 tgid = task_tgid_seen(p);
 	__u16 flags = 0;
 	struct pm_ev_exec *e;
 
@@ -254,7 +320,8 @@ int BPF_PROG(tp_btf__sched__sched_process_exec, struct task_struct *p, pid_t old
 		return 0;
 	fill_hdr(&e->hdr, PM_EV_EXEC, sizeof(*e));
 	e->hdr.flags = flags;
-	e->old_tid = old_pid;
+	/* old_pid is the kernel's (initial namespace's) number. */
+	e->old_tid = cfg_pidns_inum ? e->hdr.tid : old_pid;
 	bpf_probe_read_kernel_str(e->filename, sizeof(e->filename), BPF_CORE_READ(bprm, filename));
 	if (BPF_CORE_READ(bprm, interp) != BPF_CORE_READ(bprm, filename))
 		bpf_probe_read_kernel_str(e->interp, sizeof(e->interp), BPF_CORE_READ(bprm, interp));
@@ -281,12 +348,13 @@ int BPF_PROG(tp_btf__sched__sched_process_fork, struct task_struct *parent,
 	     struct task_struct *child)
 {
 	struct pm_ev_fork *e;
-	__u32 child_tgid = child->tgid;
+	__u32 child_tgid;
 
-	if (child->pid != child_tgid)
+	if (child->pid != child->tgid)
 		return 0; /* a new thread, not a new process */
-	if (!current_in_scope(parent->tgid))
+	if (!current_in_scope(task_tgid_seen(parent)))
 		return 0;
+	child_tgid = task_tgid_seen(child);
 	track_tgid(child_tgid);
 	if (!PM_RESERVE(e, PM_EV_FORK))
 		return 0;
@@ -300,7 +368,7 @@ SEC("tp_btf/sched_process_exit")
 int BPF_PROG(tp_btf__sched__sched_process_exit, struct task_struct *p)
 {
 	struct pm_ev_exit *e;
-	__u32 tgid = p->tgid;
+	__u32 tgid = task_tgid_seen(p);
 
 	/* Only the last thread of a process reports: signal->live reached 0. */
 	if (BPF_CORE_READ(p, signal, live.counter) != 0)
@@ -334,7 +402,7 @@ int BPF_PROG(tp_btf__signal__signal_generate, int sig, struct kernel_siginfo *in
 	     struct task_struct *task, int group, int result)
 {
 	struct pm_ev_signal_generate *e;
-	__u32 sender = bpf_get_current_pid_tgid() >> 32;
+	__u32 sender = current_tgid();
 	int code;
 
 	if (!current_in_scope(sender) && !task_in_scope(task))
@@ -358,8 +426,8 @@ int BPF_PROG(tp_btf__signal__signal_generate, int sig, struct kernel_siginfo *in
 	e->result = result;
 	e->group = group;
 	e->from_kernel = code > 0;
-	e->target_tgid = BPF_CORE_READ(task, tgid);
-	e->target_tid = BPF_CORE_READ(task, pid);
+	e->target_tgid = task_tgid_seen(task);
+	e->target_tid = task_tid_seen(task);
 	bpf_probe_read_kernel_str(e->target_comm, sizeof(e->target_comm), task->comm);
 	submit(e);
 	return 0;
@@ -408,7 +476,7 @@ int BPF_PROG(tp_btf__signal__signal_deliver, int sig, struct kernel_siginfo *inf
 {
 	struct pm_ev_signal_deliver *e;
 
-	if (!current_in_scope(bpf_get_current_pid_tgid() >> 32))
+	if (!current_in_scope(current_tgid()))
 		return 0;
 	if (!PM_RESERVE(e, PM_EV_SIGNAL_DELIVER))
 		return 0;
@@ -434,12 +502,12 @@ int BPF_PROG(tp_btf__oom__mark_victim, struct task_struct *task, uid_t uid)
 {
 	struct pm_ev_oom_victim *e;
 
-	if (!task_in_scope(task) && !current_in_scope(bpf_get_current_pid_tgid() >> 32))
+	if (!task_in_scope(task) && !current_in_scope(current_tgid()))
 		return 0;
 	if (!PM_RESERVE(e, PM_EV_OOM_VICTIM))
 		return 0;
 	fill_hdr(&e->hdr, PM_EV_OOM_VICTIM, sizeof(*e));
-	e->victim_tgid = BPF_CORE_READ(task, tgid);
+	e->victim_tgid = task_tgid_seen(task);
 	e->victim_uid = uid;
 	e->total_vm_pages = BPF_CORE_READ(task, mm, total_vm);
 	bpf_probe_read_kernel_str(e->victim_comm, sizeof(e->victim_comm), task->comm);
@@ -539,7 +607,7 @@ int BPF_PROG(tp_btf__sock__inet_sock_set_state, const struct sock *sk, const int
 		/* Process context: connect() on the owner's thread. */
 		struct tcp_pending pend = {};
 
-		if (!current_in_scope(bpf_get_current_pid_tgid() >> 32))
+		if (!current_in_scope(current_tgid()))
 			return 0;
 		fill_hdr(&pend.hdr, PM_EV_TCP_CONNECT, sizeof(struct pm_ev_tcp_connect));
 		pend.start_ns = pend.hdr.ts_ns;
@@ -568,7 +636,7 @@ int BPF_PROG(tp_btf__sock__inet_sock_set_state, const struct sock *sk, const int
 	if (newstate == PM_TCP_LISTEN) {
 		struct pm_ev_listen *e;
 
-		if (!current_in_scope(bpf_get_current_pid_tgid() >> 32))
+		if (!current_in_scope(current_tgid()))
 			return 0;
 		if (!PM_RESERVE(e, PM_EV_LISTEN))
 			return 0;
@@ -585,11 +653,11 @@ int BPF_PROG(tp_btf__sock__inet_sock_set_state, const struct sock *sk, const int
  * past the record makes the perf link fail with EACCES (max_ctx_offset). */
 static __always_inline int stash(__u32 kind, struct trace_event_raw_sys_enter *ctx, int nargs)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-	__u32 tid = (__u32)id;
+	/* Stashed by the kernel's tid: enter and exit are the same thread. */
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct inflight f = {};
 
-	if (!current_in_scope(id >> 32))
+	if (!current_in_scope(current_tgid()))
 		return 0;
 	f.start_ns = bpf_ktime_get_ns();
 	f.kind = kind;
@@ -699,7 +767,7 @@ static __always_inline int open_exit(__u32 kind, struct trace_event_raw_sys_exit
 		return 0;
 	if (cfg_count_enoent && (ret == -PM_ENOENT || ret == -PM_ENOTDIR) && kind == IF_OPENAT &&
 	    !(f.arg[2] & (PM_O_WRONLY | PM_O_RDWR | PM_O_CREAT))) {
-		__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+		__u32 tgid = current_tgid();
 		__u64 one = 1, *n = bpf_map_lookup_elem(&enoent_counts, &tgid);
 
 		if (n)
@@ -805,7 +873,7 @@ int tp__syscalls__sys_enter_write(struct trace_event_raw_sys_enter *ctx)
 
 	if (fd != 1 && fd != 2)
 		return 0;
-	if (!current_in_scope(bpf_get_current_pid_tgid() >> 32))
+	if (!current_in_scope(current_tgid()))
 		return 0;
 	if (!PM_RESERVE(e, PM_EV_WRITE))
 		return 0;
@@ -863,7 +931,7 @@ static __always_inline bool milestone_seen(__u32 tgid, __u32 kind)
 
 static __always_inline void milestone(__u32 kind, __s32 fd, const struct inflight *f)
 {
-	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	__u32 tgid = current_tgid();
 	__u64 k = (__u64)tgid << 8 | kind;
 	struct pm_ev_milestone *e;
 	__u8 one = 1;
@@ -891,7 +959,7 @@ static __always_inline void milestone(__u32 kind, __s32 fd, const struct infligh
 SEC("tp/syscalls/sys_enter_fchmod")
 int tp__syscalls__sys_enter_fchmod(struct trace_event_raw_sys_enter *ctx)
 {
-	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	__u32 tgid = current_tgid();
 
 	if (!current_in_scope(tgid) || milestone_seen(tgid, PM_MS_HEARTBEAT))
 		return 0;
@@ -902,7 +970,7 @@ int tp__syscalls__sys_enter_fchmod(struct trace_event_raw_sys_enter *ctx)
 SEC("tp/syscalls/sys_enter_utimensat")
 int tp__syscalls__sys_enter_utimensat(struct trace_event_raw_sys_enter *ctx)
 {
-	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	__u32 tgid = current_tgid();
 
 	if (ctx->args[1] != 0) /* a path: not futimens(fd) */
 		return 0;
@@ -914,7 +982,7 @@ int tp__syscalls__sys_enter_utimensat(struct trace_event_raw_sys_enter *ctx)
 
 static __always_inline int accept_enter(struct trace_event_raw_sys_enter *ctx)
 {
-	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	__u32 tgid = current_tgid();
 
 	if (!current_in_scope(tgid) || milestone_seen(tgid, PM_MS_ACCEPT))
 		return 0;

@@ -121,36 +121,45 @@ TEST_CASE("real systemd: a healthy unit started, reloaded and stopped is no fail
   CHECK(contains(field(k, "title"), "the service manager's stop job"));
 }
 
-TEST_CASE("real systemd: pmtrace inside the container's PID namespace says what it cannot see, never healthy",
+TEST_CASE("real systemd: pmtrace inside the container's PID namespace sees the unit with the pids ps shows there",
           "[root][systemd][pidns]") {
   SystemdBed bed;
   REQUIRE_BED(bed);
   const std::string pm = pmtrace_bin();
-  // A command's own tree: eBPF cannot be used here, ptrace can, and says so.
-  auto own = bed.sh(pm + " run --json -- /bin/sh -c 'exit 3'");
+  // A command's own tree, with eBPF: the exit status of the pid it started.
+  auto own = bed.sh(pm + " run --json -- /bin/sh -c 'echo $$ > /tmp/own.pid; exit 3'");
   INFO(own.out);
-  CHECK(contains(own.out, "pmtrace runs inside a PID namespace"));
-  CHECK(contains(own.out, "using the ptrace backend"));
+  CHECK_FALSE(contains(own.out, "using the ptrace backend"));
   CHECK(own.status == 1);
+  const json* s = own.summary();
+  REQUIRE(s);
+  auto own_pid = std::stol(bed.sh("cat /tmp/own.pid").out);
   bool exit3 = false;
-  for (const auto& l : own.lines)
-    if (l.is_object() && l.value("type", "") == "summary")
-      for (const auto& f : l["failures"]) exit3 |= f.value("exit_code", 0) == 3;
+  for (const auto& f : (*s)["failures"]) exit3 |= f.value("exit_code", 0) == 3 && f.value("pid", 0L) == own_pid;
   CHECK(exit3);
-  // A unit: eBPF would be needed; one line and exit 2.
-  auto unit = bed.sh(pm + " attach --unit systemd-journald --duration 1s");
-  INFO(unit.out);
-  CHECK(unit.status == 2);
-  CHECK(contains(unit.out, "pmtrace runs inside a PID namespace"));
-  CHECK(contains(unit.out, "run pmtrace on the host"));
-  // systemctl start of a unit that times out: ptrace sees systemctl, not the
-  // unit's processes. The verdict says so; it is not "healthy".
+  // systemctl start of a unit that times out: the service manager is PID 1
+  // here, the service's pid the one systemd reports.
   bed.install_unit("pmtest-blind.service", "[Service]\nType=notify\nTimeoutStartSec=2\nExecStart=/bin/sleep 60\n");
   auto blind = bed.sh(pm + " run --json --unit pmtest-blind -- /bin/systemctl start pmtest-blind");
   INFO(blind.out);
-  CHECK(blind.status == 2);
-  bool not_seen = false;
-  for (const auto& l : blind.lines)
-    if (l.is_object() && l.value("type", "") == "summary") not_seen = l["verdict"] == "not_seen";
-  CHECK(not_seen);
+  CHECK(blind.status == 1);
+  s = blind.summary();
+  REQUIRE(s);
+  CHECK((*s)["verdict"] == "failed");
+  auto main_pid = std::stol(bed.sh("systemctl show -p ExecMainPID --value pmtest-blind").out);
+  CHECK(main_pid > 1);
+  const json* st = nullptr;
+  for (const auto& f : (*s)["findings"])
+    if (f["rule"] == "start-timeout") st = &f;
+  REQUIRE(st);
+  bool sigterm = false;
+  for (const auto& e : (*st)["evidence"])
+    sigterm |= e["type"] == "signal_generate" && e["pid"] == 1 && e["target_pid"] == main_pid;
+  CHECK(sigterm);
+  // attach to a running unit by name: its processes are found by its cgroup
+  // (relative to the container's cgroup namespace) with their pids here.
+  auto att = bed.sh(pm + " attach --json --unit systemd-journald --duration 1s");
+  INFO(att.out);
+  CHECK(att.status == 0);
+  CHECK_FALSE(contains(att.out, "PID namespace"));
 }

@@ -28,6 +28,8 @@ Result<std::unique_ptr<sources::BpfSource>> open_bpf(sources::BpfConfig cfg, con
   if (!env) return env.error();
   if (env->mounted_now) spdlog::info("tracefs was not mounted: mounted it at {}", env->path);
   cfg.tracefs = env->path;
+  cfg.pidns_inum = env->pidns_inum;
+  if (env->pidns_inum) spdlog::debug("pmtrace runs in PID namespace {}: pids are translated to it", env->pidns_inum);
   auto bytes = parse_size_bytes(common.ringbuf_size);
   if (!bytes || *bytes < 4096 || *bytes > (1ull << 30) || (*bytes & (*bytes - 1)) != 0)
     return make_error("--ringbuf-size must be a power of two from 4K to 1G (e.g. 64K, 16M), not '" +
@@ -120,7 +122,10 @@ Result<void> add_unit_to_scope(UnitScope& u, sources::BpfConfig& cfg) {
     cfg.cgroup_names.push_back(u.unit);
     return {};
   }
-  cfg.cgroup_paths.push_back(u.rel);
+  // Inside a cgroup namespace u.rel is relative to its root; the kernel's
+  // cgroup_mkdir names the whole path.
+  if (target::in_cgroup_namespace()) cfg.cgroup_names.push_back(u.unit);
+  else cfg.cgroup_paths.push_back(u.rel);
   if (u.exists) {
     auto id = target::cgroup_id(u.dir);
     if (!id) return id.error();

@@ -73,6 +73,7 @@ Result<std::unique_ptr<BpfSource>> BpfSource::create(const BpfConfig& cfg) {
   skel->rodata->cfg_watch_cgpaths = !cfg.cgroup_paths.empty();
   skel->rodata->cfg_watch_cgnames = !cfg.cgroup_names.empty();
   skel->rodata->cfg_count_enoent = cfg.count_enoent;
+  skel->rodata->cfg_pidns_inum = cfg.pidns_inum;
   // Wake the reader once a quarter of the ring is waiting (64 KiB at most),
   // so a small ring is drained before it fills.
   skel->rodata->cfg_wakeup_bytes = std::min<__u64>(64 * 1024, cfg.ringbuf_bytes / 4);

@@ -26,6 +26,9 @@ struct BpfConfig {
   // counted per process in the kernel instead of emitted.
   bool count_enoent = false;
   std::string tracefs = "/sys/kernel/tracing";
+  // pmtrace's PID namespace (sources::pid_namespace_inum), 0 for the
+  // initial one: pids in events and in `pids` are that namespace's.
+  std::uint32_t pidns_inum = 0;
 };
 
 class BpfSource final : public Source {

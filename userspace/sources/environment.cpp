@@ -65,22 +65,33 @@ Result<void> check_btf(const EnvironmentPaths& paths) {
                      "use a kernel built with CONFIG_DEBUG_INFO_BTF=y");
 }
 
-Result<void> check_pid_namespace(const EnvironmentPaths& paths) {
+Result<std::uint32_t> pid_namespace_inum(const EnvironmentPaths& paths) {
   char buf[64] = {};
   ssize_t n = ::readlink(paths.pid_ns.c_str(), buf, sizeof buf - 1);
-  if (n <= 0) return {};  // no namespace information: nothing to say
+  if (n <= 0) return std::uint32_t{0};  // no namespace information: the kernel's pids
   std::string link(buf, static_cast<std::size_t>(n));
-  if (link == "pid:[4026531836]") return {};
-  return make_error("pmtrace runs inside a PID namespace (" + link +
-                        ", a container): the kernel's events name the host's pids, so eBPF cannot follow the service "
-                        "from here",
-                    "run pmtrace on the host (`pmtrace attach UNIT` finds a container's unit by its cgroup name), or "
-                    "use --backend ptrace here for a command's own process tree");
+  auto num = starts_with(link, "pid:[") && ends_with(link, "]") ? parse_int(link.substr(5, link.size() - 6))
+                                                                  : std::nullopt;
+  if (!num || *num <= 0 || *num > 0xFFFFFFFFll)
+    return make_error("cannot read pmtrace's PID namespace from " + paths.pid_ns + " ('" + link + "')");
+  auto inum = static_cast<std::uint32_t>(*num);
+  if (inum == 0xEFFFFFFCu) return std::uint32_t{0};
+  char self[32] = {};
+  ssize_t m = ::readlink(paths.proc_self.c_str(), self, sizeof self - 1);
+  std::string here = std::to_string(::getpid());
+  if (m > 0 && std::string(self, static_cast<std::size_t>(m)) != here) {
+    return make_error("the /proc pmtrace reads belongs to another PID namespace than pmtrace's own (" + link +
+                          "): it calls pmtrace " + std::string(self, static_cast<std::size_t>(m)) + ", pmtrace is " +
+                          here + ", so no pid it reads would be the kernel's",
+                      "mount a /proc for this namespace (unshare -p -f --mount-proc), or run pmtrace on the host");
+  }
+  return inum;
 }
 
 Result<TracefsStatus> prepare_bpf_environment(const EnvironmentPaths& paths) {
   if (auto r = check_privileges(); !r) return r.error();
-  if (auto r = check_pid_namespace(paths); !r) return r.error();
+  auto pidns = pid_namespace_inum(paths);
+  if (!pidns) return pidns.error();
   if (auto r = check_btf(paths); !r) return r.error();
   auto tf = ensure_tracefs(paths);
   if (!tf) return tf.error();
@@ -94,6 +105,7 @@ Result<TracefsStatus> prepare_bpf_environment(const EnvironmentPaths& paths) {
                        "run as root outside a container that forbids bpf(), or check "
                        "kernel.unprivileged_bpf_disabled and seccomp");
   }
+  tf->pidns_inum = *pidns;
   return tf;
 }
 

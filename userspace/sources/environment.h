@@ -2,6 +2,7 @@
 // Each check says what is missing and what to do about it.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include "util/result.h"
@@ -11,6 +12,7 @@ namespace pm::sources {
 struct EnvironmentPaths {
   std::string proc_mounts = "/proc/mounts";
   std::string pid_ns = "/proc/self/ns/pid";
+  std::string proc_self = "/proc/self";  // names pmtrace's pid in the /proc it reads
   std::string btf = "/sys/kernel/btf/vmlinux";
   std::string tracefs = "/sys/kernel/tracing";
 };
@@ -18,6 +20,7 @@ struct EnvironmentPaths {
 struct TracefsStatus {
   std::string path;       // where tracefs is mounted
   bool mounted_now = false;  // pmtrace mounted it
+  std::uint32_t pidns_inum = 0;  // pid_namespace_inum()
 };
 
 // Finds tracefs in the mount table (or debugfs's tracing/ directory).
@@ -33,12 +36,14 @@ Result<void> check_privileges();
 // /sys/kernel/btf/vmlinux readable.
 Result<void> check_btf(const EnvironmentPaths& paths = {});
 
-// pmtrace runs in the initial PID namespace. The kernel's events carry the
-// pids of that namespace, so from inside a container's (its own PID 1) they
-// name processes pmtrace cannot look up or scope: an error that says to run
-// on the host. The initial namespace's inode is fixed (PROC_PID_INIT_INO,
-// 0xEFFFFFFC, include/linux/proc_ns.h).
-Result<void> check_pid_namespace(const EnvironmentPaths& paths = {});
+// The PID namespace pmtrace runs in, as its nsfs inode number, when it is not
+// the initial one (inside a container: systemd-nspawn, `machinectl shell`,
+// docker exec): the BPF side then translates every pid to the ones this
+// namespace sees. 0 for the initial namespace (PROC_PID_INIT_INO, 0xEFFFFFFC,
+// include/linux/proc_ns.h) or when the link cannot be read. An error when
+// the /proc pmtrace reads belongs to another namespace than its own (after
+// `unshare -p -f` without a new /proc): its pids would not be the events'.
+Result<std::uint32_t> pid_namespace_inum(const EnvironmentPaths& paths = {});
 
 // All of the above, and that the kernel supports BPF ring buffers (5.8+).
 Result<TracefsStatus> prepare_bpf_environment(const EnvironmentPaths& paths = {});

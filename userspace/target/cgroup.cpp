@@ -3,6 +3,7 @@
 #include <dirent.h>
 
 #include <fcntl.h>
+#include <unistd.h>
 
 #include <cstring>
 
@@ -77,6 +78,12 @@ std::optional<std::string> find_named(const std::string& root, const std::string
 
 std::optional<std::string> find_cgroup_named(const std::string& root, const std::string& name, int max_depth) {
   return find_named(root, "", name, max_depth);
+}
+
+bool in_cgroup_namespace(const std::string& ns_link) {
+  char buf[64] = {};
+  ssize_t n = ::readlink(ns_link.c_str(), buf, sizeof buf - 1);
+  return n > 0 && std::string(buf, static_cast<std::size_t>(n)) != "cgroup:[4026531835]";
 }
 
 }  // namespace pm::target

@@ -27,6 +27,13 @@ Result<std::uint64_t> cgroup_id(const std::string& abs_dir);
 // most `max_depth` levels down, as a path relative to the root.
 std::optional<std::string> find_cgroup_named(const std::string& root, const std::string& name, int max_depth = 8);
 
+// Whether pmtrace runs in a cgroup namespace of its own (a container's): its
+// cgroup paths are then relative to that namespace's root, while the kernel's
+// cgroup_mkdir tracepoint names the whole hierarchy's path, so a unit's
+// cgroup created later is matched by its name (BpfConfig::cgroup_names).
+// The initial namespace is CGROUP_NS_INIT_INO (0xEFFFFFFB).
+bool in_cgroup_namespace(const std::string& ns_link = "/proc/self/ns/cgroup");
+
 // The pids listed in a cgroup's cgroup.procs.
 std::vector<std::uint32_t> cgroup_procs(const std::string& abs_dir);
 
