@@ -190,4 +190,10 @@ void SystemdBed::install_unit(const std::string& name, const std::string& text) 
   sh("systemctl daemon-reload");
 }
 
+std::string exec_line(const std::vector<std::string>& argv) {
+  std::string s;
+  for (const auto& a : argv) s += (s.empty() ? "" : " ") + a;
+  return s;
+}
+
 }  // namespace pmtest

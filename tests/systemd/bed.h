@@ -43,6 +43,10 @@ class SystemdBed {
   pid_t nspawn_ = -1, pid1_ = -1;
 };
 
+// A unit file's ExecStart= line of argv (words with no spaces).
+std::string exec_line(const std::vector<std::string>& argv);
+inline bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+
 }  // namespace pmtest
 
 // Skipped (not passed) when the bed cannot boot here: says why.

@@ -18,14 +18,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
-
-std::string exec_line(const std::vector<std::string>& argv) {
-  std::string s;
-  for (const auto& a : argv) s += (s.empty() ? "" : " ") + a;
-  return s;
-}
-
 // No unit file on this machine: what pmtrace knows of the unit it learns in
 // the container.
 std::vector<std::string> no_host_units(const TempDir& empty) { return {"SYSTEMD_UNIT_PATH=" + empty.path()}; }

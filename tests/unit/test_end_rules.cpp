@@ -120,3 +120,37 @@ TEST_CASE("end rules: /proc/PID/syscall as the kernel writes it", "[end-rules][p
   CHECK_FALSE(target::parse_syscall("banana 0x1"));
   CHECK_FALSE(target::parse_syscall("42 zz"));
 }
+
+TEST_CASE("end rules: a unit whose Restart= will start it again is not over", "[end-rules]") {
+  Trace t;
+  analysis::UnitContext u;
+  u.name = "shop.service";
+  u.restart = "on-failure";
+  u.restart_ms = 500;
+  t.unit(u);
+  t.task(500, 1, "(gunicorn)");
+  t.exec(500, kT0, "/usr/bin/gunicorn", kGunicornArgv, "/usr/bin/python3");
+  SECTION("failed: due RestartSec= and a margin after its end") {
+    t.exit(500, kT0 + kS, 3 << 8);
+    CHECK(investigation::restart_due(t.agg) == kT0 + kS + 500 * kMs + 2 * kS);
+    EndRules r;
+    EndInputs in;
+    in.wrapped = true;
+    in.start_ns = kT0;
+    in.now_ns = kT0 + 2 * kS;
+    in.restart_due_ns = investigation::restart_due(t.agg);
+    CHECK_FALSE(r.check(in));
+    CHECK(r.still_going(in) == "the unit's Restart= was about to start it again");
+    in.now_ns = kT0 + 4 * kS;
+    CHECK(r.check(in) == std::optional<std::string>("the command and every traced process exited"));
+  }
+  SECTION("ended cleanly: Restart=on-failure does not restart") {
+    t.exit(500, kT0 + kS, 0);
+    CHECK(investigation::restart_due(t.agg) == 0);
+  }
+  SECTION("stopped by systemd's SIGTERM: clean for on-failure") {
+    t.exit(500, kT0 + kS, SIGTERM);
+    CHECK(investigation::restart_due(t.agg) == 0);
+  }
+  SECTION("still running: nothing is due") { CHECK(investigation::restart_due(t.agg) == 0); }
+}

@@ -90,6 +90,13 @@ struct Trace {
     e.body = std::move(body);
     return e;
   }
+  // The traced systemd unit: its settings, and its cgroup (kUnitCgroup).
+  void unit(analysis::UnitContext u) {
+    u.loaded = true;
+    agg.add_unit(u.name);
+    agg.add_unit_cgroup(kUnitCgroup, u.name);
+    agg.set_unit_context(std::move(u));
+  }
   Event feed(Event e) {
     REQUIRE(consistent(e));
     agg.on_event(e);

@@ -47,6 +47,23 @@ bool runs_gunicorn(const std::vector<std::string>& argv) {
   return false;
 }
 
+const std::vector<ManagedDirectory>& managed_directories() {
+  static const std::vector<ManagedDirectory> dirs = {{"LogsDirectory", "/var/log"},
+                                                      {"RuntimeDirectory", "/run"},
+                                                      {"StateDirectory", "/var/lib"},
+                                                      {"CacheDirectory", "/var/cache"}};
+  return dirs;
+}
+
+std::optional<std::pair<const ManagedDirectory*, std::string>> managed_directory_of(const std::string& path) {
+  std::string d = path.rfind("/var/run/", 0) == 0 ? path.substr(4) : path;
+  for (const auto& m : managed_directories()) {
+    std::string top = std::string(m.top) + "/";
+    if (d.rfind(top, 0) == 0 && d.size() > top.size()) return std::make_pair(&m, d.substr(top.size()));
+  }
+  return std::nullopt;
+}
+
 std::string unit_of_cgroup_path(const std::string& path) {
   auto parts = split(path, '/');
   for (auto it = parts.rbegin(); it != parts.rend(); ++it)

@@ -5,7 +5,9 @@
 #pragma once
 
 #include <climits>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace pm::analysis {
@@ -18,6 +20,26 @@ struct UnitContext {
   std::string notify_access;        // NotifyAccess= as it applies ("main" for Type=notify when unset)
   std::string restart = "no";       // Restart=
   std::vector<std::string> exec_start;  // the ExecStart= command line, words
+  bool exec_start_missing = false;      // its program does not exist where the unit runs
+  // ExecStartPre= and ExecStartPost= commands in order: each line's words
+  // joined by spaces ("-" first when its failure is ignored), and its program.
+  std::vector<std::string> exec_start_pre, exec_start_pre_paths;
+  std::vector<std::string> exec_start_post, exec_start_post_paths;
+  // ExecReload=, ExecStop= and ExecStopPost= the same way: the unit's commands
+  // that are no start of it.
+  std::vector<std::string> exec_other, exec_other_paths;
+  std::string user;                     // User= ("" : root)
+  bool user_missing = false;            // no such user where the unit runs
+  std::string working_directory;        // WorkingDirectory=
+  // The restart and start-limit logic (unset: the manager's defaults).
+  long long restart_ms = 100;           // RestartSec=
+  long long start_limit_interval_ms = 10000;  // StartLimitIntervalSec=
+  long long start_limit_burst = 5;      // StartLimitBurst=
+  // Sandboxing that changes which paths the service may write.
+  std::string protect_system = "no";    // ProtectSystem=
+  std::string protect_home = "no";      // ProtectHome=
+  bool private_tmp = false;             // PrivateTmp=
+  std::vector<std::string> read_write_paths;  // ReadWritePaths= and the *Directory= it creates
 
   // Whether systemd waits for the service to say it is ready (or to fork)
   // before the start job completes, so that TimeoutStartSec= applies to it.
@@ -25,7 +47,31 @@ struct UnitContext {
     return type == "notify" || type == "notify-reload" || type == "forking" || type == "dbus" || type == "oneshot";
   }
   bool has_start_timeout() const { return timeout_start_ms > 0 && timeout_start_ms != LLONG_MAX; }
+  bool restarts() const { return restart != "no" && !restart.empty(); }
+  // Whether Restart= starts the unit again after its main process ended so
+  // (systemd.service(5), the table under Restart=): `clean` an exit 0 (or a
+  // SIGHUP/SIGINT/SIGTERM/SIGPIPE death), `signal` a death by another signal.
+  bool restarts_after(bool clean, bool signal) const {
+    if (restart == "always") return true;
+    if (restart == "on-success") return clean;
+    if (restart == "on-failure") return !clean;
+    if (restart == "on-abnormal" || restart == "on-abort" || restart == "on-watchdog") return signal && !clean;
+    return false;
+  }
 };
+
+// systemd's *Directory= settings and the tree each makes its directories in
+// (systemd.exec(5)), /var/run being /run. One table for the rules, the unit
+// context and doctor.
+struct ManagedDirectory {
+  const char* setting;  // "LogsDirectory"
+  const char* top;      // "/var/log"
+};
+const std::vector<ManagedDirectory>& managed_directories();
+// The setting that would make `path` and the path below its top
+// ("/var/log/meats/gunicorn": LogsDirectory, "meats/gunicorn"); none for a top
+// itself or a path elsewhere.
+std::optional<std::pair<const ManagedDirectory*, std::string>> managed_directory_of(const std::string& path);
 
 // The unit a cgroup path belongs to: the last "NAME.service" (or ".scope")
 // component, wherever it sits ("/system.slice/x.service",

@@ -168,6 +168,7 @@ int cmd_run(const RunOptions& opts) {
     in.live = t.live_count();
     in.listening = t.listening();
     in.last_event_ns = t.last_event_ns();
+    in.restart_due_ns = investigation::restart_due(agg);
     return end_rules.check(in);
   });
   if (reason == "timeout") {

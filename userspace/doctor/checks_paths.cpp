@@ -15,27 +15,8 @@
 namespace pm::doctor {
 namespace {
 
-struct Managed {
-  const char* setting;  // "LogsDirectory"
-  const char* top;      // "/var/log"
-};
-constexpr Managed kManaged[] = {{"LogsDirectory", "/var/log"},
-                                {"RuntimeDirectory", "/run"},
-                                {"StateDirectory", "/var/lib"},
-                                {"CacheDirectory", "/var/cache"}};
-
-// The directory systemd would make for a *Directory= setting: for
-// /var/log/meats/gunicorn, {LogsDirectory, "meats/gunicorn"}; none for the
-// top itself (/var/log) or paths elsewhere.
-std::optional<std::pair<const Managed*, std::string>> managed_dir(const std::string& dir) {
-  std::string d = dir;
-  if (starts_with(d, "/var/run/")) d = d.substr(4);
-  for (const auto& m : kManaged) {
-    std::string top = std::string(m.top) + "/";
-    if (starts_with(d, top) && d.size() > top.size()) return std::make_pair(&m, d.substr(top.size()));
-  }
-  return std::nullopt;
-}
+using Managed = analysis::ManagedDirectory;
+constexpr auto managed_dir = analysis::managed_directory_of;
 
 // Whether the unit already has systemd make (and chown) `rel` under that
 // setting: a listed directory ("a:b" also makes b, a symlink to a). Parents

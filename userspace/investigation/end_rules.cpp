@@ -1,5 +1,7 @@
 #include "investigation/end_rules.h"
 
+#include <csignal>
+
 #include <algorithm>
 #include <set>
 
@@ -63,8 +65,30 @@ std::vector<InFlight> in_flight(const analysis::Aggregator& agg, const SyscallPr
   return out;
 }
 
+std::uint64_t restart_due(const analysis::Aggregator& agg) {
+  std::uint64_t due = 0;
+  for (const auto& unit : agg.units()) {
+    const analysis::UnitContext* u = agg.unit_context(unit);
+    if (!u || !u->loaded || !u->restarts()) continue;
+    const analysis::Process* last = nullptr;
+    bool alive = false;
+    for (const auto& [pid, p] : agg.processes()) {
+      if (p.unit != unit) continue;
+      if (!p.exit) alive = true;
+      else if (!last || p.exit_ns > last->exit_ns) last = &p;
+    }
+    if (alive || !last) continue;
+    int sig = last->exit->signal();
+    bool clean = sig ? sig == SIGHUP || sig == SIGINT || sig == SIGTERM || sig == SIGPIPE : last->exit->code() == 0;
+    if (!u->restarts_after(clean, sig != 0)) continue;
+    due = std::max<std::uint64_t>(due, last->exit_ns + static_cast<std::uint64_t>(u->restart_ms) * 1000000ull + 2000000000ull);
+  }
+  return due;
+}
+
 std::optional<std::string> EndRules::check(const EndInputs& in) {
   if (!in.busy.empty()) last_busy_ns_ = in.now_ns;
+  if (in.now_ns < in.restart_due_ns) return std::nullopt;
   if (in.wrapped && !in.wrapped_running && in.live == 0) return "the command and every traced process exited";
   if (in.wrapped && in.wrapped_running && !in.wrapped_is_service) return std::nullopt;
   if (!in.busy.empty()) return std::nullopt;
@@ -78,6 +102,7 @@ std::optional<std::string> EndRules::check(const EndInputs& in) {
 std::string EndRules::still_going(const EndInputs& in) const {
   std::vector<std::string> parts;
   if (in.wrapped && in.wrapped_running && !in.wrapped_is_service) parts.push_back("the command was still running");
+  if (in.now_ns < in.restart_due_ns) parts.push_back("the unit's Restart= was about to start it again");
   for (const auto& b : in.busy) {
     if (parts.size() >= 4) break;
     parts.push_back("pid " + std::to_string(b.pid) + " " + b.what);

@@ -8,6 +8,7 @@
 //     gunicorn worker anywhere but its idle wait);
 //   - the quiet period (--settle) counts from the last event or the last
 //     moment something was in flight, whichever is later;
+//   - never while a unit's Restart= is about to start it again;
 //   - --timeout bounds everything (the caller's deadline) and says what was
 //     still going on.
 #pragma once
@@ -44,7 +45,15 @@ struct EndInputs {
   bool listening = false;           // a traced process listens
   std::uint64_t last_event_ns = 0;
   std::vector<InFlight> busy;
+  // A traced unit's Restart= will start it again before this (its last
+  // process ended the way Restart= restarts on, RestartSec= ago at most, plus
+  // a margin for the start itself): nothing is over before then.
+  std::uint64_t restart_due_ns = 0;
 };
+
+// When a traced unit none of whose processes lives will be started again by
+// its Restart=, at the latest; 0 when none will.
+std::uint64_t restart_due(const analysis::Aggregator& agg);
 
 class EndRules {
  public:

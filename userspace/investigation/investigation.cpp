@@ -87,12 +87,24 @@ void Investigation::load_unit_from_process_root(std::uint32_t pid) {
   const analysis::Process* p = agg_.process(pid);
   if (!p || !agg_.in_traced_unit(*p)) return;
   if (const auto* u = agg_.unit_context(p->unit); u && u->loaded) return;
-  // Only where the process sees another root than pmtrace (a container).
-  std::string root = "/proc/" + std::to_string(pid) + "/root";
+  // Only where the process sees another root than pmtrace (a container). A
+  // command that ran for a millisecond (an ExecStartPre=) may be gone by
+  // now: its parent, the service manager that started it, has the same root.
   struct stat mine{}, theirs{};
-  if (::stat("/", &mine) != 0 || ::stat(root.c_str(), &theirs) != 0) return;
-  if (mine.st_dev == theirs.st_dev && mine.st_ino == theirs.st_ino) return;
+  if (::stat("/", &mine) != 0) return;
+  std::string root;
+  for (std::uint32_t candidate : {pid, p->ppid}) {
+    std::string r = "/proc/" + std::to_string(candidate) + "/root";
+    if (candidate != 0 && ::stat(r.c_str(), &theirs) == 0) {
+      root = r;
+      break;
+    }
+  }
+  if (root.empty() || (mine.st_dev == theirs.st_dev && mine.st_ino == theirs.st_ino)) return;
   for (const auto& f : unit_facts(p->unit, root)) apply_fact(f);
+  // Files, owners and names as the service sees them: the container's.
+  facts_.set_live({target::host_file_lookup(root), target::host_path_lookup(root), target::user_names_in(root),
+                   target::group_names_in(root), target::host_port_holders});
 }
 
 void Investigation::seed(std::uint32_t pid) {
@@ -312,6 +324,12 @@ void link_findings(std::vector<rules::Finding>& findings) {
       {"database-connect", "gunicorn-boot-failure"}, {"missing-python-module", "gunicorn-boot-failure"},
       {"permission-denied", "gunicorn-boot-failure"}, {"environment-file", "gunicorn-boot-failure"},
       {"environment-file", "database-connect"},     {"exec-failure", "killed-by-signal"},
+      // A unit restarted until its start limit: the first start's failure.
+      {"gunicorn-boot-failure", "restart-loop"},    {"missing-python-module", "restart-loop"},
+      {"pre-exec-status", "restart-loop"},          {"exec-failure", "restart-loop"},
+      {"exec-start-pre", "restart-loop"},           {"permission-denied", "restart-loop"},
+      {"database-connect", "restart-loop"},         {"environment-file", "restart-loop"},
+      {"address-in-use", "restart-loop"},           {"killed-by-signal", "restart-loop"},
   };
   std::map<int, std::vector<int>> causes_of;
   for (const auto& [cause, effect] : edges) {
@@ -391,7 +409,57 @@ std::vector<nlohmann::json> unit_facts(const std::string& unit, const std::strin
     ctx.notify_access = value("NotifyAccess", notify ? "main" : "none");
     ctx.restart = value("Restart", "no");
     if (const auto* s = u->last("Service", "ExecStart"); s && !s->value.empty())
-      if (auto cmd = target::parse_exec(s->value, u->name)) ctx.exec_start = cmd->argv;
+      if (auto cmd = target::parse_exec(s->value, u->name)) {
+        ctx.exec_start = cmd->argv;
+        struct stat st{};
+        ctx.exec_start_missing = !cmd->path.empty() && cmd->path[0] == '/' && ::stat((root + cmd->path).c_str(), &st) != 0;
+      }
+    auto commands = [&](const char* key, std::vector<std::string>& lines, std::vector<std::string>& paths) {
+      for (const auto* s : u->list("Service", key)) {
+        if (s->value.empty()) {  // an empty assignment resets the list
+          lines.clear();
+          paths.clear();
+          continue;
+        }
+        auto cmd = target::parse_exec(s->value, u->name);
+        if (!cmd) continue;
+        lines.push_back((cmd->ignore_failure ? "-" : "") + join(cmd->argv, " "));
+        paths.push_back(cmd->path);
+      }
+    };
+    commands("ExecStartPre", ctx.exec_start_pre, ctx.exec_start_pre_paths);
+    commands("ExecStartPost", ctx.exec_start_post, ctx.exec_start_post_paths);
+    for (const char* key : {"ExecReload", "ExecStop", "ExecStopPost"}) {
+      std::vector<std::string> lines, paths;
+      commands(key, lines, paths);
+      ctx.exec_other.insert(ctx.exec_other.end(), lines.begin(), lines.end());
+      ctx.exec_other_paths.insert(ctx.exec_other_paths.end(), paths.begin(), paths.end());
+    }
+    ctx.user = value("User", "");
+    ctx.user_missing = !ctx.user.empty() && value("DynamicUser", "no") != "yes" && !target::user_exists_in(root, ctx.user);
+    ctx.working_directory = value("WorkingDirectory", "");
+    auto span = [&](const char* section, const char* key, long long def) {
+      const auto* s = u->last(section, key);
+      return s && !s->value.empty() ? target::parse_timespan_ms(s->value).value_or(def) : def;
+    };
+    ctx.restart_ms = span("Service", "RestartSec", defaults.restart_ms);
+    ctx.start_limit_interval_ms =
+        span("Unit", "StartLimitIntervalSec", span("Unit", "StartLimitInterval", defaults.start_limit_interval_ms));
+    if (const auto* s = u->last("Unit", "StartLimitBurst"); s && parse_int(s->value))
+      ctx.start_limit_burst = *parse_int(s->value);
+    else
+      ctx.start_limit_burst = defaults.start_limit_burst;
+    ctx.protect_system = value("ProtectSystem", "no");
+    ctx.protect_home = value("ProtectHome", "no");
+    std::string ptmp = value("PrivateTmp", "no");
+    ctx.private_tmp = ptmp == "yes" || ptmp == "true" || ptmp == "1" || ptmp == "on";
+    for (const auto* s : u->list("Service", "ReadWritePaths"))
+      for (const auto& w : split(s->value, ' ')) ctx.read_write_paths.push_back(w);
+    // What the *Directory= settings create is writable whatever ProtectSystem= says.
+    for (const auto& m : analysis::managed_directories())
+      for (const auto* s : u->list("Service", m.setting))
+        for (const auto& w : split(s->value, ' '))
+          ctx.read_write_paths.push_back(std::string(m.top) + "/" + w.substr(0, w.find(':')));
     for (const auto* s : u->list("Service", "EnvironmentFile")) {
       auto expanded = target::expand_specifiers(s->value, u->name);
       env_files.push_back(expanded ? *expanded : s->value);

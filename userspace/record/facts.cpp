@@ -63,6 +63,23 @@ json unit_fact(const analysis::UnitContext& u) {
   j["notify_access"] = u.notify_access;
   j["restart"] = u.restart;
   j["exec_start"] = u.exec_start;
+  j["exec_start_missing"] = u.exec_start_missing;
+  j["exec_start_pre"] = u.exec_start_pre;
+  j["exec_start_pre_paths"] = u.exec_start_pre_paths;
+  j["exec_start_post"] = u.exec_start_post;
+  j["exec_start_post_paths"] = u.exec_start_post_paths;
+  j["exec_other"] = u.exec_other;
+  j["exec_other_paths"] = u.exec_other_paths;
+  j["user"] = u.user;
+  j["user_missing"] = u.user_missing;
+  j["working_directory"] = u.working_directory;
+  j["restart_ms"] = u.restart_ms;
+  j["start_limit_interval_ms"] = u.start_limit_interval_ms;
+  j["start_limit_burst"] = u.start_limit_burst;
+  j["protect_system"] = u.protect_system;
+  j["protect_home"] = u.protect_home;
+  j["private_tmp"] = u.private_tmp;
+  j["read_write_paths"] = u.read_write_paths;
   return j;
 }
 
@@ -92,6 +109,30 @@ bool FactStore::apply(const json& fact, analysis::Aggregator& agg, std::string* 
       r.str("notify_access", u.notify_access, false);
       r.str("restart", u.restart, false);
       r.strings("exec_start", u.exec_start, false);
+      // Recordings of pmtrace before these were facts have none of them.
+      r.boolean("exec_start_missing", u.exec_start_missing, false);
+      r.strings("exec_start_pre", u.exec_start_pre, false);
+      r.strings("exec_start_pre_paths", u.exec_start_pre_paths, false);
+      r.strings("exec_start_post", u.exec_start_post, false);
+      r.strings("exec_start_post_paths", u.exec_start_post_paths, false);
+      r.strings("exec_other", u.exec_other, false);
+      r.strings("exec_other_paths", u.exec_other_paths, false);
+      r.str("user", u.user, false);
+      r.boolean("user_missing", u.user_missing, false);
+      r.str("working_directory", u.working_directory, false);
+      r.num("restart_ms", u.restart_ms, false);
+      r.num("start_limit_interval_ms", u.start_limit_interval_ms, false);
+      r.num("start_limit_burst", u.start_limit_burst, false);
+      r.str("protect_system", u.protect_system, false);
+      r.str("protect_home", u.protect_home, false);
+      r.boolean("private_tmp", u.private_tmp, false);
+      r.strings("read_write_paths", u.read_write_paths, false);
+      if (u.exec_start_pre.size() != u.exec_start_pre_paths.size() ||
+          u.exec_start_post.size() != u.exec_start_post_paths.size() ||
+          u.exec_other.size() != u.exec_other_paths.size()) {
+        if (why) *why = "unit fact: the Exec*= lines and their programs differ in number";
+        return false;
+      }
     }
     if (r.ok()) agg.set_unit_context(std::move(u));
   } else if (kind == "process") {

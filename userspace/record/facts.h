@@ -51,6 +51,9 @@ class FactStore {
   // Makes the aggregator ask this store. A question not answered yet goes to
   // `live` (if any); its answer is kept and passed to `record`.
   void install(analysis::Aggregator& agg, Lookups live = {}, RecordFn record = nullptr);
+  // Answers from now on come from these (a container's root once the unit is
+  // found to run in one); answers already given stay.
+  void set_live(Lookups live) { live_ = std::move(live); }
 
  private:
   std::optional<analysis::FileFacts> file(const std::string& kind, const std::string& path);

@@ -85,7 +85,8 @@ void explain_chdir(const analysis::Aggregator& agg, const std::string& path, int
   } else if (err == ENOENT || err == ENOTDIR) {
     f.title = "working directory " + path + " does not exist";
     f.explanation = "chdir() found no directory at that path.";
-    f.fix = "create it or correct WorkingDirectory= (systemd, exit status 200/CHDIR) or gunicorn's --chdir";
+    f.fix = "create it (install -d " + path + ") or correct WorkingDirectory= (systemd, exit status 200/CHDIR) or "
+            "gunicorn's --chdir";
   } else if (err == EACCES) {
     f.title = "working directory " + path + " may not be entered";
     if (facts)

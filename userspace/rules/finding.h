@@ -37,8 +37,21 @@ std::vector<Finding> oom_kill(const analysis::Aggregator& agg);
 std::vector<Finding> worker_timeout(const analysis::Aggregator& agg);
 std::vector<Finding> environment_file(const analysis::Aggregator& agg);
 std::vector<Finding> start_timeout(const analysis::Aggregator& agg);
+std::vector<Finding> pre_exec_status(const analysis::Aggregator& agg);
+std::vector<Finding> exec_start_pre(const analysis::Aggregator& agg);
+std::vector<Finding> restart_loop(const analysis::Aggregator& agg);
 
 // Helpers shared by rules.
+// Whether p ran a unit's command line (its words joined, a leading '-'
+// ignored) of program `path`: the same words, or that program with the
+// line's arguments last; ExecStart='s program; any ExecStartPre=/Post=.
+bool runs_command(const analysis::Process& p, std::string line, const std::string& path);
+bool runs_exec_start(const analysis::Process& p, const analysis::UnitContext& u);
+bool runs_start_helper(const analysis::Process& p, const analysis::UnitContext& u);
+// Whether p ran one of the unit's ExecReload=/ExecStop=/ExecStopPost= lines.
+bool runs_other_command(const analysis::Process& p, const analysis::UnitContext& u);
+// systemd's name of a setup exit status ("USER" for 217), nullptr if none.
+const char* systemd_exit_status_name(int code);
 std::string describe_process(const analysis::Process& p);  // "gunicorn master (pid 12, uid 33)"
 double seconds_since_start(const analysis::Aggregator& agg, std::uint64_t ts_ns);
 std::string seconds_text(double s);  // "3.2 s"
@@ -56,6 +69,12 @@ std::string ownership(const analysis::Aggregator& agg, const std::string& path, 
 std::string blocked_text(const analysis::Blocked& b, const analysis::Aggregator* databases = nullptr);
 // A process's end as an event, for evidence.
 model::Event exit_event(const analysis::Process& p);
+// Its last exec as an event (exe and argv), for evidence.
+model::Event exec_event(const analysis::Process& p);
+// "exited with status 4", "was killed by SIGKILL"
+std::string exit_text(const model::Exit& x);
+// The last `lines` non-empty lines of what a process wrote, joined by " / ".
+std::string output_tail(const std::string& output, std::size_t lines = 3);
 
 // Who sent a signal, from its signal_generate event.
 enum class SenderKind { kernel, service_manager, gunicorn_master, supervisor, operator_tool, self, other };

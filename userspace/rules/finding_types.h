@@ -32,6 +32,7 @@ struct Finding {
   std::string fix;           // the concrete change to make
   int rank = 50;             // root causes first: lower ranks are reported first
   std::uint64_t ts_ns = 0;   // when it happened
+  std::vector<std::uint64_t> repeats;  // when the same finding happened again (merged into this one)
   // One story: set by the investigation once every rule has run. `id` is
   // "F1", "F2"... in report order; `caused_by` names the findings this one
   // follows from, `causes` the ones it led to.

@@ -49,22 +49,47 @@ std::vector<std::string> directories_of(const std::string& path) {
 // /var/log/NAME/..., /run/NAME/..., /var/lib/NAME/..., /var/cache/NAME/...:
 // systemd creates these for the service user when the unit asks for them.
 std::string systemd_directory_setting(const std::string& path, std::string& name) {
-  static const std::pair<const char*, const char*> dirs[] = {
-      {"/var/log/", "LogsDirectory"},
-      {"/run/", "RuntimeDirectory"},
-      {"/var/run/", "RuntimeDirectory"},
-      {"/var/lib/", "StateDirectory"},
-      {"/var/cache/", "CacheDirectory"},
-  };
-  for (const auto& [prefix, setting] : dirs) {
-    if (!starts_with(path, prefix)) continue;
-    std::string rest = path.substr(std::string(prefix).size());
-    auto slash = rest.find('/');
-    if (slash == std::string::npos || slash == 0) return "";  // a file right in /var/log
-    name = rest.substr(0, slash);
-    return setting;
+  auto m = analysis::managed_directory_of(path);
+  if (!m) return "";
+  auto slash = m->second.find('/');
+  if (slash == std::string::npos || slash == 0) return "";  // a file right in /var/log
+  name = m->second.substr(0, slash);
+  return m->first->setting;
+}
+
+// A write refused with EROFS: the unit's sandbox when it has one (ProtectSystem=
+// makes trees read-only in the service's mount namespace only, so the same
+// path is writable from a shell), else a read-only mount.
+void explain_read_only(const analysis::Aggregator& agg, const analysis::Process* p, const std::string& path,
+                       Finding& f) {
+  const analysis::UnitContext* u = p ? agg.unit_context(p->unit) : nullptr;
+  std::string dir = parent_of(path);
+  if (u && u->loaded && u->protect_system != "no" && u->protect_system != "false") {
+    const std::string& ps = u->protect_system;
+    bool strict = ps == "strict";
+    f.title += ": ProtectSystem=" + ps + " of " + u->name + " makes it read-only for the service";
+    f.facts.push_back("ProtectSystem=" + ps + ": read-only for the service: " +
+                      (strict ? std::string("the whole file system except /dev, /proc, /sys and what ReadWritePaths= or "
+                                            "the *Directory= settings name")
+                              : ps == "full" ? std::string("/usr, /boot, /efi and /etc") : std::string("/usr, /boot and /efi")));
+    if (!u->read_write_paths.empty()) f.facts.push_back("writable: " + join(u->read_write_paths, " "));
+    f.explanation = "systemd gives the service its own mount namespace in which ProtectSystem= remounts those trees "
+                    "read-only: the path is writable from a shell, not from the service, and the kernel answers "
+                    "EROFS.";
+    std::string name;
+    std::string setting = systemd_directory_setting(path, name);
+    if (!setting.empty())
+      f.fix = setting + "=" + name + " in [Service] of " + u->name + " (systemd creates it writable for the service "
+              "at start; systemctl edit " + u->name + ", then systemctl restart " + u->name + ")";
+    else
+      f.fix = "ReadWritePaths=" + dir + " in [Service] of " + u->name + " (systemctl edit " + u->name +
+              ", then systemctl restart " + u->name + "), or write under a directory LogsDirectory=/StateDirectory= makes";
+    return;
   }
-  return "";
+  f.explanation = path + " is on a read-only file system. Under systemd, ProtectSystem=strict or "
+                  "=full makes /usr and /etc (and with strict, everything but /dev, /proc, /sys) "
+                  "read-only for the service.";
+  f.fix = "write somewhere the unit allows, or add ReadWritePaths=" + dir + " to the unit's [Service] section";
 }
 
 }  // namespace
@@ -95,11 +120,7 @@ std::vector<Finding> permission_denied(const analysis::Aggregator& agg) {
     f.title = who + " may not " + op + " " + o->path + " (" + model::errno_name(o->err) + ")";
 
     if (o->err == EROFS) {
-      f.explanation = o->path + " is on a read-only file system. Under systemd, ProtectSystem=strict or "
-                      "=full makes /usr and /etc (and with strict, everything but /dev, /proc, /sys) "
-                      "read-only for the service.";
-      f.fix = "write somewhere the unit allows, or add ReadWritePaths=" + parent_of(o->path) +
-              " to the unit's [Service] section";
+      explain_read_only(agg, p, o->path, f);
       out.push_back(std::move(f));
       continue;
     }

@@ -2,7 +2,9 @@
 #include <cstdio>
 #include <set>
 
+#include "model/names.h"
 #include "rules/finding.h"
+#include "util/strings.h"
 
 namespace pm::rules {
 
@@ -12,6 +14,8 @@ const std::vector<RuleInfo>& all_rules() {
       {"address-in-use", address_in_use},
       {"missing-python-module", missing_python_module},
       {"gunicorn-boot-failure", gunicorn_boot_failure},
+      {"pre-exec-status", pre_exec_status},
+      {"exec-start-pre", exec_start_pre},
       {"start-timeout", start_timeout},
       {"killed-by-signal", killed_by_signal},
       {"database-connect", database_connect},
@@ -19,6 +23,7 @@ const std::vector<RuleInfo>& all_rules() {
       {"oom-kill", oom_kill},
       {"worker-timeout", worker_timeout},
       {"environment-file", environment_file},
+      {"restart-loop", restart_loop},
   };
   return rules;
 }
@@ -29,9 +34,27 @@ std::vector<Finding> run_rules(const analysis::Aggregator& agg) {
     auto found = r.fn(agg);
     for (auto& f : found) {
       f.rule = r.id;
-      out.push_back(std::move(f));
+      // The same finding again (each start of a Restart= loop fails alike):
+      // one finding that says how often and when.
+      auto same = std::find_if(out.begin(), out.end(),
+                               [&](const Finding& o) { return o.rule == f.rule && o.title == f.title; });
+      if (same == out.end()) {
+        out.push_back(std::move(f));
+        continue;
+      }
+      same->repeats.push_back(f.ts_ns);
+      constexpr std::size_t kMaxEvidence = 16;
+      for (auto& e : f.evidence)
+        if (same->evidence.size() < kMaxEvidence) same->evidence.push_back(std::move(e));
+      sort_by_time(same->evidence);
     }
   }
+  for (auto& f : out)
+    if (!f.repeats.empty()) {
+      std::string when = "+" + seconds_text(seconds_since_start(agg, f.ts_ns));
+      for (auto ts : f.repeats) when += ", +" + seconds_text(seconds_since_start(agg, ts));
+      f.facts.push_back("seen " + std::to_string(f.repeats.size() + 1) + " times: at " + when);
+    }
   std::stable_sort(out.begin(), out.end(), [](const Finding& a, const Finding& b) {
     if (a.severity != b.severity) return a.severity < b.severity;
     if (a.rank != b.rank) return a.rank < b.rank;
@@ -90,16 +113,51 @@ std::string blocked_text(const analysis::Blocked& b, const analysis::Aggregator*
   return s;
 }
 
-model::Event exit_event(const analysis::Process& p) {
+namespace {
+// An event of p's with its header as the kernel would have filled it.
+model::Event process_event(const analysis::Process& p, model::EventType type, std::uint64_t ts_ns) {
   model::Event e;
-  e.hdr.type = model::EventType::exit;
+  e.hdr.type = type;
   e.hdr.pid = p.pid;
   e.hdr.tid = p.pid;
   e.hdr.ppid = p.ppid;
-  e.hdr.ts_ns = p.exit_ns;
+  e.hdr.ts_ns = ts_ns;
   e.hdr.comm = p.comm;
+  e.hdr.cgroup_id = p.cgroup_id;
+  return e;
+}
+}  // namespace
+
+model::Event exit_event(const analysis::Process& p) {
+  model::Event e = process_event(p, model::EventType::exit, p.exit_ns);
   e.body = p.exit.value_or(model::Exit{});
   return e;
+}
+
+model::Event exec_event(const analysis::Process& p) {
+  model::Event e = process_event(p, model::EventType::exec, p.exec_ns.value_or(p.first_ns));
+  e.hdr.uid = p.uid;
+  e.hdr.gid = p.gid;
+  model::Exec x;
+  x.filename = p.exe;
+  x.argv = p.argv;
+  e.body = x;
+  return e;
+}
+
+std::string exit_text(const model::Exit& x) {
+  if (x.signal()) return "was killed by " + std::string(model::signal_name(x.signal()));
+  return "exited with status " + std::to_string(x.code());
+}
+
+std::string output_tail(const std::string& output, std::size_t lines) {
+  auto all = split(output, '\n');
+  std::vector<std::string> last;
+  for (auto it = all.rbegin(); it != all.rend() && last.size() < lines; ++it) {
+    auto t = std::string(trim(*it));
+    if (!t.empty()) last.insert(last.begin(), t);
+  }
+  return join(last, " / ");
 }
 
 namespace {

@@ -28,14 +28,51 @@ std::string host_group_name(std::uint32_t gid) {
   return "";
 }
 
+std::string account_name(const std::string& text, std::uint32_t id) {
+  for (const auto& line : split(text, '\n')) {
+    auto f = split(line, ':', false);
+    if (f.size() < 3 || f[0].empty() || f[0][0] == '#') continue;
+    if (auto n = parse_int(f[2]); n && *n == static_cast<long long>(id)) return f[0];
+  }
+  return "";
+}
+
 namespace {
-analysis::FileFacts facts_of(const struct stat& st) {
+analysis::NameLookup names_in(const std::string& root, const char* file, std::string (*nss)(std::uint32_t)) {
+  if (root.empty()) return nss;
+  return [path = root + file](std::uint32_t id) {
+    auto text = read_file(path);
+    return text ? account_name(*text, id) : std::string();
+  };
+}
+}  // namespace
+
+analysis::NameLookup user_names_in(const std::string& root) { return names_in(root, "/etc/passwd", host_user_name); }
+analysis::NameLookup group_names_in(const std::string& root) { return names_in(root, "/etc/group", host_group_name); }
+
+bool user_exists_in(const std::string& root, const std::string& user) {
+  if (user.empty() || parse_int(user)) return true;  // systemd runs a numeric User= without an entry
+  if (root.empty()) {
+    passwd pw{}, *res = nullptr;
+    std::vector<char> buf(4096);
+    return getpwnam_r(user.c_str(), &pw, buf.data(), buf.size(), &res) == 0 && res;
+  }
+  auto text = read_file(root + "/etc/passwd");
+  if (!text) return true;  // cannot tell: do not claim it is missing
+  for (const auto& line : split(*text, '\n'))
+    if (starts_with(line, user + ":")) return true;
+  return false;
+}
+
+namespace {
+// Owners named as the root's own accounts name them.
+analysis::FileFacts facts_of(const struct stat& st, const std::string& root) {
   analysis::FileFacts f;
   f.uid = st.st_uid;
   f.gid = st.st_gid;
   f.mode = st.st_mode;
-  f.owner = host_user_name(st.st_uid);
-  f.group = host_group_name(st.st_gid);
+  f.owner = user_names_in(root)(st.st_uid);
+  f.group = group_names_in(root)(st.st_gid);
   return f;
 }
 }  // namespace
@@ -44,7 +81,7 @@ analysis::FileLookup host_file_lookup(const std::string& root) {
   return [root](const std::string& path) -> std::optional<analysis::FileFacts> {
     struct stat st{};
     if (::stat((root + path).c_str(), &st) != 0) return std::nullopt;
-    return facts_of(st);
+    return facts_of(st, root);
   };
 }
 
@@ -53,7 +90,7 @@ analysis::FileLookup host_path_lookup(const std::string& root) {
     std::string p = root + path;
     struct stat st{};
     if (::lstat(p.c_str(), &st) != 0) return std::nullopt;
-    analysis::FileFacts f = facts_of(st);
+    analysis::FileFacts f = facts_of(st, root);
     if (S_ISLNK(st.st_mode)) {
       f.symlink = true;
       std::vector<char> buf(4096);

@@ -22,5 +22,13 @@ std::string host_user_name(std::uint32_t uid);
 // Who listens on a TCP port on this machine now (/proc/net/tcp{,6}).
 std::vector<analysis::PortHolder> host_port_holders(std::uint16_t port);
 std::string host_group_name(std::uint32_t gid);
+// Names as a root's own /etc/passwd and /etc/group give them (a container's,
+// through /proc/PID/root): "" root is this machine's (NSS).
+analysis::NameLookup user_names_in(const std::string& root);
+analysis::NameLookup group_names_in(const std::string& root);
+// Whether `user` (a name, or a number) is a user under `root`.
+bool user_exists_in(const std::string& root, const std::string& user);
+// The name of `id` in a passwd or group file's text (its third field), "".
+std::string account_name(const std::string& file_text, std::uint32_t id);
 
 }  // namespace pm::target

@@ -1,0 +1,179 @@
+// The start job as real systemd runs it (tests/systemd/bed.h): ExecStartPre=
+// failing, systemd's own pre-exec statuses, a Restart= loop into the start
+// limit, a ProtectSystem=strict sandbox. Each through `pmtrace run --
+// systemctl start UNIT` and `pmtrace attach UNIT` inside the container (an
+// operator's machinectl shell) and, for some, from the host.
+#include <catch2/catch.hpp>
+#include <cstdlib>
+#include <fstream>
+
+#include "bed.h"
+#include "scenario.h"
+
+using namespace pmtest;
+
+namespace {
+
+// `pmtrace run --json -- systemctl start UNIT` inside the container.
+Output run_inside(const SystemdBed& bed, const std::string& unit, const std::string& extra = "") {
+  return bed.sh(pmtrace_bin() + " run --json --timeout 60s " + extra + " -- systemctl start " + unit);
+}
+
+// `pmtrace attach --json UNIT` inside, started before the unit is, ended
+// (SIGINT, as Ctrl-C) after `script` (which starts it) has run and `linger`
+// seconds more. Its exit status is attach's.
+Output attach_inside(const SystemdBed& bed, const std::string& unit, const std::string& script, int linger = 1) {
+  const std::string t = "/tmp/pmtest-attach";
+  bed.sh("rm -f " + t + ".*");
+  return bed.sh("(sh -c 'echo $$ > " + t + ".pid; exec " + pmtrace_bin() + " attach --json --unit " + unit +
+                " --duration 60s' > " + t + ".json 2> " + t + ".err; echo $? > " + t + ".rc) & "
+                "for i in $(seq 100); do grep -q 'tracing ready' " + t + ".err 2>/dev/null && break; sleep 0.1; done; " +
+                script + "; sleep " + std::to_string(linger) + "; kill -INT $(cat " + t + ".pid); "
+                "for i in $(seq 300); do [ -s " + t + ".rc ] && break; sleep 0.1; done; "
+                "cat " + t + ".json; cat " + t + ".err >&2; exit $(cat " + t + ".rc)");
+}
+
+const json& summary_of(const Output& o) {
+  if (const char* dir = getenv("PMTEST_DEBUG_DIR")) {
+    static int n = 0;
+    std::ofstream(std::string(dir) + "/out-" + std::to_string(++n) + ".txt") << o.out << "\n--- stderr\n" << o.err;
+  }
+  const json* s = o.summary();
+  REQUIRE(s);
+  return *s;
+}
+
+}  // namespace
+
+TEST_CASE("real systemd: an ExecStartPre= that fails: its command, status and output, ExecStart= never ran",
+          "[root][systemd][execstartpre]") {
+  SystemdBed bed;
+  REQUIRE_BED(bed);
+  const std::string unit = "pmtest-pre.service";
+  bed.sh("mkdir -p /srv/pre && printf '#!/bin/sh\\necho checking the database >&2\\n"
+         "echo \"migrations pending: 3 (run manage.py migrate)\" >&2\\nexit 4\\n' > /srv/pre/check && chmod +x /srv/pre/check");
+  bed.install_unit(unit, "[Service]\nExecStartPre=/bin/true\nExecStartPre=/srv/pre/check --strict\nExecStart=" +
+                             exec_line(gunicorn(8010, "app:app")) + "\n");
+  auto check = [&](const Output& o, const char* how) {
+    INFO(how << "\n" << o.out << "\n" << o.err);
+    const json& sum = summary_of(o);
+    CHECK(o.status == 1);
+    CHECK(sum["verdict"] == "failed");
+    const json* f = finding(o, "exec-start-pre");
+    REQUIRE(f);
+    CHECK(field(f, "severity") == "failure");
+    CHECK(contains(field(f, "title"), "ExecStartPre=/srv/pre/check --strict of " + unit +
+                                          " exited with status 4: ExecStart= never ran"));
+    CHECK(contains((*f)["facts"].dump(), "migrations pending: 3"));
+    CHECK(contains((*f)["facts"].dump(), "ExecStartPre= command 2 of 2"));
+    CHECK(contains(field(f, "fix"), "ExecStartPre=-/srv/pre/check --strict"));
+    // /bin/true, the first ExecStartPre=, succeeded: no finding of its own.
+    CHECK(sum["findings"][0]["rule"] == "exec-start-pre");
+  };
+  auto run = run_inside(bed, unit);
+  check(run, "run inside");
+  CHECK(contains(run.out, "\"exit_code\":1"));  // systemctl start's own status
+  auto att = attach_inside(bed, unit, "systemctl start " + unit + " || true");
+  check(att, "attach inside");
+  TempDir empty;
+  std::vector<std::string> args{"run", "--json", "--unit", unit, "--timeout", "60s", "--"};
+  for (const auto& a : bed.inside({"/bin/systemctl", "start", unit})) args.push_back(a);
+  check(run_pmtrace(args, 90, {"SYSTEMD_UNIT_PATH=" + empty.path()}), "run from the host");
+}
+
+TEST_CASE("real systemd: systemd's setup fails before exec: 217/USER, 200/CHDIR, 226/NAMESPACE",
+          "[root][systemd][preexec]") {
+  SystemdBed bed;
+  REQUIRE_BED(bed);
+  struct Case {
+    std::string unit, settings, status, rule, fix;
+  };
+  const std::vector<Case> cases = {
+      {"pmtest-user.service", "User=meats\n", "217/USER", "pre-exec-status",
+       "useradd --system --no-create-home --shell /usr/sbin/nologin meats"},
+      {"pmtest-chdir.service", "WorkingDirectory=/srv/meats-gone\n", "", "exec-failure", "install -d /srv/meats-gone"},
+      {"pmtest-ns.service", "ProtectSystem=strict\nReadWritePaths=/srv/meats-media\n", "226/NAMESPACE",
+       "pre-exec-status", "install -d /srv/meats-media), or mark it optional in the unit: ReadWritePaths=-/srv/meats-media"},
+  };
+  for (const auto& c : cases) {
+    bed.install_unit(c.unit, "[Service]\n" + c.settings + "ExecStart=" + exec_line(gunicorn(8011, "app:app")) + "\n");
+    auto check = [&](const Output& o, const char* how) {
+      INFO(c.unit << " " << how << "\n" << o.out << "\n" << o.err);
+      const json& sum = summary_of(o);
+      CHECK(o.status == 1);
+      CHECK(sum["verdict"] == "failed");
+      const json* f = finding(o, c.rule);
+      REQUIRE(f);
+      CHECK(field(f, "severity") == "failure");
+      if (!c.status.empty()) CHECK(contains(field(f, "title"), "exited " + c.status + " before the program ran"));
+      CHECK(contains(field(f, "fix"), c.fix));
+      CHECK(sum["findings"][0]["rule"] == c.rule);
+    };
+    check(run_inside(bed, c.unit), "run inside");
+    check(attach_inside(bed, c.unit, "systemctl start " + c.unit + " || true"), "attach inside");
+  }
+}
+
+TEST_CASE("real systemd: Restart=on-failure around a boot failure, until the start limit",
+          "[root][systemd][restart]") {
+  SystemdBed bed;
+  REQUIRE_BED(bed);
+  const std::string unit = "pmtest-loop.service";
+  bed.install_unit(unit, "[Unit]\nStartLimitIntervalSec=20\nStartLimitBurst=3\n[Service]\nRestart=on-failure\n"
+                         "RestartSec=300ms\nExecStart=" + exec_line(gunicorn(8012, "broken_import:app", {"-w", "1"})) + "\n");
+  auto check = [&](const Output& o, const char* how) {
+    INFO(how << "\n" << o.out << "\n" << o.err);
+    const json& sum = summary_of(o);
+    CHECK(o.status == 1);
+    CHECK(sum["verdict"] == "failed");
+    const json* loop = finding(o, "restart-loop");
+    REQUIRE(loop);
+    CHECK(contains(field(loop, "title"), unit + " was started 3 times in"));
+    CHECK(contains(field(loop, "title"), "start-limit-hit: StartLimitBurst=3 in StartLimitIntervalSec=20 s"));
+    CHECK(contains(field(loop, "fix"), "systemctl reset-failed " + unit));
+    // The cause comes first, and the loop says it follows from it.
+    const json* cause = finding(o, "missing-python-module");
+    REQUIRE(cause);
+    CHECK(sum["findings"][0]["rule"] != "restart-loop");
+    CHECK(contains((*loop)["caused_by"].dump(), (*cause)["id"].get<std::string>()));
+    // Each start's boot failure is one finding that says how often.
+    const json* boot = finding(o, "gunicorn-boot-failure");
+    REQUIRE(boot);
+    CHECK(contains((*boot)["facts"].dump(), "seen 3 times: at +"));
+    int boots = 0;
+    for (const auto& f : sum["findings"]) boots += f["rule"] == "gunicorn-boot-failure";
+    CHECK(boots == 1);
+  };
+  // systemctl start returns at the first failure; the loop goes on after it.
+  auto run = run_inside(bed, unit, "--settle 4s");
+  check(run, "run inside");
+  // systemd agrees: it refused the start after the third.
+  auto journal = bed.sh("journalctl -q -u " + unit + " -o cat");
+  INFO(journal.out);
+  CHECK(contains(journal.out, "Start request repeated too quickly."));
+  bed.sh("systemctl reset-failed " + unit);
+  check(attach_inside(bed, unit, "systemctl start " + unit + "; sleep 3"), "attach inside");
+}
+
+TEST_CASE("real systemd: ProtectSystem=strict and a log file under /opt: EROFS, and the setting to change",
+          "[root][systemd][sandbox]") {
+  SystemdBed bed;
+  REQUIRE_BED(bed);
+  const std::string unit = "pmtest-ro.service";
+  bed.sh("mkdir -p /opt/meats/log");
+  bed.install_unit(unit, "[Service]\nProtectSystem=strict\nExecStart=" +
+                             exec_line(gunicorn(8013, "app:app", {"--error-logfile", "/opt/meats/log/error.log"})) + "\n");
+  auto check = [&](const Output& o, const char* how) {
+    INFO(how << "\n" << o.out << "\n" << o.err);
+    const json& sum = summary_of(o);
+    CHECK(o.status == 1);
+    CHECK(sum["verdict"] == "failed");
+    const json* f = finding(o, "permission-denied");
+    REQUIRE(f);
+    CHECK(contains(field(f, "title"), "/opt/meats/log/error.log (EROFS)"));
+    CHECK(contains(field(f, "title"), "ProtectSystem=strict of " + unit + " makes it read-only for the service"));
+    CHECK(contains(field(f, "fix"), "ReadWritePaths=/opt/meats/log in [Service] of " + unit));
+  };
+  check(run_inside(bed, unit), "run inside");
+  check(attach_inside(bed, unit, "systemctl start " + unit + " || true"), "attach inside");
+}
