@@ -67,6 +67,8 @@ TEST_CASE("real systemd: an ExecStartPre= that fails: its command, status and ou
     CHECK(contains((*f)["facts"].dump(), "migrations pending: 3"));
     CHECK(contains((*f)["facts"].dump(), "ExecStartPre= command 2 of 2"));
     CHECK(contains(field(f, "fix"), "ExecStartPre=-/srv/pre/check --strict"));
+    // systemd's own words, from its journal, joined to the kernel's evidence.
+    CHECK(contains((*f)["facts"].dump(), "Control process exited, code=exited, status=4"));
     // /bin/true, the first ExecStartPre=, succeeded: no finding of its own.
     CHECK(sum["findings"][0]["rule"] == "exec-start-pre");
   };
@@ -86,14 +88,16 @@ TEST_CASE("real systemd: systemd's setup fails before exec: 217/USER, 200/CHDIR,
   SystemdBed bed;
   REQUIRE_BED(bed);
   struct Case {
-    std::string unit, settings, status, rule, fix;
+    std::string unit, settings, status, rule, fix, journal;
   };
   const std::vector<Case> cases = {
       {"pmtest-user.service", "User=meats\n", "217/USER", "pre-exec-status",
-       "useradd --system --no-create-home --shell /usr/sbin/nologin meats"},
-      {"pmtest-chdir.service", "WorkingDirectory=/srv/meats-gone\n", "", "exec-failure", "install -d /srv/meats-gone"},
+       "useradd --system --no-create-home --shell /usr/sbin/nologin meats", "Failed to determine user credentials"},
+      {"pmtest-chdir.service", "WorkingDirectory=/srv/meats-gone\n", "", "exec-failure", "install -d /srv/meats-gone",
+       "Changing to the requested working directory failed"},
       {"pmtest-ns.service", "ProtectSystem=strict\nReadWritePaths=/srv/meats-media\n", "226/NAMESPACE",
-       "pre-exec-status", "install -d /srv/meats-media), or mark it optional in the unit: ReadWritePaths=-/srv/meats-media"},
+       "pre-exec-status", "install -d /srv/meats-media), or mark it optional in the unit: ReadWritePaths=-/srv/meats-media",
+       "Failed to set up mount namespacing"},
   };
   for (const auto& c : cases) {
     bed.install_unit(c.unit, "[Service]\n" + c.settings + "ExecStart=" + exec_line(gunicorn(8011, "app:app")) + "\n");
@@ -106,6 +110,8 @@ TEST_CASE("real systemd: systemd's setup fails before exec: 217/USER, 200/CHDIR,
       REQUIRE(f);
       CHECK(field(f, "severity") == "failure");
       if (!c.status.empty()) CHECK(contains(field(f, "title"), "exited " + c.status + " before the program ran"));
+      // systemd's journal line for the failed step.
+      CHECK(contains((*f)["facts"].dump(), c.journal));
       CHECK(contains(field(f, "fix"), c.fix));
       CHECK(sum["findings"][0]["rule"] == c.rule);
     };
@@ -131,6 +137,7 @@ TEST_CASE("real systemd: Restart=on-failure around a boot failure, until the sta
     CHECK(contains(field(loop, "title"), unit + " was started 3 times in"));
     CHECK(contains(field(loop, "title"), "start-limit-hit: StartLimitBurst=3 in StartLimitIntervalSec=20 s"));
     CHECK(contains(field(loop, "fix"), "systemctl reset-failed " + unit));
+    CHECK(contains((*loop)["facts"].dump(), "Start request repeated too quickly."));
     // The cause comes first, and the loop says it follows from it.
     const json* cause = finding(o, "missing-python-module");
     REQUIRE(cause);
@@ -176,4 +183,89 @@ TEST_CASE("real systemd: ProtectSystem=strict and a log file under /opt: EROFS, 
   };
   check(run_inside(bed, unit), "run inside");
   check(attach_inside(bed, unit, "systemctl start " + unit + " || true"), "attach inside");
+}
+
+TEST_CASE("real systemd: an EnvironmentFile= with lines systemd ignores: the finding, systemd's words, no secret",
+          "[root][systemd][envfile]") {
+  SystemdBed bed;
+  REQUIRE_BED(bed);
+  const std::string unit = "pmtest-env.service";
+  // Written for a shell: systemd ignores the `export` line (and logs it whole).
+  bed.sh("mkdir -p /etc/meats && printf '# meats\\nexport SECRET_KEY=k7-very-secret-value\\n"
+         "DATABASE_URL=postgresql://meats:pw-s3cret@127.0.0.1:5432/meats\\n' > /etc/meats/env");
+  bed.install_unit(unit, "[Service]\nEnvironmentFile=/etc/meats/env\nExecStart=" +
+                             exec_line(gunicorn(8014, "meats.wsgi:application", {"-w", "1"}, kDjangoApp)) + "\n");
+  auto check = [&](const Output& o, const char* how) {
+    INFO(how << "\n" << o.out);
+    const json& sum = summary_of(o);
+    CHECK(o.status == 1);
+    CHECK(sum["verdict"] == "failed");
+    const json* f = finding(o, "environment-file");
+    REQUIRE(f);
+    CHECK(field(f, "severity") == "failure");
+    CHECK(field(f, "title") == "SECRET_KEY is missing in the service: systemd does not read /etc/meats/env line 2 as meant");
+    CHECK(sum["findings"][0]["rule"] == "environment-file");
+    CHECK(contains((*f)["facts"].dump(), "Ignoring invalid environment assignment"));
+    // systemd logged the whole line: neither secret leaves pmtrace in clear.
+    CHECK_FALSE(contains(o.out, "k7-very-secret-value"));
+    CHECK_FALSE(contains(o.out, "pw-s3cret"));
+  };
+  check(run_inside(bed, unit), "run inside");
+  check(attach_inside(bed, unit, "systemctl start " + unit + " || true", 2), "attach inside");
+  // The text report too.
+  auto text = bed.sh(pmtrace_bin() + " run -- systemctl start " + unit);
+  INFO(text.out);
+  CHECK(contains(text.out, "Ignoring invalid environment assignment"));
+  CHECK_FALSE(contains(text.out, "k7-very-secret-value"));
+  // Not vacuous: systemd's journal does hold the secret.
+  CHECK(contains(bed.sh("journalctl -q -u " + unit + " -o cat").out, "k7-very-secret-value"));
+}
+
+TEST_CASE("real systemd: doctor inside the container reads the unit through systemctl cat and models its sandbox",
+          "[root][systemd][doctor]") {
+  SystemdBed bed;
+  REQUIRE_BED(bed);
+  const std::string unit = "pmtest-doctor.service";
+  bed.sh("mkdir -p /opt/meats/log /etc/systemd/system/" + unit + ".d && chown nobody /opt/meats/log && "
+         "printf '[Service]\\nUser=nobody\\n' > /etc/systemd/system/" + unit + ".d/50-user.conf");
+  bed.install_unit(unit, "[Service]\nUser=root\nProtectSystem=strict\nExecStart=" +
+                             exec_line(gunicorn(8015, "app:app", {"--error-logfile", "/opt/meats/log/error.log"})) + "\n");
+  auto o = bed.sh(pmtrace_bin() + " doctor --json " + unit);
+  INFO(o.out);
+  CHECK(o.status == 1);
+  REQUIRE(!o.lines.empty());
+  const json& d = o.lines.back();
+  CHECK(d["source"] == "systemctl cat");
+  CHECK(contains(d["dropins"].dump(), "50-user.conf"));
+  bool user_from_dropin = false, sandbox = false;
+  for (const auto& c : d["checks"]) {
+    user_from_dropin |= c["id"] == "user" && contains(c["title"].get<std::string>(), "nobody");
+    if (c["id"] == "writable" && c["status"] == "failure" &&
+        contains(c["title"].get<std::string>(), "/opt/meats/log/error.log: ProtectSystem=strict makes it read-only")) {
+      sandbox = true;
+      CHECK(contains(c["fix"].get<std::string>(), "ReadWritePaths=/opt/meats/log in [Service]"));
+    }
+  }
+  CHECK(user_from_dropin);
+  CHECK(sandbox);
+  // gunicorn's heartbeat files go to /tmp, read-only under strict too.
+  bool heartbeat = false;
+  for (const auto& c : d["checks"])
+    if (c["id"] == "writable" && contains(c["title"].get<std::string>(), "gunicorn's worker heartbeat files in /tmp")) {
+      heartbeat = c["status"] == "failure";
+      CHECK(contains(c["fix"].get<std::string>(), "PrivateTmp=yes in [Service]"));
+    }
+  CHECK(heartbeat);
+  // With the setting doctor proposes, the same unit starts.
+  bed.sh("printf '[Service]\\nReadWritePaths=/opt/meats/log\\nPrivateTmp=yes\\n' > /etc/systemd/system/" + unit +
+         ".d/60-rw.conf && systemctl daemon-reload");
+  auto again = bed.sh(pmtrace_bin() + " doctor --json " + unit);
+  INFO(again.out);
+  REQUIRE(!again.lines.empty());
+  for (const auto& c : again.lines.back()["checks"])
+    if (c["id"] == "writable") CHECK(c["status"] == "ok");
+  auto started = bed.sh("systemctl start " + unit + " && sleep 1 && systemctl is-active " + unit);
+  INFO(started.out);
+  CHECK(contains(started.out, "active"));
+  bed.sh("systemctl stop " + unit);
 }

@@ -64,6 +64,37 @@ std::optional<std::pair<const ManagedDirectory*, std::string>> managed_directory
   return std::nullopt;
 }
 
+namespace {
+bool under(const std::string& path, const std::string& dir) {
+  std::string d = dir.size() > 1 && dir.back() == '/' ? dir.substr(0, dir.size() - 1) : dir;
+  return path == d || path.rfind(d + "/", 0) == 0;
+}
+bool on(const std::string& v) { return v == "yes" || v == "true" || v == "1" || v == "on"; }
+}  // namespace
+
+std::string sandbox_blocks_write(const std::string& protect_system, const std::string& protect_home, bool private_tmp,
+                                 const std::vector<std::string>& writable, const std::string& path) {
+  for (std::string w : writable) {
+    while (!w.empty() && (w[0] == '-' || w[0] == '+')) w.erase(0, 1);
+    if (!w.empty() && under(path, w)) return "";
+  }
+  for (const char* api : {"/dev", "/proc", "/sys"})
+    if (under(path, api)) return "";
+  if (protect_home == "read-only" || protect_home == "tmpfs" || on(protect_home))
+    for (const char* home : {"/home", "/root", "/run/user"})
+      if (under(path, home)) return "ProtectHome=" + protect_home;
+  if (protect_system == "strict") {
+    if (private_tmp && (under(path, "/tmp") || under(path, "/var/tmp"))) return "";
+    return "ProtectSystem=strict";
+  }
+  std::vector<const char*> trees = {"/usr", "/boot", "/efi"};
+  if (protect_system == "full") trees.push_back("/etc");
+  else if (!on(protect_system)) return "";
+  for (const char* t : trees)
+    if (under(path, t)) return "ProtectSystem=" + protect_system;
+  return "";
+}
+
 std::string unit_of_cgroup_path(const std::string& path) {
   auto parts = split(path, '/');
   for (auto it = parts.rbegin(); it != parts.rend(); ++it)

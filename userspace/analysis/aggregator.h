@@ -104,6 +104,16 @@ struct PortHolder {
 };
 using PortLookup = std::function<std::vector<PortHolder>(std::uint16_t port)>;
 
+// A journal entry about a traced unit (a fact read at the end of a live
+// capture): the service manager's words about it, or its processes' own.
+struct JournalLine {
+  std::uint64_t ts_ns = 0;   // CLOCK_MONOTONIC, as the events
+  std::string unit;
+  bool by_manager = false;   // the service manager's (UNIT=), not the unit's own output
+  std::uint32_t pid = 0;     // who wrote it (_PID), 0 when unknown
+  std::string message;
+};
+
 class Aggregator {
  public:
   static constexpr std::size_t kOutputKeep = 8192;
@@ -164,6 +174,8 @@ class Aggregator {
   // A unit's cgroup id, known when tracing began (cgroup_adopt events give
   // the ids of cgroups created later): its processes' events carry it.
   void add_unit_cgroup(std::uint64_t id, const std::string& unit) { unit_cgroups_[id] = unit; }
+  void add_journal_line(JournalLine l) { journal_.push_back(std::move(l)); }
+  const std::vector<JournalLine>& journal() const { return journal_; }
   // The first traced unit whose settings were read, if any.
   const UnitContext* unit_context() const;
   // Where a process lives, read at its exec (a fact): its cgroup path and
@@ -213,6 +225,7 @@ class Aggregator {
   std::vector<std::string> units_;
   std::vector<UnitContext> unit_contexts_;
   std::map<std::uint64_t, std::string> unit_cgroups_;  // cgroup id -> unit, from cgroup_adopt
+  std::vector<JournalLine> journal_;
   std::uint32_t wrapped_pid_ = 0;
   std::uint64_t last_ns_ = 0, end_ns_ = 0;
   std::size_t ok_connects_kept_ = 0, ok_tcp_kept_ = 0;

@@ -73,6 +73,17 @@ const std::vector<ManagedDirectory>& managed_directories();
 // itself or a path elsewhere.
 std::optional<std::pair<const ManagedDirectory*, std::string>> managed_directory_of(const std::string& path);
 
+// What a unit's sandbox does to a path the service writes: the setting that
+// makes it read-only (or hides it) for the service ("ProtectSystem=strict",
+// "ProtectHome=yes"), "" when the service may write it. ProtectSystem=strict
+// leaves only /dev, /proc, /sys (and /tmp, /var/tmp with PrivateTmp=)
+// writable, =full protects /usr, /boot, /efi and /etc, =yes /usr, /boot and
+// /efi; ProtectHome= hides or protects /home, /root and /run/user; a path
+// under ReadWritePaths= or a *Directory= the unit sets is writable
+// (systemd.exec(5)). `writable`: those paths ('-'/'+' prefixes allowed).
+std::string sandbox_blocks_write(const std::string& protect_system, const std::string& protect_home, bool private_tmp,
+                                 const std::vector<std::string>& writable, const std::string& path);
+
 // The unit a cgroup path belongs to: the last "NAME.service" (or ".scope")
 // component, wherever it sits ("/system.slice/x.service",
 // "/machine.slice/c.scope/system.slice/x.service/init"); "" when none.

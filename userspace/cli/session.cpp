@@ -142,7 +142,9 @@ int Session::finish(const std::string& end_reason) {
   report::Summary s = inv_.summarize(end_ns_ ? end_ns_ : model::Clock::monotonic_ns());
   s.events = events_;
   s.losses = src_.losses();
+  auto own = std::move(s.notes);  // the investigation's (the journal it could not read)
   s.notes = src_.notes();
+  s.notes.insert(s.notes.end(), own.begin(), own.end());
   s.end_reason = end_reason;
   if (opts_.recording) {
     record::Trailer t{s.end_ns, s.events, s.end_reason, s.losses, s.notes};

@@ -104,6 +104,15 @@ Check guarded(const Context& c, Check k, const std::string& target, const std::s
   return k;
 }
 
+// The *Directory= setting that makes `m`'s directory for the user at each start.
+Check with_setting_for(const Context& c, const std::pair<const Managed*, std::string>& m, Check k) {
+  std::string line = std::string(m.first->setting) + "=" + m.second;
+  k.fix = line + " in [Service]: systemd makes " + std::string(m.first->top) + "/" + m.second + " owned by " +
+          c.user.name + " at each start" + (k.fix.empty() ? "" : "; " + k.fix);
+  k.unit_lines.push_back({"Service", line});
+  return k;
+}
+
 }  // namespace
 
 Check check_writable(const Context& c, const std::string& id, const std::string& label, const std::string& raw,
@@ -115,17 +124,25 @@ Check check_writable(const Context& c, const std::string& id, const std::string&
   // The directory the service creates its file in, and the thing to test.
   std::string dir = kind == PathKind::dir ? path : parent_of(path);
   auto managed = managed_dir(dir);
+  // The unit's sandbox: read-only for the service whatever the owner and mode.
+  auto sandbox = target::sandbox_of(c.unit);
+  if (auto setting = analysis::sandbox_blocks_write(sandbox.protect_system, sandbox.protect_home, sandbox.private_tmp,
+                                                    sandbox.writable, path);
+      !setting.empty()) {
+    Check k = make(id, Status::failure,
+                   label + " " + path + ": " + setting + " makes it read-only for the service (EROFS at start)",
+                   {setting + (sandbox.writable.empty() ? "" : "; writable: " + join(sandbox.writable, " "))});
+    if (managed) return guarded(c, with_setting_for(c, *managed, std::move(k)), std::string(managed->first->top) + "/" + managed->second, label, Change::setting, from_app);
+    std::string line = "ReadWritePaths=" + dir;
+    k.fix = line + " in [Service] (the sandbox then lets the service write " + dir + ")";
+    k.unit_lines.push_back({"Service", line});
+    return guarded(c, std::move(k), dir, label, Change::setting, from_app);
+  }
   if (managed && unit_sets(c, *managed->first, managed->second))
     return make(id, Status::ok, label + " " + path + ": systemd makes " + std::string(managed->first->top) + "/" +
                                     managed->second + " for " + u.name + " at start (" + managed->first->setting +
                                     "=" + managed->second + ")");
-  auto with_setting = [&](Check k) {
-    std::string line = std::string(managed->first->setting) + "=" + managed->second;
-    k.fix = line + " in [Service]: systemd makes " + std::string(managed->first->top) + "/" + managed->second +
-            " owned by " + u.name + " at each start" + (k.fix.empty() ? "" : "; " + k.fix);
-    k.unit_lines.push_back({"Service", line});
-    return k;
-  };
+  auto with_setting = [&](Check k) { return with_setting_for(c, *managed, std::move(k)); };
   if (kind != PathKind::entry && exists(path)) {
     int need = kind == PathKind::dir ? W_OK | X_OK : W_OK;
     if (user_can(u, path, need)) return make(id, Status::ok, u.name + " can write " + label + " " + path);
@@ -182,8 +199,27 @@ std::vector<Check> check_paths(const Context& c) {
   if (!g.access_log.empty() && g.access_log != "-")
     out.push_back(check_writable(c, "writable", "--access-logfile", g.access_log, PathKind::file));
   if (!g.pid_file.empty()) out.push_back(check_writable(c, "writable", "--pid", g.pid_file, PathKind::entry));
-  if (!g.worker_tmp_dir.empty())
+  if (!g.worker_tmp_dir.empty()) {
     out.push_back(check_writable(c, "writable", "--worker-tmp-dir", g.worker_tmp_dir, PathKind::dir));
+  } else {
+    // gunicorn's workers make their heartbeat files in $TMPDIR or /tmp: a
+    // sandbox that makes it read-only kills every worker at boot.
+    auto it = c.env.find("TMPDIR");
+    std::string tmp = it == c.env.end() || it->second.empty() ? "/tmp" : it->second;
+    auto sandbox = target::sandbox_of(c.unit);
+    if (auto setting = analysis::sandbox_blocks_write(sandbox.protect_system, sandbox.protect_home,
+                                                      sandbox.private_tmp, sandbox.writable, tmp + "/x");
+        !setting.empty()) {
+      Check k = make("writable", Status::failure,
+                     "gunicorn's worker heartbeat files in " + tmp + " (no --worker-tmp-dir): " + setting +
+                         " makes it read-only for the service, so every worker fails at boot",
+                     {setting + ", PrivateTmp=" + (sandbox.private_tmp ? "yes" : "no")},
+                     "PrivateTmp=yes in [Service] (a /tmp of the service's own, writable under " + setting +
+                         "), or --worker-tmp-dir /dev/shm");
+      k.unit_lines.push_back({"Service", "PrivateTmp=yes"});
+      out.push_back(std::move(k));
+    }
+  }
 
   // Django's directories: from the settings the import read, else the environment.
   auto from = [&](const std::string& probed, const char* var) {

@@ -2,20 +2,24 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <climits>
 #include <map>
 #include <set>
+#include <thread>
 
 #include <sys/stat.h>
 
 #include "analysis/checkpoints.h"
 #include "analysis/service.h"
 #include "investigation/preflight.h"
+#include "model/clock.h"
 #include "model/names.h"
 #include "rules/finding.h"
 #include "target/envfile.h"
 #include "target/environ.h"
 #include "target/host.h"
+#include "target/journal.h"
 #include "target/procfs.h"
 #include "target/unit.h"
 #include "target/unit_file.h"
@@ -102,9 +106,76 @@ void Investigation::load_unit_from_process_root(std::uint32_t pid) {
   }
   if (root.empty() || (mine.st_dev == theirs.st_dev && mine.st_ino == theirs.st_ino)) return;
   for (const auto& f : unit_facts(p->unit, root)) apply_fact(f);
+  unit_root_ = root;
   // Files, owners and names as the service sees them: the container's.
   facts_.set_live({target::host_file_lookup(root), target::host_path_lookup(root), target::user_names_in(root),
                    target::group_names_in(root), target::host_port_holders});
+}
+
+void Investigation::read_journal(std::vector<std::string>& notes) {
+  journal_read_ = true;
+  if (agg_.units().empty()) return;
+  // journald writes what the service manager sent it a moment later.
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  auto clock = model::Clock::now();
+  std::uint64_t since_us = (clock.to_wall_ns(agg_.start_ns()) / 1000) - 1000000;
+  for (const auto& unit : agg_.units()) {
+    auto lines = target::journal_lines(unit, since_us, clock.offset_ns(), unit_root_);
+    if (!lines) {
+      notes.push_back("systemd's journal was not read for " + unit + ": " + lines.error().describe());
+      continue;
+    }
+    for (const auto& l : *lines) apply_fact(record::journal_fact(l));
+  }
+}
+
+void join_journal(const analysis::Aggregator& agg, std::vector<rules::Finding>& findings) {
+  if (agg.journal().empty()) return;
+  // What the service manager writes when each rule's failure happens.
+  static const std::map<std::string, std::vector<std::string>> said = {
+      {"start-timeout", {"start operation timed out", "Failed with result 'timeout'"}},
+      {"exec-start-pre", {"Control process exited", "Failed with result 'exit-code'"}},
+      {"pre-exec-status",
+       {"Failed at step", "Failed to determine user credentials", "Failed to set up mount namespacing",
+        "Main process exited, code=exited, status=2", "Failed with result 'exit-code'", "Failed to load credential"}},
+      {"exec-failure",
+       {"Failed at step", "Failed to execute", "Changing to the requested working directory failed",
+        "Failed to locate executable", "Main process exited, code=exited, status=20"}},
+      {"restart-loop", {"Scheduled restart job", "Start request repeated too quickly", "Failed with result 'start-limit-hit'"}},
+      {"environment-file",
+       {"Ignoring invalid environment assignment", "Failed to load environment files", "Failed to run 'start' task"}},
+      {"gunicorn-boot-failure", {"Main process exited, code=exited, status=3", "Main process exited, code=exited, status=4"}},
+      {"killed-by-signal", {"Main process exited, code=killed", "State 'stop-sigterm' timed out", "Killing process"}},
+      {"oom-kill", {"killed by the OOM killer", "Failed with result 'oom-kill'"}},
+  };
+  constexpr std::size_t kMaxLines = 6;
+  for (auto& f : findings) {
+    auto it = said.find(f.rule);
+    if (it == said.end()) continue;
+    // The finding's units: its evidence's processes'; else every traced unit.
+    std::set<std::string> units;
+    std::uint64_t from = f.ts_ns, to = f.ts_ns;
+    for (const auto& e : f.evidence) {
+      if (const auto* p = agg.process(e.hdr.pid); p && !p->unit.empty()) units.insert(p->unit);
+      if (e.hdr.ts_ns) {
+        from = from ? std::min(from, e.hdr.ts_ns) : e.hdr.ts_ns;
+        to = std::max(to, e.hdr.ts_ns);
+      }
+    }
+    if (units.empty()) units.insert(agg.units().begin(), agg.units().end());
+    from = from > 2000000000ull ? from - 2000000000ull : 0;
+    to += 5000000000ull;
+    std::size_t n = 0;
+    for (const auto& l : agg.journal()) {
+      if (!l.by_manager || !units.count(l.unit) || l.ts_ns < from || l.ts_ns > to || n >= kMaxLines) continue;
+      bool match = false;
+      for (const auto& phrase : it->second) match |= l.message.find(phrase) != std::string::npos;
+      if (!match) continue;
+      f.facts.push_back("systemd said at +" + rules::seconds_text(rules::seconds_since_start(agg, l.ts_ns)) + ": " +
+                        l.message);
+      ++n;
+    }
+  }
 }
 
 void Investigation::seed(std::uint32_t pid) {
@@ -165,6 +236,7 @@ Summary Investigation::summarize(std::uint64_t end_ns) {
   auto scope = analysis::service_scope(agg_);
   s.service_basis = scope.basis;
 
+  if (live_ && !journal_read_) read_journal(s.notes);
   s.findings = rules::run_rules(agg_);
   if (scope.identified())
     for (auto& f : s.findings)
@@ -178,6 +250,7 @@ Summary Investigation::summarize(std::uint64_t end_ns) {
     return a.ts_ns < b.ts_ns;
   });
   link_findings(s.findings);
+  join_journal(agg_, s.findings);
 
   // A stop on purpose takes the service down with signals: the master, the
   // workers still booting (no handler yet), a SIGKILL after the stop timeout.
@@ -449,17 +522,11 @@ std::vector<nlohmann::json> unit_facts(const std::string& unit, const std::strin
       ctx.start_limit_burst = *parse_int(s->value);
     else
       ctx.start_limit_burst = defaults.start_limit_burst;
-    ctx.protect_system = value("ProtectSystem", "no");
-    ctx.protect_home = value("ProtectHome", "no");
-    std::string ptmp = value("PrivateTmp", "no");
-    ctx.private_tmp = ptmp == "yes" || ptmp == "true" || ptmp == "1" || ptmp == "on";
-    for (const auto* s : u->list("Service", "ReadWritePaths"))
-      for (const auto& w : split(s->value, ' ')) ctx.read_write_paths.push_back(w);
-    // What the *Directory= settings create is writable whatever ProtectSystem= says.
-    for (const auto& m : analysis::managed_directories())
-      for (const auto* s : u->list("Service", m.setting))
-        for (const auto& w : split(s->value, ' '))
-          ctx.read_write_paths.push_back(std::string(m.top) + "/" + w.substr(0, w.find(':')));
+    auto sandbox = target::sandbox_of(*u);
+    ctx.protect_system = sandbox.protect_system;
+    ctx.protect_home = sandbox.protect_home;
+    ctx.private_tmp = sandbox.private_tmp;
+    ctx.read_write_paths = sandbox.writable;
     for (const auto* s : u->list("Service", "EnvironmentFile")) {
       auto expanded = target::expand_specifiers(s->value, u->name);
       env_files.push_back(expanded ? *expanded : s->value);

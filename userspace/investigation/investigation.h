@@ -58,6 +58,9 @@ class Investigation {
   // A traced unit first seen running under another root (a container's
   // systemd): its unit file is read there.
   void load_unit_from_process_root(std::uint32_t pid);
+  // The traced units' journal entries since the capture began (live, once):
+  // facts. What could not be read is a note.
+  void read_journal(std::vector<std::string>& notes);
 
   bool live_;
   bool read_starts_;
@@ -66,7 +69,15 @@ class Investigation {
   record::FactStore facts_;
   std::vector<model::Event> timeline_;  // the significant events, bounded
   std::uint64_t folded_ = 0, dropped_ = 0;
+  std::string unit_root_;  // the root the unit runs under, when not pmtrace's (a container's)
+  bool journal_read_ = false;
 };
+
+// Joins systemd's journal lines about a finding's unit to the finding, as
+// facts: the lines of the service manager a rule's failure makes it write
+// ("Control process exited", "start operation timed out"), around the
+// finding's time.
+void join_journal(const analysis::Aggregator& agg, std::vector<rules::Finding>& findings);
 
 // What a live process was started with, read once at its exec (or when it
 // is adopted): its environment's secrets are learned (so its output is

@@ -95,6 +95,11 @@ json unit_cgroup_fact(const std::string& unit, std::uint64_t id) {
 
 json wrapped_fact(std::uint32_t pid) { return {{"kind", "wrapped"}, {"pid", pid}}; }
 
+json journal_fact(const analysis::JournalLine& l) {
+  return {{"kind", "journal"}, {"ts_ns", l.ts_ns},     {"unit", l.unit},
+          {"pid", l.pid},      {"by_manager", l.by_manager}, {"message", l.message}};
+}
+
 bool FactStore::apply(const json& fact, analysis::Aggregator& agg, std::string* why) {
   model::JsonFields r(fact);
   std::string kind;
@@ -153,6 +158,14 @@ bool FactStore::apply(const json& fact, analysis::Aggregator& agg, std::string* 
     r.str("unit", unit);
     r.num("id", id);
     if (r.ok()) agg.add_unit_cgroup(id, unit);
+  } else if (kind == "journal") {
+    analysis::JournalLine l;
+    r.num("ts_ns", l.ts_ns);
+    r.str("unit", l.unit);
+    r.num("pid", l.pid, false);
+    r.boolean("by_manager", l.by_manager, false);
+    r.str("message", l.message);
+    if (r.ok()) agg.add_journal_line(std::move(l));
   } else if (kind == "wrapped") {
     std::uint32_t pid = 0;
     r.num("pid", pid);

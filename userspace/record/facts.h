@@ -32,6 +32,8 @@ nlohmann::json process_fact(std::uint32_t pid, const std::string& cgroup_path, s
 nlohmann::json unit_cgroup_fact(const std::string& unit, std::uint64_t id);
 // The process `pmtrace run` started.
 nlohmann::json wrapped_fact(std::uint32_t pid);
+// A journal entry about a traced unit.
+nlohmann::json journal_fact(const analysis::JournalLine& l);
 
 // Where the live answers come from (empty members: no answer).
 struct Lookups {

@@ -64,16 +64,24 @@ void explain_read_only(const analysis::Aggregator& agg, const analysis::Process*
                        Finding& f) {
   const analysis::UnitContext* u = p ? agg.unit_context(p->unit) : nullptr;
   std::string dir = parent_of(path);
-  if (u && u->loaded && u->protect_system != "no" && u->protect_system != "false") {
+  std::string setting =
+      u && u->loaded ? analysis::sandbox_blocks_write(u->protect_system, u->protect_home, u->private_tmp,
+                                                      u->read_write_paths, path)
+                     : "";
+  if (!setting.empty()) {
     const std::string& ps = u->protect_system;
     bool strict = ps == "strict";
-    f.title += ": ProtectSystem=" + ps + " of " + u->name + " makes it read-only for the service";
-    f.facts.push_back("ProtectSystem=" + ps + ": read-only for the service: " +
-                      (strict ? std::string("the whole file system except /dev, /proc, /sys and what ReadWritePaths= or "
-                                            "the *Directory= settings name")
-                              : ps == "full" ? std::string("/usr, /boot, /efi and /etc") : std::string("/usr, /boot and /efi")));
+    f.title += ": " + setting + " of " + u->name + " makes it read-only for the service";
+    if (starts_with(setting, "ProtectHome="))
+      f.facts.push_back(setting + ": /home, /root and /run/user are hidden or read-only for the service");
+    else
+      f.facts.push_back(setting + ": read-only for the service: " +
+                        (strict ? std::string("the whole file system except /dev, /proc, /sys and what ReadWritePaths= or "
+                                              "the *Directory= settings name")
+                                : ps == "full" ? std::string("/usr, /boot, /efi and /etc") : std::string("/usr, /boot and /efi")));
     if (!u->read_write_paths.empty()) f.facts.push_back("writable: " + join(u->read_write_paths, " "));
-    f.explanation = "systemd gives the service its own mount namespace in which ProtectSystem= remounts those trees "
+    f.explanation = "systemd gives the service its own mount namespace in which " + setting.substr(0, setting.find('=')) +
+                    "= remounts those trees "
                     "read-only: the path is writable from a shell, not from the service, and the kernel answers "
                     "EROFS.";
     std::string name;

@@ -1,4 +1,5 @@
 #include "target/unit_file.h"
+#include "analysis/unit_context.h"
 
 #include "util/subprocess.h"
 
@@ -437,6 +438,24 @@ Result<UnitFile> load_unit_as_loaded(const std::string& name, const UnitEnv& env
   }
   if (source) *source = "unit files";
   return load_unit_file(name, env);
+}
+
+Sandbox sandbox_of(const UnitFile& u) {
+  Sandbox sb;
+  auto value = [&](const char* key, const std::string& def) {
+    const auto* s = u.last("Service", key);
+    return s && !s->value.empty() ? s->value : def;
+  };
+  sb.protect_system = value("ProtectSystem", "no");
+  sb.protect_home = value("ProtectHome", "no");
+  std::string ptmp = value("PrivateTmp", "no");
+  sb.private_tmp = ptmp == "yes" || ptmp == "true" || ptmp == "1" || ptmp == "on";
+  for (const auto* s : u.list("Service", "ReadWritePaths"))
+    for (const auto& w : split(s->value, ' ')) sb.writable.push_back(w);
+  for (const auto& m : analysis::managed_directories())
+    for (const auto* s : u.list("Service", m.setting))
+      for (const auto& w : split(s->value, ' ')) sb.writable.push_back(std::string(m.top) + "/" + w.substr(0, w.find(':')));
+  return sb;
 }
 
 }  // namespace pm::target

@@ -99,4 +99,15 @@ Result<std::string> expand_specifiers(std::string_view value, const std::string&
 // ("..." '...' and C escapes), specifiers expanded in each word.
 Result<ExecCommand> parse_exec(std::string_view value, const std::string& unit_name, const std::string& user = "root");
 
+// The sandbox settings that decide which paths the service may write
+// (analysis::sandbox_blocks_write): ProtectSystem=, ProtectHome=,
+// PrivateTmp=, and the paths ReadWritePaths= and the *Directory= settings
+// make writable again (those under their tree: /var/log/NAME, ...).
+struct Sandbox {
+  std::string protect_system = "no", protect_home = "no";
+  bool private_tmp = false;
+  std::vector<std::string> writable;
+};
+Sandbox sandbox_of(const UnitFile& u);
+
 }  // namespace pm::target
