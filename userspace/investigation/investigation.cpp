@@ -112,11 +112,15 @@ void Investigation::load_unit_from_process_root(std::uint32_t pid) {
                    target::group_names_in(root), target::host_port_holders});
 }
 
-void Investigation::read_journal(std::vector<std::string>& notes) {
+void Investigation::read_journal(std::uint64_t end_ns, std::vector<std::string>& notes) {
   journal_read_ = true;
   if (agg_.units().empty()) return;
-  // journald writes what the service manager sent it a moment later.
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  // journald writes what the service manager sent it a moment later: a
+  // capture that ended just now waits for it (watch's incidents, formed
+  // later, do not).
+  constexpr std::uint64_t kJournalLag = 300000000ull;
+  std::uint64_t now = model::Clock::monotonic_ns();
+  if (now < end_ns + kJournalLag) std::this_thread::sleep_for(std::chrono::nanoseconds(end_ns + kJournalLag - now));
   auto clock = model::Clock::now();
   std::uint64_t since_us = (clock.to_wall_ns(agg_.start_ns()) / 1000) - 1000000;
   for (const auto& unit : agg_.units()) {
@@ -236,7 +240,7 @@ Summary Investigation::summarize(std::uint64_t end_ns) {
   auto scope = analysis::service_scope(agg_);
   s.service_basis = scope.basis;
 
-  if (live_ && !journal_read_) read_journal(s.notes);
+  if (live_ && !journal_read_) read_journal(end_ns, s.notes);
   s.findings = rules::run_rules(agg_);
   if (scope.identified())
     for (auto& f : s.findings)

@@ -58,9 +58,9 @@ class Investigation {
   // A traced unit first seen running under another root (a container's
   // systemd): its unit file is read there.
   void load_unit_from_process_root(std::uint32_t pid);
-  // The traced units' journal entries since the capture began (live, once):
-  // facts. What could not be read is a note.
-  void read_journal(std::vector<std::string>& notes);
+  // The traced units' journal entries since the capture began, up to now
+  // (live, once): facts. What could not be read is a note.
+  void read_journal(std::uint64_t end_ns, std::vector<std::string>& notes);
 
   bool live_;
   bool read_starts_;
