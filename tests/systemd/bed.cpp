@@ -117,9 +117,13 @@ SystemdBed::SystemdBed() {
     std::string src = std::string("--bind-ro=") + PM_SOURCE_DIR;
     std::string bin = std::string(PMTRACE_BIN);
     bin = "--bind-ro=" + bin.substr(0, bin.rfind('/'));
+    // eBPF for the services the container's systemd starts (pmtrace-watch):
+    // nspawn's capability set and seccomp filter refuse bpf() by default.
+    // Commands run with nsenter have neither restriction.
     execl("/usr/bin/systemd-nspawn", "systemd-nspawn", "-q", "-D", root_.c_str(), "-M", machine.c_str(),
-          "--register=no", "--keep-unit", "--link-journal=no", "--private-network", src.c_str(), bin.c_str(), "-b",
-          (char*)nullptr);
+          "--register=no", "--keep-unit", "--link-journal=no", "--private-network",
+          "--capability=CAP_BPF,CAP_PERFMON", "--system-call-filter=bpf perf_event_open", src.c_str(), bin.c_str(),
+          "-b", (char*)nullptr);
     _exit(127);
   }
   for (int i = 0; i < 300; ++i) {
@@ -188,6 +192,24 @@ Output SystemdBed::sh(const std::string& cmd) const {
 void SystemdBed::install_unit(const std::string& name, const std::string& text) const {
   std::ofstream(root_ + "/etc/systemd/system/" + name) << text;
   sh("systemctl daemon-reload");
+}
+
+std::string SystemdBed::host_cgroup(const std::string& unit) const {
+  // PID 1's cgroup here is the container's root cgroup + /init.scope.
+  std::string line = read_all("/proc/" + std::to_string(pid1_) + "/cgroup");
+  auto colon = line.rfind("::");
+  std::string path = colon == std::string::npos ? "" : line.substr(colon + 2);
+  while (!path.empty() && path.back() == '\n') path.pop_back();
+  auto init = path.rfind("/init.scope");
+  if (init != std::string::npos) path.resize(init);
+  // The cgroup v2 mount: /sys/fs/cgroup, or /sys/fs/cgroup/unified on a hybrid machine.
+  std::string mount = "/sys/fs/cgroup";
+  std::istringstream mounts(read_all("/proc/mounts"));
+  for (std::string dev, dir, type; mounts >> dev >> dir >> type;) {
+    if (type == "cgroup2") mount = dir;
+    std::getline(mounts, dev);
+  }
+  return mount + path + "/system.slice/" + unit;
 }
 
 std::string exec_line(const std::vector<std::string>& argv) {

@@ -32,6 +32,9 @@ class SystemdBed {
   Output sh(const std::string& cmd) const;
   // argv prefix that runs a command inside: nsenter -t PID1 -a.
   std::vector<std::string> inside(std::vector<std::string> argv) const;
+  // Where a unit of the container has its cgroup, as this machine's
+  // /sys/fs/cgroup shows it (what an operator on the host attaches to).
+  std::string host_cgroup(const std::string& unit) const;
   // A unit file into /etc/systemd/system, then daemon-reload.
   void install_unit(const std::string& name, const std::string& text) const;
   // Powers the container off and removes it (idempotent; the destructor and

@@ -43,6 +43,14 @@ const json& summary_of(const Output& o) {
   return *s;
 }
 
+// A failed start's finding of `rule`: pmtrace exited 1 with the verdict
+// "failed" (null when the rule found nothing).
+const json* failed_finding(const Output& o, const json& sum, const std::string& rule) {
+  CHECK(o.status == 1);
+  CHECK(sum["verdict"] == "failed");
+  return finding(o, rule);
+}
+
 }  // namespace
 
 TEST_CASE("real systemd: an ExecStartPre= that fails: its command, status and output, ExecStart= never ran",
@@ -57,9 +65,7 @@ TEST_CASE("real systemd: an ExecStartPre= that fails: its command, status and ou
   auto check = [&](const Output& o, const char* how) {
     INFO(how << "\n" << o.out << "\n" << o.err);
     const json& sum = summary_of(o);
-    CHECK(o.status == 1);
-    CHECK(sum["verdict"] == "failed");
-    const json* f = finding(o, "exec-start-pre");
+    const json* f = failed_finding(o, sum, "exec-start-pre");
     REQUIRE(f);
     CHECK(field(f, "severity") == "failure");
     CHECK(contains(field(f, "title"), "ExecStartPre=/srv/pre/check --strict of " + unit +
@@ -104,9 +110,7 @@ TEST_CASE("real systemd: systemd's setup fails before exec: 217/USER, 200/CHDIR,
     auto check = [&](const Output& o, const char* how) {
       INFO(c.unit << " " << how << "\n" << o.out << "\n" << o.err);
       const json& sum = summary_of(o);
-      CHECK(o.status == 1);
-      CHECK(sum["verdict"] == "failed");
-      const json* f = finding(o, c.rule);
+      const json* f = failed_finding(o, sum, c.rule);
       REQUIRE(f);
       CHECK(field(f, "severity") == "failure");
       if (!c.status.empty()) CHECK(contains(field(f, "title"), "exited " + c.status + " before the program ran"));
@@ -120,6 +124,49 @@ TEST_CASE("real systemd: systemd's setup fails before exec: 217/USER, 200/CHDIR,
   }
 }
 
+TEST_CASE("real systemd: a credential whose source is missing (243/CREDENTIALS) and a missing EnvironmentFile= "
+          "(no process ever started)",
+          "[root][systemd][preexec][credentials]") {
+  SystemdBed bed;
+  REQUIRE_BED(bed);
+  const std::string cred = "pmtest-cred.service";
+  bed.install_unit(cred, "[Service]\nLoadCredential=db-password:/etc/meats/db-password\nExecStart=" +
+                             exec_line(gunicorn(8015, "app:app")) + "\n");
+  auto check_cred = [&](const Output& o, const char* how) {
+    INFO(how << "\n" << o.out << "\n" << o.err);
+    const json& sum = summary_of(o);
+    const json* f = failed_finding(o, sum, "pre-exec-status");
+    REQUIRE(f);
+    CHECK(contains(field(f, "title"), "exited 243/CREDENTIALS before the program ran"));
+    CHECK(contains((*f)["facts"].dump(), "Failed to set up credentials"));
+    CHECK(contains(field(f, "fix"), "create /etc/meats/db-password (the credential's source"));
+    CHECK(contains((*f)["facts"].dump(), "LoadCredential=db-password:/etc/meats/db-password"));
+    // systemd's errno text survives redaction.
+    CHECK(contains((*f)["facts"].dump(), "Failed to set up credentials: Protocol error"));
+  };
+  check_cred(run_inside(bed, cred), "run inside");
+  check_cred(attach_inside(bed, cred, "systemctl start " + cred + " || true"), "attach inside");
+
+  // systemd reads EnvironmentFile= itself, before it forks: the unit fails
+  // (result 'resources') without a process the kernel could show.
+  const std::string env = "pmtest-noenv.service";
+  bed.install_unit(env, "[Service]\nEnvironmentFile=/etc/meats/missing.env\nExecStart=" +
+                            exec_line(gunicorn(8016, "app:app")) + "\n");
+  auto check_env = [&](const Output& o, const char* how) {
+    INFO(how << "\n" << o.out << "\n" << o.err);
+    const json& sum = summary_of(o);
+    const json* f = failed_finding(o, sum, "environment-file");
+    REQUIRE(f);
+    CHECK(field(f, "severity") == "failure");
+    CHECK(contains(field(f, "title"), "EnvironmentFile /etc/meats/missing.env of " + env));
+    CHECK(contains((*f)["facts"].dump(), "Failed to load environment files"));
+    CHECK(contains(field(f, "fix"), "EnvironmentFile=-/etc/meats/missing.env"));
+    CHECK(sum["findings"][0]["rule"] == "environment-file");
+  };
+  check_env(run_inside(bed, env), "run inside");
+  check_env(attach_inside(bed, env, "systemctl start " + env + " || true"), "attach inside");
+}
+
 TEST_CASE("real systemd: Restart=on-failure around a boot failure, until the start limit",
           "[root][systemd][restart]") {
   SystemdBed bed;
@@ -130,9 +177,7 @@ TEST_CASE("real systemd: Restart=on-failure around a boot failure, until the sta
   auto check = [&](const Output& o, const char* how) {
     INFO(how << "\n" << o.out << "\n" << o.err);
     const json& sum = summary_of(o);
-    CHECK(o.status == 1);
-    CHECK(sum["verdict"] == "failed");
-    const json* loop = finding(o, "restart-loop");
+    const json* loop = failed_finding(o, sum, "restart-loop");
     REQUIRE(loop);
     CHECK(contains(field(loop, "title"), unit + " was started 3 times in"));
     CHECK(contains(field(loop, "title"), "start-limit-hit: StartLimitBurst=3 in StartLimitIntervalSec=20 s"));
@@ -173,9 +218,7 @@ TEST_CASE("real systemd: ProtectSystem=strict and a log file under /opt: EROFS, 
   auto check = [&](const Output& o, const char* how) {
     INFO(how << "\n" << o.out << "\n" << o.err);
     const json& sum = summary_of(o);
-    CHECK(o.status == 1);
-    CHECK(sum["verdict"] == "failed");
-    const json* f = finding(o, "permission-denied");
+    const json* f = failed_finding(o, sum, "permission-denied");
     REQUIRE(f);
     CHECK(contains(field(f, "title"), "/opt/meats/log/error.log (EROFS)"));
     CHECK(contains(field(f, "title"), "ProtectSystem=strict of " + unit + " makes it read-only for the service"));
@@ -198,9 +241,7 @@ TEST_CASE("real systemd: an EnvironmentFile= with lines systemd ignores: the fin
   auto check = [&](const Output& o, const char* how) {
     INFO(how << "\n" << o.out);
     const json& sum = summary_of(o);
-    CHECK(o.status == 1);
-    CHECK(sum["verdict"] == "failed");
-    const json* f = finding(o, "environment-file");
+    const json* f = failed_finding(o, sum, "environment-file");
     REQUIRE(f);
     CHECK(field(f, "severity") == "failure");
     CHECK(field(f, "title") == "SECRET_KEY is missing in the service: systemd does not read /etc/meats/env line 2 as meant");

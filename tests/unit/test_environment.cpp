@@ -41,3 +41,9 @@ TEST_CASE("environment: the PID namespace pmtrace runs in, and a /proc of anothe
   for (const char* f : {"/init", "/container", "/self", "/other", "/garbage"}) unlink((dir + f).c_str());
   rmdir(dir.c_str());
 }
+
+TEST_CASE("environment: the seccomp mode of a /proc/PID/status text", "[environment]") {
+  CHECK(pm::sources::seccomp_mode("Name:\tpmtrace\nSeccomp:\t2\nSeccomp_filters:\t5\n") == "2");
+  CHECK(pm::sources::seccomp_mode("Seccomp:\t0\n") == "0");
+  CHECK(pm::sources::seccomp_mode("Name:\tpmtrace\n") == "");
+}

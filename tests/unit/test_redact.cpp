@@ -161,3 +161,29 @@ TEST_CASE("redact: secret segments of a name (DB_PASS, STRIPE_KEY, MYSQL_PWD), n
   pm::learn_secrets_from_environ(std::string("PWD=/srv/projectmeats\0OLDPWD=/root\0", 35));
   CHECK(pm::redact("/srv/projectmeats/app.py") == "/srv/projectmeats/app.py");
 }
+
+TEST_CASE("redact: systemd's words about credentials keep their errno text and the settings they name",
+          "[redact]") {
+  // systemd reporting an errno after a colon: no password there.
+  CHECK(pm::redact("app.service: Failed to set up credentials: Protocol error") ==
+        "app.service: Failed to set up credentials: Protocol error");
+  CHECK(pm::redact("Failed to determine user credentials: No such process") ==
+        "Failed to determine user credentials: No such process");
+  // A password that only begins like one is still hidden.
+  CHECK(pm::redact("password: Permission_denied") == "password: ***");
+  CHECK(pm::redact("password: hunter2") == "password: ***");
+  // Prose naming settings: no value follows them.
+  CHECK(pm::redact("(LoadCredential=, SetCredential=) failed") == "(LoadCredential=, SetCredential=) failed");
+  // Where a credential is loaded from is no secret; a value set in the unit is.
+  CHECK(pm::redact("LoadCredential=db:/etc/meats/db-password") == "LoadCredential=db:/etc/meats/db-password");
+  CHECK(pm::redact("SetCredential=db:hunter2") == "SetCredential=***");
+  CHECK(pm::redact("DB_PASSWORD=,x") == "DB_PASSWORD=***");
+}
+
+TEST_CASE("redact: a path ending in a secret-looking name is no option", "[redact]") {
+  CHECK(redact("create /etc/meats/db-password (the source)") == "create /etc/meats/db-password (the source)");
+  CHECK(redact("LoadCredential=db-password:/etc/meats/db-password api-token") ==
+        "LoadCredential=db-password:/etc/meats/db-password api-token");
+  CHECK(redact("run --db-password hunter2") == "run --db-password ***");
+  CHECK(redact("'--db-password' 'hunter2'") == "'--db-password' '***'");
+}

@@ -95,3 +95,20 @@ TEST_CASE("pre-exec-status: look-alikes are not systemd's setup failing", "[rule
     CHECK(rules::pre_exec_status(t.agg).empty());
   }
 }
+
+TEST_CASE("pre-exec-status: a credential's source that does not exist: 243/CREDENTIALS names it", "[rules]") {
+  Trace t;
+  auto u = shop_unit();
+  u.load_credentials = {"db-password:/etc/shop/db-password", "api-token"};
+  u.credentials_missing = {"/etc/shop/db-password"};
+  t.unit(u);
+  t.task(700, 1, "(gunicorn)", 0);
+  t.exit(700, kT0 + 2 * kMs, 243 << 8);
+  auto fs = rules::run_rules(t.agg);
+  const auto* f = only(fs, "pre-exec-status");
+  REQUIRE(f);
+  CHECK(contains(f->title, "exited 243/CREDENTIALS before the program ran"));
+  CHECK(has_fact(*f, "LoadCredential=db-password:/etc/shop/db-password api-token"));
+  CHECK(has_fact(*f, "missing where the unit runs: /etc/shop/db-password"));
+  CHECK(contains(f->fix, "create /etc/shop/db-password (the credential's source, readable by root only"));
+}

@@ -31,6 +31,9 @@ struct UnitContext {
   std::string user;                     // User= ("" : root)
   bool user_missing = false;            // no such user where the unit runs
   std::string working_directory;        // WorkingDirectory=
+  // LoadCredential=/LoadCredentialEncrypted= as ID:PATH (ID alone: from the
+  // credential stores), and the absolute PATHs missing where the unit runs.
+  std::vector<std::string> load_credentials, credentials_missing;
   // The restart and start-limit logic (unset: the manager's defaults).
   long long restart_ms = 100;           // RestartSec=
   long long start_limit_interval_ms = 10000;  // StartLimitIntervalSec=

@@ -29,6 +29,8 @@ int cmd_attach(const AttachOptions& opts) {
   if (kind == "auto") {
     if (numeric) {
       kind = "pid";
+    } else if (!opts.target.empty() && opts.target[0] == '/') {
+      kind = "cgroup";
     } else if (target::has_unit_suffix(opts.target)) {
       kind = "unit";
     } else {
@@ -75,6 +77,17 @@ int cmd_attach(const AttachOptions& opts) {
       spdlog::info("attaching to unit {} (cgroup {}, {} processes)", scope->unit, scope->dir, seeds.size());
     else
       spdlog::info("waiting for unit {} to start (its cgroup {} does not exist yet)", scope->unit, scope->dir);
+  } else if (kind == "cgroup") {
+    auto scope = cgroup_scope(opts.target);
+    if (!scope) return report_error(scope.error());
+    if (auto r = add_unit_to_scope(*scope, cfg); !r) return report_error(r.error());
+    unit = *scope;
+    seeds = cfg.pids;
+    described = "cgroup " + scope->rel + " (unit " + scope->unit + ")";
+    if (scope->exists)
+      spdlog::info("attaching to cgroup {} of unit {} ({} processes)", scope->dir, scope->unit, seeds.size());
+    else
+      spdlog::info("waiting for cgroup {} to be created (unit {} not started yet)", scope->dir, scope->unit);
   } else if (kind == "name") {
     seeds = procfs.by_name(opts.target);
     cfg.pids = seeds;
@@ -86,7 +99,7 @@ int cmd_attach(const AttachOptions& opts) {
     else
       spdlog::info("attaching to {} processes named {}", seeds.size(), opts.target);
   } else {
-    return report_error(make_error("unknown target kind '" + kind + "' (pid, unit or name)"));
+    return report_error(make_error("unknown target kind '" + kind + "' (pid, unit, name or cgroup)"));
   }
 
   SessionOptions so;

@@ -117,6 +117,43 @@ Result<UnitScope> unit_scope(const std::string& name) {
   return s;
 }
 
+Result<UnitScope> cgroup_scope(const std::string& target) {
+  auto mount = target::cgroup2_mount();
+  if (!mount) return mount.error();
+  UnitScope s;
+  if (auto id = parse_int(target)) {
+    auto rel = *id > 0 ? target::find_cgroup_by_id(*mount, static_cast<std::uint64_t>(*id)) : std::nullopt;
+    if (!rel)
+      return make_error("no cgroup with id " + target + " under " + *mount +
+                        " (systemctl show -p ControlGroupId UNIT prints a unit's; it changes at every start)");
+    s.rel = *rel;
+  } else {
+    // An absolute path under the mount, or a path relative to it.
+    bool under = starts_with(target, *mount + "/");
+    std::string rel = under ? target.substr(mount->size()) : target;
+    if (!under && starts_with(target, "/sys/"))
+      return make_error("'" + target + "' is not in the cgroup v2 hierarchy, which is mounted at " + *mount +
+                        " (a cgroup v1 path names no unit's processes here)");
+    if (rel.empty() || rel[0] != '/') rel = "/" + rel;
+    if (rel.find("/../") != std::string::npos || ends_with(rel, "/..") || starts_with(target, "/proc/"))
+      return make_error("'" + target + "' is not a cgroup path (e.g. " + *mount +
+                        "/machine.slice/NAME/system.slice/app.service, or a cgroup id)");
+    while (rel.size() > 1 && rel.back() == '/') rel.pop_back();
+    s.rel = rel;
+  }
+  s.dir = *mount + s.rel;
+  struct stat st{};
+  s.exists = ::stat(s.dir.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+  // The unit is the nearest component that names one (a service's own
+  // sub-cgroup, a delegated subtree, belongs to it); the settings are read
+  // through its processes' root where this machine has no such unit.
+  auto parts = split(s.rel, '/');
+  for (auto it = parts.rbegin(); it != parts.rend() && s.unit.empty(); ++it)
+    if (target::has_unit_suffix(*it) && !ends_with(*it, ".slice")) s.unit = *it;
+  if (s.unit.empty() && !parts.empty()) s.unit = parts.back();
+  return s;
+}
+
 Result<void> add_unit_to_scope(UnitScope& u, sources::BpfConfig& cfg) {
   if (u.name_only) {
     cfg.cgroup_names.push_back(u.unit);

@@ -45,6 +45,11 @@ struct UnitScope {
 // The unit's scope; a unit nobody knows yet is a name_only scope, an invalid
 // name an error.
 Result<UnitScope> unit_scope(const std::string& name);
+// A cgroup named by its path (absolute, or relative to the cgroup2 mount)
+// or its id: a container's service seen from the host. Its unit is the
+// nearest path component with a unit's suffix. A path that does not exist
+// yet is waited for (a unit about to start); an id must exist.
+Result<UnitScope> cgroup_scope(const std::string& target);
 
 // Adds a unit's cgroup to a BPF scope: watched for creation (by path, or by
 // name anywhere for a name_only scope), tracked if it exists.

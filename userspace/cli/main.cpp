@@ -55,7 +55,7 @@ int main(int argc, char** argv) {
 
   auto* attach_cmd = app.add_subcommand("attach", "trace a running (or about to start) service");
   add_common(attach_cmd, attach.common);
-  attach_cmd->add_option("target", attach.target, "a pid, a systemd unit or a process name")->required();
+  attach_cmd->add_option("target", attach.target, "a pid, a systemd unit, a process name or a cgroup path")->required();
   attach_cmd->add_option("--duration", attach.duration, "stop after this long (default: until Ctrl-C)");
   attach_cmd->add_option("--settle", attach.settle, "a listening service quiet this long is said to have started")
       ->capture_default_str();
@@ -63,6 +63,8 @@ int main(int argc, char** argv) {
   kind->add_flag_callback("--pid", [&] { attach.kind = "pid"; }, "TARGET is a pid");
   kind->add_flag_callback("--unit", [&] { attach.kind = "unit"; }, "TARGET is a systemd unit");
   kind->add_flag_callback("--name", [&] { attach.kind = "name"; }, "TARGET is a process name");
+  kind->add_flag_callback("--cgroup", [&] { attach.kind = "cgroup"; },
+                          "TARGET is a cgroup: its path (/sys/fs/cgroup/...) or id (a container's service, from the host)");
   kind->require_option(0, 1);
 
   pm::cli::WatchOptions watch;

@@ -4,11 +4,13 @@
 #include <fcntl.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-journal.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstring>
 #include <deque>
 #include <map>
 #include <sstream>
@@ -67,6 +69,43 @@ Result<void> make_private_dir(const std::string& dir, mode_t mode) {
   return {};
 }
 
+// An incident as journal fields (`journalctl -u pmtrace-watch -o json`,
+// `journalctl PMTRACE_INCIDENT_ID=3`): the text report as MESSAGE, the rest
+// as fields a collector can select on. OBJECT_SYSTEMD_UNIT= puts it in the
+// watched unit's own `journalctl -u UNIT` too (journalctl shows root's
+// messages about a unit there). Every value redacted.
+struct IncidentEntry {
+  int id = 0;
+  std::string service, unit, verdict, trigger, rules, root_cause, fix, recording;
+};
+
+// One message id for every incident: `journalctl MESSAGE_ID=...`.
+constexpr const char* kIncidentMessageId = "0ab5335eddfb436fa22904c269f6d66c";
+
+void send_to_journal(const IncidentEntry& e, const std::string& report) {
+  std::vector<std::string> fields{"MESSAGE=" + report,
+                                  std::string("MESSAGE_ID=") + kIncidentMessageId,
+                                  "PRIORITY=3",
+                                  "SYSLOG_IDENTIFIER=pmtrace",
+                                  "PMTRACE_INCIDENT_ID=" + std::to_string(e.id),
+                                  "PMTRACE_SERVICE=" + redact(e.service),
+                                  "PMTRACE_VERDICT=" + e.verdict,
+                                  "PMTRACE_TRIGGER=" + redact(e.trigger),
+                                  "PMTRACE_RULES=" + e.rules,
+                                  "PMTRACE_ROOT_CAUSE=" + redact(e.root_cause),
+                                  "PMTRACE_FIX=" + redact(e.fix),
+                                  "PMTRACE_SCHEMA=" + std::to_string(investigation::kJsonSchema)};
+  if (!e.unit.empty()) {
+    fields.push_back("PMTRACE_UNIT=" + e.unit);
+    fields.push_back("OBJECT_SYSTEMD_UNIT=" + e.unit);
+  }
+  if (!e.recording.empty()) fields.push_back("PMTRACE_RECORDING=" + e.recording);
+  std::vector<iovec> iov;
+  for (auto& f : fields) iov.push_back({f.data(), f.size()});
+  if (int r = sd_journal_sendv(iov.data(), static_cast<int>(iov.size())); r < 0)
+    spdlog::warn("cannot write incident {} to the journal: {}", e.id, std::strerror(-r));
+}
+
 class Watcher {
  public:
   Watcher(const watch::Config& cfg, watch::Limits limits, sources::BpfSource& src, model::Clock clock)
@@ -81,6 +120,7 @@ class Watcher {
   void tick(std::uint64_t now_ns, bool final);
   void write_metrics();
   const watch::Metrics& metrics() const { return metrics_; }
+  void set_watching(std::string what) { watching_ = std::move(what); }  // for STATUS=
 
  private:
   void read_process_start(const model::Event& e, watch::Service* s);
@@ -102,6 +142,7 @@ class Watcher {
   std::uint64_t last_metrics_ns_ = 0;
   bool journal_ = ::access("/run/systemd/journal/socket", W_OK) == 0;
   std::unique_ptr<record::Writer> all_;
+  std::string watching_;
 };
 
 void Watcher::finish_recording(std::uint64_t end_ns) {
@@ -278,11 +319,27 @@ void Watcher::explain(watch::Service& s, const watch::Trigger& t) {
 
   std::string report = text.str();
   if (journal_) {
-    sd_journal_send("MESSAGE=%s", report.c_str(), "PRIORITY=3", "SYSLOG_IDENTIFIER=pmtrace", "PMTRACE_INCIDENT=%d", id,
-                    nullptr);
+    std::vector<std::string> rules;
+    for (const auto& f : sum.findings) rules.push_back(f.rule);
+    IncidentEntry entry;
+    entry.id = id;
+    entry.service = s.key;
+    entry.unit = unit;
+    entry.verdict = investigation::verdict_name(sum.verdict);
+    entry.trigger = t.what;
+    entry.rules = join(rules, ",");
+    if (!sum.findings.empty()) {
+      entry.root_cause = sum.findings.front().title;
+      entry.fix = sum.findings.front().fix;
+    }
+    entry.recording = rec_path;
+    send_to_journal(entry, report);
   } else {
     std::fprintf(stderr, "pmtrace: incident %d: %s\n%s\n", id, redact(s.key).c_str(), report.c_str());
   }
+  // systemctl status pmtrace-watch: what it watches and what it found last.
+  sd_notifyf(0, "STATUS=watching %s; %d incident%s, the latest %s: %s", watching_.c_str(), id, id == 1 ? "" : "s",
+             redact(unit.empty() ? s.key : unit).c_str(), rule.c_str());
 }
 
 void Watcher::write_repeats(std::uint64_t now_ns, bool final) {
@@ -435,6 +492,7 @@ int cmd_watch(const WatchOptions& opts) {
   for (const auto& u : cfg.units) what += (what.empty() ? "" : ", ") + std::string("unit ") + u;
   for (const auto& n : cfg.names) what += (what.empty() ? "" : ", ") + std::string("processes named ") + n;
   spdlog::info("tracing ready: watching {}; incidents to {}", what, cfg.incidents);
+  w.set_watching(what);
   sd_notify(0, "READY=1");
   sd_notifyf(0, "STATUS=watching %s", what.c_str());
 

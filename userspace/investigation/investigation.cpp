@@ -105,6 +105,21 @@ void Investigation::load_unit_from_process_root(std::uint32_t pid) {
     }
   }
   if (root.empty() || (mine.st_dev == theirs.st_dev && mine.st_ino == theirs.st_ino)) return;
+  // Read through the oldest live process with that root (the container's
+  // service manager): the service's own processes may be gone when the
+  // files, owners and journal are read at the end.
+  target::Procfs procfs;
+  std::uint32_t holder = static_cast<std::uint32_t>(std::stoul(root.substr(6, root.rfind('/') - 6)));
+  for (int hops = 0; hops < 64; ++hops) {
+    auto info = procfs.read(holder);
+    struct stat up{};
+    if (!info || info->ppid <= 1 ||
+        ::stat(("/proc/" + std::to_string(info->ppid) + "/root").c_str(), &up) != 0 ||
+        up.st_dev != theirs.st_dev || up.st_ino != theirs.st_ino)
+      break;
+    holder = info->ppid;
+  }
+  root = "/proc/" + std::to_string(holder) + "/root";
   for (const auto& f : unit_facts(p->unit, root)) apply_fact(f);
   unit_root_ = root;
   // Files, owners and names as the service sees them: the container's.
@@ -141,7 +156,8 @@ void join_journal(const analysis::Aggregator& agg, std::vector<rules::Finding>& 
       {"exec-start-pre", {"Control process exited", "Failed with result 'exit-code'"}},
       {"pre-exec-status",
        {"Failed at step", "Failed to determine user credentials", "Failed to set up mount namespacing",
-        "Main process exited, code=exited, status=2", "Failed with result 'exit-code'", "Failed to load credential"}},
+        "Main process exited, code=exited, status=2", "Failed with result 'exit-code'", "Failed to load credential",
+        "Failed to set up credentials"}},
       {"exec-failure",
        {"Failed at step", "Failed to execute", "Changing to the requested working directory failed",
         "Failed to locate executable", "Main process exited, code=exited, status=20"}},
@@ -515,6 +531,17 @@ std::vector<nlohmann::json> unit_facts(const std::string& unit, const std::strin
     ctx.user = value("User", "");
     ctx.user_missing = !ctx.user.empty() && value("DynamicUser", "no") != "yes" && !target::user_exists_in(root, ctx.user);
     ctx.working_directory = value("WorkingDirectory", "");
+    for (const char* key : {"LoadCredential", "LoadCredentialEncrypted"})
+      for (const auto* s : u->list("Service", key)) {
+        if (s->value.empty()) continue;
+        auto expanded = target::expand_specifiers(s->value, u->name);
+        std::string cred = expanded ? *expanded : s->value;
+        ctx.load_credentials.push_back(cred);
+        auto colon = cred.find(':');
+        std::string path = colon == std::string::npos ? "" : cred.substr(colon + 1);
+        struct stat st{};
+        if (starts_with(path, "/") && ::stat((root + path).c_str(), &st) != 0) ctx.credentials_missing.push_back(path);
+      }
     auto span = [&](const char* section, const char* key, long long def) {
       const auto* s = u->last(section, key);
       return s && !s->value.empty() ? target::parse_timespan_ms(s->value).value_or(def) : def;

@@ -73,6 +73,8 @@ json unit_fact(const analysis::UnitContext& u) {
   j["user"] = u.user;
   j["user_missing"] = u.user_missing;
   j["working_directory"] = u.working_directory;
+  j["load_credentials"] = u.load_credentials;
+  j["credentials_missing"] = u.credentials_missing;
   j["restart_ms"] = u.restart_ms;
   j["start_limit_interval_ms"] = u.start_limit_interval_ms;
   j["start_limit_burst"] = u.start_limit_burst;
@@ -125,6 +127,8 @@ bool FactStore::apply(const json& fact, analysis::Aggregator& agg, std::string* 
       r.str("user", u.user, false);
       r.boolean("user_missing", u.user_missing, false);
       r.str("working_directory", u.working_directory, false);
+      r.strings("load_credentials", u.load_credentials, false);
+      r.strings("credentials_missing", u.credentials_missing, false);
       r.num("restart_ms", u.restart_ms, false);
       r.num("start_limit_interval_ms", u.start_limit_interval_ms, false);
       r.num("start_limit_burst", u.start_limit_burst, false);

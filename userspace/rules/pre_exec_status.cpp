@@ -105,7 +105,7 @@ std::vector<Finding> pre_exec_status(const analysis::Aggregator& agg) {
       if (e.hdr.pid == pid) f.evidence.push_back(e);
     f.evidence.push_back(exit_event(p));
     sort_by_time(f.evidence);
-    f.facts.push_back("exit status " + status + ": " + st.what + " (systemctl status shows \"status=" + status + "\")");
+    f.facts.push_back("exit status " + status + " means " + st.what + " (systemctl status shows \"status=" + status + "\")");
     f.facts.push_back(p.comm + " (pid " + std::to_string(pid) + ") never called execve(): systemd's child for the "
                       "command, which sets up the unit's environment first");
     std::string fix = st.fix;
@@ -123,6 +123,15 @@ std::vector<Finding> pre_exec_status(const analysis::Aggregator& agg) {
         if (u->exec_start_missing)
           fix = "correct ExecStart= to the program's real path (a virtualenv's: /srv/app/venv/bin/gunicorn), or "
                 "install it at " + u->exec_start[0];
+      }
+      if (p.exit->code() == 243 && !u->load_credentials.empty()) {
+        f.facts.push_back("LoadCredential=" + join(u->load_credentials, " "));
+        if (!u->credentials_missing.empty()) {
+          f.facts.push_back("missing where the unit runs: " + join(u->credentials_missing, " "));
+          fix = "create " + join(u->credentials_missing, ", ") + " (the credential's source, readable by root only: "
+                "install -m 0400 /dev/null " + u->credentials_missing.front() + ", then write the secret into it), "
+                "or correct LoadCredential=";
+        }
       }
       if (p.exit->code() == 200 && !u->working_directory.empty())
         f.facts.push_back("WorkingDirectory=" + u->working_directory);

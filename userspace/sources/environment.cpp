@@ -1,5 +1,6 @@
 #include "sources/environment.h"
 
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <linux/capability.h>
 #include <sys/mount.h>
@@ -7,6 +8,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstring>
 
 #include "util/strings.h"
@@ -88,6 +90,45 @@ Result<std::uint32_t> pid_namespace_inum(const EnvironmentPaths& paths) {
   return inum;
 }
 
+std::string seccomp_mode(const std::string& proc_status_text) {
+  for (const auto& line : split(proc_status_text, '\n'))
+    if (starts_with(line, "Seccomp:")) return std::string(trim(std::string_view(line).substr(8)));
+  return "";
+}
+
+Result<void> check_bpf_maps(const EnvironmentPaths& paths) {
+  // A ring buffer map, as the probes need: EPERM is a refusal (a seccomp
+  // filter, a container's capability set), EINVAL a kernel without ring
+  // buffers (an array map still works there). libbpf's own probe answers
+  // "unsupported" for both.
+  auto create = [](bpf_map_type type, std::uint32_t key, std::uint32_t value, std::uint32_t entries) {
+    int fd = bpf_map_create(type, nullptr, key, value, entries, nullptr);
+    if (fd >= 0) {
+      ::close(fd);
+      return 0;
+    }
+    return fd == -1 ? errno : -fd;
+  };
+  int err = create(BPF_MAP_TYPE_RINGBUF, 0, 0, 4096);
+  if (err == 0) return {};
+  if (err == EPERM || err == EACCES) {
+    auto status = read_file(paths.proc_self_status);
+    std::string mode = status ? seccomp_mode(*status) : "";
+    std::string why = mode == "2" ? "a seccomp filter on pmtrace (Seccomp: 2 in /proc/self/status) refuses it, as "
+                                    "container runtimes install by default"
+                                  : "a capability it needs is missing from pmtrace's bounding set, or a security "
+                                    "module (SELinux, AppArmor, lockdown) refuses it";
+    return make_error("the bpf() system call is not permitted here although pmtrace runs privileged: " + why,
+                      "run pmtrace on the host, or let the container use eBPF: systemd-nspawn "
+                      "--capability=CAP_BPF,CAP_PERFMON --system-call-filter='bpf perf_event_open'; docker "
+                      "--cap-add BPF --cap-add PERFMON --security-opt seccomp=unconfined; or --backend ptrace");
+  }
+  if (err == EINVAL && create(BPF_MAP_TYPE_ARRAY, 4, 4, 1) == 0)
+    return make_error("this kernel has no BPF ring buffer (added in Linux 5.8)", "upgrade the kernel");
+  return errno_error("failed to create a BPF map", err,
+                     "check kernel.unprivileged_bpf_disabled, the memlock limit (ulimit -l) and seccomp");
+}
+
 Result<TracefsStatus> prepare_bpf_environment(const EnvironmentPaths& paths) {
   if (auto r = check_privileges(); !r) return r.error();
   auto pidns = pid_namespace_inum(paths);
@@ -95,16 +136,7 @@ Result<TracefsStatus> prepare_bpf_environment(const EnvironmentPaths& paths) {
   if (auto r = check_btf(paths); !r) return r.error();
   auto tf = ensure_tracefs(paths);
   if (!tf) return tf.error();
-  int rb = libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, nullptr);
-  if (rb == 0) {
-    return make_error("this kernel has no BPF ring buffer (added in Linux 5.8)",
-                      "upgrade the kernel");
-  }
-  if (rb < 0) {
-    return errno_error("failed to create a BPF map: the bpf() system call is not allowed here", -rb,
-                       "run as root outside a container that forbids bpf(), or check "
-                       "kernel.unprivileged_bpf_disabled and seccomp");
-  }
+  if (auto r = check_bpf_maps(paths); !r) return r.error();
   tf->pidns_inum = *pidns;
   return tf;
 }

@@ -13,6 +13,7 @@ struct EnvironmentPaths {
   std::string proc_mounts = "/proc/mounts";
   std::string pid_ns = "/proc/self/ns/pid";
   std::string proc_self = "/proc/self";  // names pmtrace's pid in the /proc it reads
+  std::string proc_self_status = "/proc/self/status";
   std::string btf = "/sys/kernel/btf/vmlinux";
   std::string tracefs = "/sys/kernel/tracing";
 };
@@ -44,6 +45,15 @@ Result<void> check_btf(const EnvironmentPaths& paths = {});
 // the /proc pmtrace reads belongs to another namespace than its own (after
 // `unshare -p -f` without a new /proc): its pids would not be the events'.
 Result<std::uint32_t> pid_namespace_inum(const EnvironmentPaths& paths = {});
+
+// The Seccomp: field of a /proc/PID/status text ("0" none, "2" a filter), "" if absent.
+std::string seccomp_mode(const std::string& proc_status_text);
+
+// That a BPF ring buffer map can be created, and if not why: the bpf() call
+// refused (EPERM: a container's seccomp filter or capability set, with what
+// to grant) is not a kernel without ring buffers (EINVAL where an array map
+// works).
+Result<void> check_bpf_maps(const EnvironmentPaths& paths = {});
 
 // All of the above, and that the kernel supports BPF ring buffers (5.8+).
 Result<TracefsStatus> prepare_bpf_environment(const EnvironmentPaths& paths = {});

@@ -5,7 +5,9 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
+#include <functional>
 
 #include "util/strings.h"
 
@@ -56,28 +58,49 @@ std::vector<std::uint32_t> cgroup_procs(const std::string& abs_dir) {
 }
 
 namespace {
-std::optional<std::string> find_named(const std::string& root, const std::string& rel, const std::string& name,
-                                      int depth) {
-  if (depth < 0) return std::nullopt;
-  DIR* d = ::opendir((root + rel).c_str());
-  if (!d) return std::nullopt;
-  std::vector<std::string> dirs;
-  while (dirent* e = ::readdir(d)) {
-    std::string n = e->d_name;
-    if (n == "." || n == ".." || e->d_type != DT_DIR) continue;
-    dirs.push_back(n);
+// Breadth first: the shallowest match wins (a host's system.slice/x.service
+// before a container's machine.slice/c/system.slice/x.service), at most
+// max_depth levels below the root.
+std::optional<std::string> find_where(const std::string& root,
+                                      const std::function<bool(const std::string&, const std::string&)>& match,
+                                      int max_depth) {
+  std::vector<std::string> level{""};
+  for (int depth = 0; depth <= max_depth && !level.empty(); ++depth) {
+    std::vector<std::string> next;
+    for (const auto& rel : level) {
+      DIR* d = ::opendir((root + rel).c_str());
+      if (!d) continue;
+      std::vector<std::string> names;
+      while (dirent* e = ::readdir(d)) {
+        std::string n = e->d_name;
+        if (n != "." && n != ".." && e->d_type == DT_DIR) names.push_back(n);
+      }
+      ::closedir(d);
+      std::sort(names.begin(), names.end());
+      for (const auto& n : names) {
+        if (match(rel + "/" + n, n)) return rel + "/" + n;
+        next.push_back(rel + "/" + n);
+      }
+    }
+    level = std::move(next);
   }
-  ::closedir(d);
-  for (const auto& n : dirs)
-    if (n == name) return rel + "/" + n;
-  for (const auto& n : dirs)
-    if (auto found = find_named(root, rel + "/" + n, name, depth - 1)) return found;
   return std::nullopt;
 }
 }  // namespace
 
 std::optional<std::string> find_cgroup_named(const std::string& root, const std::string& name, int max_depth) {
-  return find_named(root, "", name, max_depth);
+  return find_where(root, [&](const std::string&, const std::string& n) { return n == name; }, max_depth);
+}
+
+std::optional<std::string> find_cgroup_by_id(const std::string& root, std::uint64_t id, int max_depth) {
+  if (auto top = cgroup_id(root); top && *top == id) return std::string();
+  return find_where(
+      root,
+      [&](const std::string& rel, const std::string&) {
+        auto got = cgroup_id(root + rel);
+        return got && *got == id;
+      },
+      max_depth);
 }
 
 bool in_cgroup_namespace(const std::string& ns_link) {

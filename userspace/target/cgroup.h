@@ -26,6 +26,10 @@ Result<std::uint64_t> cgroup_id(const std::string& abs_dir);
 // The first cgroup named `name` ("x.service") under the cgroup2 root, at
 // most `max_depth` levels down, as a path relative to the root.
 std::optional<std::string> find_cgroup_named(const std::string& root, const std::string& name, int max_depth = 8);
+// The cgroup whose id is `id` (`systemctl show -p ControlGroupId`, the
+// cgroup_id of pmtrace's JSON), as a path relative to the root ("" for the
+// root itself).
+std::optional<std::string> find_cgroup_by_id(const std::string& root, std::uint64_t id, int max_depth = 12);
 
 // Whether pmtrace runs in a cgroup namespace of its own (a container's): its
 // cgroup paths are then relative to that namespace's root, while the kernel's

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstring>
+#include <vector>
 #include <mutex>
 #include <nlohmann/json.hpp>
 
@@ -85,6 +87,41 @@ void append_hidden(std::string& out, std::string_view value) {
 
 enum class Form { assignment, option };
 
+// systemd's settings whose value names a credential and where it is read
+// from (LoadCredential=ID:PATH), never the secret itself (SetCredential=
+// holds that, and stays hidden).
+bool names_a_credential_source(std::string_view name) {
+  return name == "LoadCredential" || name == "LoadCredentialEncrypted" || name == "ImportCredential";
+}
+
+// A bare "value" of punctuation only (the ',' of "LoadCredential=, SetCredential=",
+// a closing parenthesis): prose listing a setting, no value.
+bool punctuation_only(std::string_view v) {
+  if (v.empty() || v.front() == '\'' || v.front() == '"') return false;
+  for (char c : v)
+    if (c != ',' && c != ';' && c != ')' && c != ']' && c != '}' && c != '.') return false;
+  return true;
+}
+
+// Whether `v` begins with an error message of the C library's (strerror):
+// "credentials: No such process", "Failed to set up credentials: Protocol
+// error" are systemd reporting errno, not a password after a colon.
+bool starts_with_errno_text(std::string_view v) {
+  static const std::vector<std::string> texts = [] {
+    std::vector<std::string> t;
+    for (int e = 1; e < 134; ++e) {
+      std::string m = strerror(e);
+      if (!starts_with(m, "Unknown error")) t.push_back(m);
+    }
+    return t;
+  }();
+  for (const auto& t : texts)
+    if (v.size() >= t.size() && v.substr(0, t.size()) == t &&
+        (v.size() == t.size() || !is_name_char(v[t.size()])))
+      return true;
+  return false;
+}
+
 // One pass over `s`: every run of name characters holding a secret word and
 // followed by its value has the value hidden.
 //   assignment: NAME=value, NAME: value, "name": "value" (a quote, spaces,
@@ -104,22 +141,32 @@ std::string hide_values(std::string_view s, Form form) {
     std::string_view name = s.substr(start, i - start);
     std::size_t word = find_secret_word(name);
     if (word == std::string_view::npos) continue;
+    if (names_a_credential_source(name)) {
+      // Its value, ID:PATH, is kept whole ("db-password:/etc/..." is no
+      // password after a colon).
+      if (i < s.size() && s[i] == '=') i = value_end(s, i + 1);
+      continue;
+    }
     std::size_t j = i;
     if (form == Form::assignment) {
       if (j < s.size() && (s[j] == '\'' || s[j] == '"')) ++j;
       while (j < s.size() && is_space(s[j])) ++j;
       if (j >= s.size() || (s[j] != '=' && s[j] != ':')) continue;
+      bool colon = s[j] == ':';
       ++j;
       while (j < s.size() && is_space(s[j])) ++j;
+      if (colon && starts_with_errno_text(s.substr(j))) continue;
     } else {
-      // A '-' must come before some secret word: "-password", "x-api-key".
-      auto dash = name.find('-');
-      if (dash == std::string_view::npos || find_secret_word(name, dash) == std::string_view::npos) continue;
+      // An option: "-password", "--db-password" (a file named db-password
+      // followed by a word is none).
+      if (name.front() != '-' || (start > 0 && !is_space(s[start - 1]) && s[start - 1] != '\'' && s[start - 1] != '"'))
+        continue;
+      if (j < s.size() && (s[j] == '\'' || s[j] == '"')) ++j;  // a quoted argv: '--password' 'x'
       if (j >= s.size() || !is_space(s[j])) continue;
       while (j < s.size() && is_space(s[j])) ++j;
     }
     std::size_t end = value_end(s, j);
-    if (end == j) continue;  // no value
+    if (end == j || punctuation_only(s.substr(j, end - j))) continue;  // no value
     out.append(s.substr(copied, j - copied));
     append_hidden(out, s.substr(j, end - j));
     copied = i = end;
