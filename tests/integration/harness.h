@@ -22,6 +22,9 @@ struct Output {
 };
 
 bool is_root();
+// Says why a test cannot run here; under ctest ends the process with the
+// skip code (PMTEST_SKIP_EXIT), else warns (the caller returns).
+void skip(const std::string& why);
 std::string pmtrace_bin();
 std::string prog(const std::string& name);  // path of a tests/progs program
 
@@ -79,10 +82,14 @@ json last_incident(const std::string& incidents_file);
 
 }  // namespace pmtest
 
+// A test that needs root (BPF, cgroups, the systemd bed) is skipped, never
+// passed, without it: under ctest (which sets PMTEST_SKIP_EXIT=77 and takes
+// 77 as SKIP_RETURN_CODE) the test process exits 77 and ctest reports the
+// test as skipped; run by hand it warns and returns.
 #define REQUIRE_ROOT()                                              \
   do {                                                              \
     if (!pmtest::is_root()) {                                       \
-      WARN("skipped: needs root to load BPF programs");             \
+      pmtest::skip("needs root to load BPF programs");              \
       return;                                                       \
     }                                                               \
   } while (0)

@@ -346,7 +346,7 @@ TEST_CASE("doctor: the fix script replaces the file at its name, never writes in
   CHECK(line == "echo theirs");
 }
 
-TEST_CASE("doctor: gunicorn behind the shell: sh -c with cd &&, cd ;, $VENV, cd \"$(dirname \"$0\")/app\"",
+TEST_CASE("doctor: gunicorn behind the shell: sh -c with cd &&, cd semicolon, $VENV, cd \"$(dirname \"$0\")/app\"",
           "[root][doctor]") {
   REQUIRE_GUNICORN();
   TempDir d;
@@ -469,7 +469,7 @@ TEST_CASE("doctor: IPv6 and inherited binds, and ExecStart=@ naming argv[0]", "[
   CHECK(inherited == 1);
 }
 
-TEST_CASE("doctor: an import that leaves a process running is done when the import is; an interrupted doctor "
+TEST_CASE("doctor: an import that leaves a process running is done when the import is, an interrupted doctor "
           "leaves nothing behind",
           "[root][doctor][security]") {
   REQUIRE_GUNICORN();

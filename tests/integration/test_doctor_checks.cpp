@@ -299,7 +299,7 @@ TEST_CASE("doctor checks: environment-file: lines systemd reads differently, and
 }
 
 // 5. ------------------------------------------------------------------------
-TEST_CASE("doctor checks: settings: an empty SECRET_KEY, a DATABASE_URL that does not parse, postgres://; no secret printed",
+TEST_CASE("doctor checks: settings: an empty SECRET_KEY, a DATABASE_URL that does not parse, postgres://, no secret printed",
           "[root][doctor_checks]") {
   REQUIRE_ROOT();
   Setup s;
@@ -359,7 +359,7 @@ TEST_CASE("doctor checks: settings: an empty SECRET_KEY, a DATABASE_URL that doe
 }
 
 // 6a/6d. --------------------------------------------------------------------
-TEST_CASE("doctor checks: import: a missing module names it and the pip fix; the healthy app imports as nobody",
+TEST_CASE("doctor checks: import: a missing module names it and the pip fix, the healthy app imports as nobody",
           "[root][doctor_checks]") {
   REQUIRE_GUNICORN();
   Setup s;

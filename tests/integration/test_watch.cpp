@@ -251,7 +251,7 @@ TEST_CASE("watch: Type=notify: READY=1 once tracing, STOPPING=1 on SIGTERM, and 
   }
 }
 
-TEST_CASE("watch UNIT: a unit restarted with a re-created cgroup is followed; its crashes are one incident",
+TEST_CASE("watch UNIT: a unit restarted with a re-created cgroup is followed, its crashes are one incident",
           "[root][watch]") {
   REQUIRE_GUNICORN();
   FakeUnit unit;

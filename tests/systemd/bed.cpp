@@ -1,5 +1,7 @@
 #include "bed.h"
 
+#include <catch2/catch.hpp>
+
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/mount.h>
@@ -210,6 +212,44 @@ std::string SystemdBed::host_cgroup(const std::string& unit) const {
     std::getline(mounts, dev);
   }
   return mount + path + "/system.slice/" + unit;
+}
+
+Output run_inside(const SystemdBed& bed, const std::string& unit, const std::string& extra) {
+  return bed.sh(pmtrace_bin() + " run --json --timeout 60s " + extra + " -- systemctl start " + unit);
+}
+
+Output attach_inside(const SystemdBed& bed, const std::string& unit, const std::string& script, int linger) {
+  const std::string t = "/tmp/pmtest-attach";
+  bed.sh("rm -f " + t + ".*");
+  return bed.sh("(sh -c 'echo $$ > " + t + ".pid; exec " + pmtrace_bin() + " attach --json --unit " + unit +
+                " --duration 60s' > " + t + ".json 2> " + t + ".err; echo $? > " + t + ".rc) & "
+                "for i in $(seq 100); do grep -q 'tracing ready' " + t + ".err 2>/dev/null && break; sleep 0.1; done; " +
+                script + "; sleep " + std::to_string(linger) + "; kill -INT $(cat " + t + ".pid); "
+                "for i in $(seq 300); do [ -s " + t + ".rc ] && break; sleep 0.1; done; "
+                "cat " + t + ".json; cat " + t + ".err >&2; exit $(cat " + t + ".rc)");
+}
+
+Output attach_from_host(const SystemdBed& bed, const std::string& target, const std::string& script, int linger) {
+  TempDir empty;
+  Background bg({"attach", "--json", "--cgroup", target, "--duration", "90s"}, {"SYSTEMD_UNIT_PATH=" + empty.path()});
+  if (!bg.wait_ready()) {
+    Output o = bg.stop(SIGINT);
+    o.status = -1;
+    o.err = "pmtrace attach never said it was ready\n" + o.err;
+    return o;
+  }
+  bed.sh(script + "; sleep " + std::to_string(linger));
+  return bg.stop(SIGINT);
+}
+
+const json& summary_of(const Output& o) {
+  if (const char* dir = getenv("PMTEST_DEBUG_DIR")) {
+    static int n = 0;
+    std::ofstream(std::string(dir) + "/out-" + std::to_string(++n) + ".txt") << o.out << "\n--- stderr\n" << o.err;
+  }
+  const json* s = o.summary();
+  REQUIRE(s);
+  return *s;
 }
 
 std::string exec_line(const std::vector<std::string>& argv) {

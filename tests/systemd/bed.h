@@ -46,6 +46,24 @@ class SystemdBed {
   pid_t nspawn_ = -1, pid1_ = -1;
 };
 
+// `pmtrace run --json [EXTRA] -- systemctl start UNIT` inside the container.
+Output run_inside(const SystemdBed& bed, const std::string& unit, const std::string& extra = "");
+// `pmtrace attach --json --unit UNIT` inside, started before the unit is,
+// ended (SIGINT, as Ctrl-C) after SCRIPT (which starts it) has run and
+// LINGER seconds more. Its exit status is attach's.
+Output attach_inside(const SystemdBed& bed, const std::string& unit, const std::string& script, int linger = 1);
+
+// `pmtrace attach --json TARGET` on this machine (TARGET a cgroup path or
+// id: --cgroup), with no unit files here (everything is learnt in the
+// container), started before SCRIPT runs inside the container and ended
+// with SIGINT LINGER seconds after it. Status -1 when it never got ready.
+Output attach_from_host(const SystemdBed& bed, const std::string& target, const std::string& script, int linger = 1);
+
+// The summary line of a pmtrace --json output (the test fails without one).
+// With PMTEST_DEBUG_DIR=DIR every output passed here is also written to
+// DIR/out-N.txt, for reading a failure whole.
+const json& summary_of(const Output& o);
+
 // A unit file's ExecStart= line of argv (words with no spaces).
 std::string exec_line(const std::vector<std::string>& argv);
 inline bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }

@@ -38,17 +38,6 @@ std::string django_unit(int port, const std::string& extra_service) {
          "\nExecReload=/bin/kill -HUP $MAINPID\n";
 }
 
-// `pmtrace attach --json CGROUP` on this machine, started before SCRIPT runs
-// inside the container, ended with SIGINT LINGER seconds after it.
-Output attach_from_host(const SystemdBed& bed, const std::string& cgroup, const std::string& script, int linger = 1) {
-  TempDir empty;  // no unit files here: everything is learnt from the container
-  Background bg({"attach", "--json", "--cgroup", cgroup, "--duration", "90s"}, {"SYSTEMD_UNIT_PATH=" + empty.path()});
-  REQUIRE(bg.wait_ready());
-  auto done = bed.sh(script + "; sleep " + std::to_string(linger));
-  INFO(done.out);
-  return bg.stop(SIGINT);
-}
-
 bool no_secret(const Output& o) {
   return !contains(o.out, kSecret) && !contains(o.err, kSecret) && !contains(o.out, kKey) && !contains(o.err, kKey);
 }
@@ -66,18 +55,19 @@ TEST_CASE("real systemd: a healthy Django service on PostgreSQL started, reloade
   const std::string url = "http://127.0.0.1:8030/db/";
   const std::string script = "systemctl start " + unit + " && curl -sf " + url + " && systemctl reload " + unit +
                              " && sleep 2 && curl -sf " + url + " && systemctl stop " + unit;
-  auto check = [&](const Output& o, const char* how, bool wrapped) {
+  auto check = [&](const Output& o, const char* how, bool wrapped, bool from_start = true) {
     INFO(how << "\n" << o.out << "\n" << o.err);
-    const json* sum = o.summary();
-    REQUIRE(sum);
+    const json* sum = &summary_of(o);
     CHECK(o.status == 0);
     CHECK((*sum)["verdict"] == "stopped");
     CHECK((*sum)["unit"] == unit);
     if (wrapped) CHECK((*sum)["wrapped_command"]["exit_code"] == 0);
     for (const auto& f : (*sum)["findings"]) CHECK(f["severity"] != "failure");
     CHECK((*sum)["failures"].empty());
-    CHECK(reached(o, "database connected"));
-    CHECK(reached(o, "workers booted"));
+    if (from_start) {
+      CHECK(reached(o, "database connected"));
+      CHECK(reached(o, "workers booted"));
+    }
     CHECK(reached(o, "serving"));
     // The stop is systemd's stop job, said as such.
     const json* k = finding(o, "killed-by-signal");
@@ -88,7 +78,17 @@ TEST_CASE("real systemd: a healthy Django service on PostgreSQL started, reloade
   auto run = bed.sh(pmtrace_bin() + " run --json --timeout 60s --unit " + unit + " -- sh -c '" + script + "'");
   check(run, "run inside", true);
   CHECK(contains(run.out, "db ok 1"));  // both requests were answered from the database
+  check(attach_inside(bed, unit, script), "attach inside", false);
   check(attach_from_host(bed, bed.host_cgroup(unit), script), "attach from the host by cgroup path", false);
+  // Already running: attached by its cgroup's id, then reloaded and stopped.
+  REQUIRE(bed.sh("systemctl start " + unit).status == 0);
+  auto id = bed.sh("systemctl show -p ControlGroupId --value " + unit).out;
+  while (!id.empty() && id.back() == '\n') id.pop_back();
+  REQUIRE_FALSE(id.empty());
+  check(attach_from_host(bed, id,
+                         "curl -sf " + url + " && systemctl reload " + unit + " && sleep 2 && curl -sf " + url +
+                             " && systemctl stop " + unit),
+        "attach from the host by cgroup id", false, false);
 }
 
 TEST_CASE("real systemd: a --preload import stalled on an unanswered database connect: the start job times out "
@@ -107,8 +107,7 @@ TEST_CASE("real systemd: a --preload import stalled on an unanswered database co
   write_env(bed, "postgresql://meats:" + kSecret + "@127.0.0.1:5499/meats");
   auto check = [&](const Output& o, const char* how, int timeout_s) {
     INFO(how << "\n" << o.out << "\n" << o.err);
-    const json* sum = o.summary();
-    REQUIRE(sum);
+    const json* sum = &summary_of(o);
     CHECK(o.status == 1);
     CHECK((*sum)["verdict"] == "failed");
     CHECK((*sum)["unit"] == unit);
@@ -132,6 +131,7 @@ TEST_CASE("real systemd: a --preload import stalled on an unanswered database co
   check(run, "run inside", 20);
   CHECK((*run.summary())["duration_s"].get<double>() >= 20.0);
   bed.install_unit(unit, django_unit(8031, "TimeoutStartSec=6\n"));
+  check(attach_inside(bed, unit, "systemctl start " + unit + " || true", 2), "attach inside", 6);
   check(attach_from_host(bed, bed.host_cgroup(unit), "systemctl start " + unit + " || true", 2),
         "attach from the host by cgroup path", 6);
 }

@@ -59,6 +59,23 @@ TEST_CASE("real systemd: a Type=notify start that times out, run around systemct
   CHECK(from_manager);
   auto status = bed.sh("systemctl show -p Result --value " + unit);
   CHECK(contains(status.out, "timeout"));
+  // The same start seen inside the container (an operator's machinectl
+  // shell): run around systemctl start, and attach by the unit's name.
+  auto inside = [&](const Output& o, const char* how) {
+    INFO(how << "\n" << o.out);
+    const json& s = summary_of(o);
+    CHECK(o.status == 1);
+    CHECK(s["verdict"] == "failed");
+    const json* f = finding(o, "start-timeout");
+    REQUIRE(f);
+    CHECK(contains(field(f, "explanation"), "NOTIFY_SOCKET was not in gunicorn's environment"));
+    CHECK(contains((*f)["facts"].dump(), "start operation timed out"));
+    CHECK(contains(field(f, "fix"), "keep NOTIFY_SOCKET"));
+  };
+  bed.sh("systemctl reset-failed " + unit);
+  inside(run_inside(bed, unit), "run inside");
+  bed.sh("systemctl reset-failed " + unit);
+  inside(attach_inside(bed, unit, "systemctl start " + unit + " || true"), "attach inside");
 }
 
 TEST_CASE("real systemd: attach from the host to a unit that only the container knows, started after attach",

@@ -4,8 +4,6 @@
 // systemctl start UNIT` and `pmtrace attach UNIT` inside the container (an
 // operator's machinectl shell) and, for some, from the host.
 #include <catch2/catch.hpp>
-#include <cstdlib>
-#include <fstream>
 
 #include "bed.h"
 #include "scenario.h"
@@ -13,35 +11,6 @@
 using namespace pmtest;
 
 namespace {
-
-// `pmtrace run --json -- systemctl start UNIT` inside the container.
-Output run_inside(const SystemdBed& bed, const std::string& unit, const std::string& extra = "") {
-  return bed.sh(pmtrace_bin() + " run --json --timeout 60s " + extra + " -- systemctl start " + unit);
-}
-
-// `pmtrace attach --json UNIT` inside, started before the unit is, ended
-// (SIGINT, as Ctrl-C) after `script` (which starts it) has run and `linger`
-// seconds more. Its exit status is attach's.
-Output attach_inside(const SystemdBed& bed, const std::string& unit, const std::string& script, int linger = 1) {
-  const std::string t = "/tmp/pmtest-attach";
-  bed.sh("rm -f " + t + ".*");
-  return bed.sh("(sh -c 'echo $$ > " + t + ".pid; exec " + pmtrace_bin() + " attach --json --unit " + unit +
-                " --duration 60s' > " + t + ".json 2> " + t + ".err; echo $? > " + t + ".rc) & "
-                "for i in $(seq 100); do grep -q 'tracing ready' " + t + ".err 2>/dev/null && break; sleep 0.1; done; " +
-                script + "; sleep " + std::to_string(linger) + "; kill -INT $(cat " + t + ".pid); "
-                "for i in $(seq 300); do [ -s " + t + ".rc ] && break; sleep 0.1; done; "
-                "cat " + t + ".json; cat " + t + ".err >&2; exit $(cat " + t + ".rc)");
-}
-
-const json& summary_of(const Output& o) {
-  if (const char* dir = getenv("PMTEST_DEBUG_DIR")) {
-    static int n = 0;
-    std::ofstream(std::string(dir) + "/out-" + std::to_string(++n) + ".txt") << o.out << "\n--- stderr\n" << o.err;
-  }
-  const json* s = o.summary();
-  REQUIRE(s);
-  return *s;
-}
 
 // A failed start's finding of `rule`: pmtrace exited 1 with the verdict
 // "failed" (null when the rule found nothing).
@@ -121,6 +90,8 @@ TEST_CASE("real systemd: systemd's setup fails before exec: 217/USER, 200/CHDIR,
     };
     check(run_inside(bed, c.unit), "run inside");
     check(attach_inside(bed, c.unit, "systemctl start " + c.unit + " || true"), "attach inside");
+    check(attach_from_host(bed, bed.host_cgroup(c.unit), "systemctl start " + c.unit + " || true"),
+          "attach from the host by cgroup path");
   }
 }
 
@@ -146,6 +117,8 @@ TEST_CASE("real systemd: a credential whose source is missing (243/CREDENTIALS) 
   };
   check_cred(run_inside(bed, cred), "run inside");
   check_cred(attach_inside(bed, cred, "systemctl start " + cred + " || true"), "attach inside");
+  check_cred(attach_from_host(bed, bed.host_cgroup(cred), "systemctl start " + cred + " || true"),
+             "attach from the host by cgroup path");
 
   // systemd reads EnvironmentFile= itself, before it forks: the unit fails
   // (result 'resources') without a process the kernel could show.
@@ -165,6 +138,10 @@ TEST_CASE("real systemd: a credential whose source is missing (243/CREDENTIALS) 
   };
   check_env(run_inside(bed, env), "run inside");
   check_env(attach_inside(bed, env, "systemctl start " + env + " || true"), "attach inside");
+  // From the host, with no process to look through: the unit is read under
+  // the container's init (the cgroup path's tree).
+  check_env(attach_from_host(bed, bed.host_cgroup(env), "systemctl start " + env + " || true"),
+            "attach from the host by cgroup path");
 }
 
 TEST_CASE("real systemd: Restart=on-failure around a boot failure, until the start limit",
@@ -205,6 +182,10 @@ TEST_CASE("real systemd: Restart=on-failure around a boot failure, until the sta
   CHECK(contains(journal.out, "Start request repeated too quickly."));
   bed.sh("systemctl reset-failed " + unit);
   check(attach_inside(bed, unit, "systemctl start " + unit + "; sleep 3"), "attach inside");
+  // From the host: each restart makes the unit's cgroup anew at that path.
+  bed.sh("systemctl reset-failed " + unit);
+  check(attach_from_host(bed, bed.host_cgroup(unit), "systemctl start " + unit + "; sleep 3"),
+        "attach from the host by cgroup path");
 }
 
 TEST_CASE("real systemd: ProtectSystem=strict and a log file under /opt: EROFS, and the setting to change",
@@ -226,6 +207,8 @@ TEST_CASE("real systemd: ProtectSystem=strict and a log file under /opt: EROFS, 
   };
   check(run_inside(bed, unit), "run inside");
   check(attach_inside(bed, unit, "systemctl start " + unit + " || true"), "attach inside");
+  check(attach_from_host(bed, bed.host_cgroup(unit), "systemctl start " + unit + " || true"),
+        "attach from the host by cgroup path");
 }
 
 TEST_CASE("real systemd: an EnvironmentFile= with lines systemd ignores: the finding, systemd's words, no secret",
@@ -253,6 +236,8 @@ TEST_CASE("real systemd: an EnvironmentFile= with lines systemd ignores: the fin
   };
   check(run_inside(bed, unit), "run inside");
   check(attach_inside(bed, unit, "systemctl start " + unit + " || true", 2), "attach inside");
+  check(attach_from_host(bed, bed.host_cgroup(unit), "systemctl start " + unit + " || true", 2),
+        "attach from the host by cgroup path");
   // The text report too.
   auto text = bed.sh(pmtrace_bin() + " run -- systemctl start " + unit);
   INFO(text.out);

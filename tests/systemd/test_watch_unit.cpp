@@ -65,7 +65,10 @@ TEST_CASE("real systemd: pmtrace-watch.service started by systemd: READY=1 and S
   CHECK(contains(healthy.out, "served"));
   const std::string first_cgroup = show(bed, unit, "ControlGroupId");
   bed.sh("printf 'import meats_billing_sdk\\napp = None\\n' > /srv/watched/app.py");
-  auto restarted = bed.sh("systemctl restart " + unit + "; sleep 4; systemctl is-failed " + unit);
+  auto restarted = bed.sh("systemctl restart " + unit + "; for i in $(seq 40); do systemctl is-failed -q " + unit +
+                          " && break; sleep 0.5; done; systemctl is-failed " + unit + "; systemctl status --no-pager " +
+                          unit);
+  INFO(restarted.out);
   CHECK(contains(restarted.out, "failed"));
 
   std::vector<json> incidents;

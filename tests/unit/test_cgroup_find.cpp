@@ -30,7 +30,7 @@ struct Tree {
 };
 }  // namespace
 
-TEST_CASE("find_cgroup_by_id: the directory with that id, however deep; the root itself; none", "[cgroup]") {
+TEST_CASE("find_cgroup_by_id: the directory with that id, however deep, the root itself, none", "[cgroup]") {
   Tree t;
   auto deep = cgroup_id(t.root + "/machine.slice/c1/system.slice/app.service");
   INFO((deep ? std::string() : deep.error().message));

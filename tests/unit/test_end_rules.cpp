@@ -33,7 +33,7 @@ TEST_CASE("end rules: never while the wrapped command runs, unless it is the ser
   CHECK(r.check(in) == std::optional<std::string>("the service is listening and settled"));
 }
 
-TEST_CASE("end rules: a call in flight holds the end; --settle counts from its end", "[end-rules]") {
+TEST_CASE("end rules: a call in flight holds the end, --settle counts from its end", "[end-rules]") {
   EndRules r;
   auto in = listening_quiet(kT0 + 10 * kS);
   in.wrapped_running = false;

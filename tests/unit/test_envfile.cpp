@@ -121,7 +121,7 @@ TEST_CASE("envfile: escapes inside double quotes follow systemd", "[envfile]") {
   CHECK(var(f, "D") == "a b");
 }
 
-TEST_CASE("envfile: export KEY=value is ignored by systemd; correction drops export", "[envfile]") {
+TEST_CASE("envfile: export KEY=value is ignored by systemd, correction drops export", "[envfile]") {
   auto f = parse_env_file("export SECRET_KEY=s3cr3t\nOTHER=1\n");
   CHECK_FALSE(var(f, "SECRET_KEY"));
   CHECK_FALSE(var(f, "export SECRET_KEY"));

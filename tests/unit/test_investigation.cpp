@@ -298,3 +298,63 @@ TEST_CASE("investigation: the short timeline leaves out probing and routine even
   CHECK(denial);
   CHECK(s.folded >= 5);
 }
+
+TEST_CASE("investigation: a service already running when attach began: its roles from /proc, reload and stop on "
+          "purpose, the phases before tracing said as such",
+          "[investigation][attach]") {
+  // gunicorn master 500 and workers 501, 502 running (read from /proc at
+  // attach); the operator reloads (SIGHUP: the master replaces its workers
+  // with SIGTERM), then systemd's stop job.
+  Trace t;
+  for (std::uint32_t pid : {500u, 501u, 502u}) t.task(pid, pid == 500 ? 1 : 500, "gunicorn");
+  t.task(600, 1, "kill", 0);
+  t.signal(600, kT0 + kS, 500, SIGHUP);
+  t.signal(500, kT0 + kS + kMs, 501, SIGTERM);
+  t.signal(500, kT0 + kS + kMs, 502, SIGTERM);
+  t.exit(501, kT0 + kS + 40 * kMs, 0);
+  t.exit(502, kT0 + kS + 40 * kMs, 0);
+  t.fork(500, kT0 + kS + 50 * kMs, 503);
+  t.heartbeat(503, kT0 + kS + 600 * kMs);
+  t.accept(503, kT0 + 2 * kS, 10, inet("127.0.0.1", 40000));
+  t.signal(1, kT0 + 3 * kS, 500, SIGTERM);
+  t.signal(500, kT0 + 3 * kS + kMs, 503, SIGTERM);
+  t.exit(503, kT0 + 3 * kS + 50 * kMs, 0);
+  t.exit(500, kT0 + 3 * kS + 90 * kMs, 0);
+  Replay r;
+  for (std::uint32_t pid : {500u, 501u, 502u})
+    r.inv.apply_fact(record::running_fact(pid, pid == 500 ? 1 : 500, "gunicorn", kGunicornArgv));
+  auto s = r.run(t, notify_unit(90000), {500, 501, 502});
+  INFO(all_titles(s));
+  CHECK(s.verdict == Verdict::stopped);
+  CHECK(s.exit_status == 0);
+  CHECK(s.failures.empty());
+  for (const auto& f : s.findings) CHECK(f.severity != rules::Severity::failure);
+  const auto* k = find(s, "killed-by-signal");
+  REQUIRE(k);
+  CHECK(contains(k->title, "after tracing began"));
+  // What happened before tracing began is said as such, not as unreached.
+  const auto* started = s.checkpoints.last_reached();
+  REQUIRE(started);
+  bool before = false;
+  for (const auto& c : s.checkpoints.list) {
+    CHECK(c.reached);
+    if (c.name == "started") before = contains(c.evidence, "before tracing began (the gunicorn master, pid 500");
+  }
+  CHECK(before);
+}
+
+TEST_CASE("investigation: a helper's exec while attached to a running service is not its start", "[investigation][attach]") {
+  // The look-alike: the kill helper's exec is no start of the service.
+  Trace t;
+  for (std::uint32_t pid : {500u, 501u}) t.task(pid, pid == 500 ? 1 : 500, "gunicorn");
+  t.task(600, 1, "sh", 0);
+  t.exec(600, kT0 + kS, "/bin/kill", {"/bin/kill", "-HUP", "500"});
+  t.signal(600, kT0 + kS + kMs, 500, SIGHUP);
+  Replay r;
+  r.inv.apply_fact(record::running_fact(500, 1, "gunicorn", kGunicornArgv));
+  r.inv.apply_fact(record::running_fact(501, 500, "gunicorn", kGunicornArgv));
+  auto s = r.run(t, notify_unit(90000), {500, 501});
+  INFO(all_titles(s));
+  for (const auto& c : s.checkpoints.list)
+    if (c.name == "started") CHECK_FALSE(contains(c.evidence, "/bin/kill"));
+}

@@ -70,7 +70,7 @@ TEST_CASE("ProcessTable: exec keeps a process live under the same pid", "[proces
   CHECK(t.live_count() == 2);
 }
 
-TEST_CASE("ProcessTable: exits remove; only non-zero or signalled exits are failures", "[process_table]") {
+TEST_CASE("ProcessTable: exits remove, only non-zero or signalled exits are failures", "[process_table]") {
   ProcessTable t;
   t.seed(10);
   t.on_event(fork_of(10, 11));

@@ -459,7 +459,7 @@ TEST_CASE("facts: live answers are asked once, recorded, and answer a replay alo
   CHECK_FALSE(replay.file_facts("/never/asked"));  // not recorded: unknown, not invented
 }
 
-TEST_CASE("facts: pushed facts reach the aggregator; malformed ones are refused", "[record][facts]") {
+TEST_CASE("facts: pushed facts reach the aggregator, malformed ones are refused", "[record][facts]") {
   analysis::Aggregator agg;
   record::FactStore store;
   agg.on_event(pmtest::event(EventType::exec, 10, Exec{"/usr/bin/gunicorn", "", {"gunicorn"}, 0}, 1));

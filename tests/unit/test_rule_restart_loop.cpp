@@ -68,6 +68,26 @@ TEST_CASE("restart-loop: still restarting when the trace ended is no start-limit
   CHECK_FALSE(contains(fs[0].title, "start-limit-hit"));
 }
 
+TEST_CASE("restart-loop: the trace ended right after the last start, but systemd said it refused the next",
+          "[rules]") {
+  auto u = restarting_unit();
+  u.start_limit_burst = 3;
+  for (const char* said : {"shop.service: Start request repeated too quickly.",
+                           "shop.service: Failed with result 'start-limit-hit'.", ""}) {
+    Trace t;
+    t.unit(u);
+    boot_failures(t, 3);
+    t.agg.set_end_ns(kT0 + 2 * 600 * kMs + 450 * kMs);  // too soon to tell by the clock alone
+    if (*said) t.agg.add_journal_line({kT0 + 2 * 600 * kMs + 440 * kMs, "shop.service", true, 1, said});
+    // The unit's own output saying so is not systemd.
+    else t.agg.add_journal_line({kT0 + 2 * 600 * kMs + 440 * kMs, "shop.service", false, 500, "Start request repeated too quickly"});
+    auto fs = rules::restart_loop(t.agg);
+    REQUIRE(fs.size() == 1);
+    INFO(said << ": " << fs[0].title);
+    CHECK(contains(fs[0].title, "start-limit-hit") == (*said != '\0'));
+  }
+}
+
 TEST_CASE("restart-loop: an ExecStartPre= that fails every time is each start's ending", "[rules]") {
   Trace t;
   auto u = restarting_unit();

@@ -18,7 +18,7 @@ TEST_CASE("sandbox: ProtectSystem= levels", "[sandbox]") {
   CHECK(sandbox_blocks_write("strict", "no", true, {}, "/tmp/wgunicorn-x") == "");
 }
 
-TEST_CASE("sandbox: ReadWritePaths= and *Directory= open paths again; ProtectHome=", "[sandbox]") {
+TEST_CASE("sandbox: ReadWritePaths= and *Directory= open paths again, ProtectHome=", "[sandbox]") {
   CHECK(sandbox_blocks_write("strict", "no", false, {"/opt/app/log"}, "/opt/app/log/e.log") == "");
   CHECK(sandbox_blocks_write("strict", "no", false, {"-/opt/app/log/"}, "/opt/app/log/e.log") == "");
   // A prefix of a name is not its directory.

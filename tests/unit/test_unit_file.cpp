@@ -53,7 +53,7 @@ TEST_CASE("unit files: sections, comments, continuation lines, whitespace around
   CHECK(issues[1] == "/u/meats.service:13: invalid section header");
 }
 
-TEST_CASE("unit files: drop-ins override in file-name order; an empty assignment resets a list", "[unit_file]") {
+TEST_CASE("unit files: drop-ins override in file-name order, an empty assignment resets a list", "[unit_file]") {
   Tree t;
   t.write("/lib/systemd/system/meats.service",
           "[Service]\nUser=meats\nEnvironmentFile=/etc/meats/a.env\nEnvironmentFile=-/etc/meats/b.env\n");
@@ -75,7 +75,7 @@ TEST_CASE("unit files: drop-ins override in file-name order; an empty assignment
   CHECK(envs[0]->file == t.root + "/etc/systemd/system/meats.service.d/20-local.conf");
 }
 
-TEST_CASE("unit files: the first directory of the search path wins; templates; masked; missing", "[unit_file]") {
+TEST_CASE("unit files: the first directory of the search path wins, templates, masked, missing", "[unit_file]") {
   Tree t;
   t.write("/lib/systemd/system/meats.service", "[Service]\nUser=vendor\n");
   t.write("/etc/systemd/system/meats.service", "[Service]\nUser=admin\n");

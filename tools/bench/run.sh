@@ -9,7 +9,8 @@
 # `pmtrace run --json` and under `strace -f`, the median of --reps runs each
 # (the configurations are interleaved, so drift hits all of them alike). Then:
 # the bystander cost (the workload untraced while `pmtrace attach` traces a
-# sleeping process), attach latency, pmtrace's peak RSS and lost events.
+# sleeping process), attach latency, exit latency (`run -- true`, attach after
+# SIGINT), pmtrace's peak RSS and lost events.
 # Needs root, cc, strace; GNU time (/usr/bin/time) for RSS.
 # It is a measurement, not a test: it prints PASS/MISS per target and exits 0
 # (2 only when it could not measure).
@@ -59,7 +60,7 @@ fi
 strace_n() { local n=$(($1 / 20)); echo $((n > 0 ? n : 1)); }
 
 # Targets (ratios to untraced, measured in this run).
-t_mixed=1.3 t_opens=2.0 t_connects=1.1 t_bystander=1.2 t_attach_ms=100 t_rss_mib=50
+t_mixed=1.3 t_opens=2.0 t_connects=1.1 t_bystander=1.2 t_attach_ms=100 t_rss_mib=50 t_exit_ms=300
 
 work=$(mktemp -d /tmp/pmtrace-bench-run.XXXXXX)
 bg_pids=()
@@ -226,6 +227,25 @@ for ((r = 1; r <= reps; r++)); do
   ready_wall+=($(((t1 - t0) / 1000)))
 done
 
+# Exit latency: the wall time of `pmtrace run -- true` (start, load, trace a
+# command that ends at once, report, detach, exit), and of `attach` from
+# SIGINT to its exit.
+run_true=() attach_stop=()
+for ((r = 1; r <= reps; r++)); do
+  t0=$(now_us)
+  "$pmtrace" run -- true >/dev/null 2>&1 || true
+  t1=$(now_us)
+  run_true+=($(((t1 - t0) / 1000)))
+  "$pmtrace" attach --pid "$sleeper" >/dev/null 2>"$work/stop.err" &
+  ap=$!
+  for ((i = 0; i < 200; i++)); do grep -q "tracing ready" "$work/stop.err" && break; sleep 0.05; done
+  t0=$(now_us)
+  kill -INT "$ap"
+  wait "$ap" || true
+  t1=$(now_us)
+  attach_stop+=($(((t1 - t0) / 1000)))
+done
+
 # Bystander: the untraced workload while pmtrace attach traces the sleeper.
 "$pmtrace" attach --pid "$sleeper" --duration 30m >"$work/attach.out" 2>"$work/attach.err" &
 bystander_pid=$!
@@ -262,6 +282,11 @@ attach_ms=$(median ${ready[@]}) attach_wall_ms=$(median ${ready_wall[@]})
 echo "attach latency: 'tracing ready in N ms' median ${attach_ms} ms (runs: ${ready[*]});" \
   "wall time from start to that line median ${attach_wall_ms} ms (runs: ${ready_wall[*]})"
 
+# shellcheck disable=SC2068
+run_true_ms=$(median ${run_true[@]}) attach_stop_ms=$(median ${attach_stop[@]})
+echo "exit latency: 'pmtrace run -- true' wall time median ${run_true_ms} ms (runs: ${run_true[*]});" \
+  "'pmtrace attach' from SIGINT to exit median ${attach_stop_ms} ms (runs: ${attach_stop[*]})"
+
 # ---- 3. lost events and RSS ----------------------------------------------------------
 # shellcheck disable=SC2086
 json_lost=$(max ${JLOST[mixed]})
@@ -290,6 +315,8 @@ printf '%-46s %10s %10s  %s\n' "lost events, JSON mixed runs (lost.total, max)" 
 printf '%-46s %10s %10s  %s\n' "lost events, every pmtrace run above (sum)" "$text_lost" "0" "$(verdict test "$text_lost" -eq 0)"
 printf '%-46s %7s ms %7s ms  %s\n' "attach: tracing ready (pmtrace's figure)" "$attach_ms" "< $t_attach_ms" "$(verdict lt "$attach_ms" $t_attach_ms)"
 printf '%-46s %7s ms %7s ms  %s\n' "attach: wall time to the ready line" "$attach_wall_ms" "< $t_attach_ms" "$(verdict lt "$attach_wall_ms" $t_attach_ms)"
+printf '%-46s %7s ms %7s ms  %s\n' "exit: pmtrace run -- true, wall time" "$run_true_ms" "< $t_exit_ms" "$(verdict lt "$run_true_ms" $t_exit_ms)"
+printf '%-46s %7s ms %7s ms  %s\n' "exit: attach, SIGINT to exit" "$attach_stop_ms" "< $t_exit_ms" "$(verdict lt "$attach_stop_ms" $t_exit_ms)"
 if [[ $rss_mib == n/a ]]; then
   printf '%-46s %10s %10s  %s\n' "peak RSS, mixed" "n/a" "< $t_rss_mib MiB" "not measured"
 else

@@ -134,6 +134,27 @@ void Aggregator::set_process_start(std::uint32_t pid, const std::string& cgroup_
   if (notify_socket) p.notify_socket = notify_socket;
 }
 
+void Aggregator::adopt_running(std::uint32_t pid, std::uint32_t ppid, const std::string& comm,
+                               const std::vector<std::string>& argv) {
+  Process& p = procs_[pid];
+  p.pid = pid;
+  p.ppid = ppid;
+  p.comm = comm;
+  p.argv = argv;
+  p.running_before = true;
+  // As at exec and fork: a gunicorn master's children are its workers (they
+  // show the master's command line), whoever runs a master supervises it.
+  auto parent = procs_.find(ppid);
+  if (pid == 1) p.role = Role::service_manager;
+  else if (parent != procs_.end() && parent->second.role == Role::gunicorn_master) p.role = Role::gunicorn_worker;
+  else if (runs_gunicorn(argv)) p.role = Role::gunicorn_master;
+  if (p.role == Role::gunicorn_master) {
+    if (parent != procs_.end() && parent->second.role == Role::other) parent->second.role = Role::supervisor;
+    for (auto& [cpid, c] : procs_)
+      if (c.ppid == pid && c.running_before && cpid != pid) c.role = Role::gunicorn_worker;
+  }
+}
+
 bool Aggregator::descends_from(std::uint32_t pid, std::uint32_t ancestor) const {
   for (int depth = 0; depth < 64 && pid; ++depth) {
     if (pid == ancestor) return true;

@@ -56,6 +56,9 @@ struct Process {
   std::string unit;                // the unit of that cgroup ("x.service"), "" when none
   // Whether NOTIFY_SOCKET was in its environment at exec (unknown: not read).
   std::optional<bool> notify_socket;
+  // Already running when tracing began (attach): known from /proc, its
+  // start not seen.
+  bool running_before = false;
 };
 
 // A connect that had not completed: started (EINPROGRESS, or a blocking call
@@ -181,6 +184,10 @@ class Aggregator {
   // Where a process lives, read at its exec (a fact): its cgroup path and
   // whether NOTIFY_SOCKET reached it. Its unit follows from the path.
   void set_process_start(std::uint32_t pid, const std::string& cgroup_path, std::optional<bool> notify_socket);
+  // A process already running when tracing began (attach), from /proc: its
+  // command line and so its role (a gunicorn master, its workers).
+  void adopt_running(std::uint32_t pid, std::uint32_t ppid, const std::string& comm,
+                     const std::vector<std::string>& argv);
   // The process `pmtrace run` started (the wrapped command); 0 for attach.
   void set_wrapped_pid(std::uint32_t pid) { wrapped_pid_ = pid; }
   std::uint32_t wrapped_pid() const { return wrapped_pid_; }

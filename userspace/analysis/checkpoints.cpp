@@ -36,15 +36,30 @@ const Checkpoint* Checkpoints::failed() const {
 
 Checkpoints infer_checkpoints(const Aggregator& agg, bool service_failed) {
   // The service's first exec, and its gunicorn master if it has one.
+  // A service already running when tracing began (attach) started before
+  // it: its master, or its first process, from /proc.
   const Process* first = nullptr;
   const Process* master = nullptr;
+  const Process* before = nullptr;
+  auto since = [](const Process& p) { return p.exec_ns.value_or(p.first_ns); };
   for (const auto& [pid, p] : agg.processes()) {
+    if (p.running_before && p.role != Role::service_manager &&
+        (!before || (p.role == Role::gunicorn_master && before->role != Role::gunicorn_master)))
+      before = &p;
     if (p.exec_ns && (!first || *p.exec_ns < *first->exec_ns)) first = &p;
-    if (p.role == Role::gunicorn_master && (!master || *p.exec_ns < *master->exec_ns)) master = &p;
+    if (p.role == Role::gunicorn_master && (!master || since(p) < since(*master))) master = &p;
   }
+  // Phases a running master went through before tracing began.
+  const bool master_before = master && master->running_before && !master->exec_ns;
+  const std::uint64_t t0 = agg.start_ns();
+  const std::string already = "before tracing began (" + std::string(master ? "the gunicorn master" : "the service") +
+                              (before ? ", " + pid_text(before->pid) : std::string()) + ", was already running)";
 
   Phase started{"started", {}, {}};
-  if (first) {
+  if (before && !(first && first->pid == before->pid)) {
+    started.ts = t0;
+    started.evidence = already;
+  } else if (first) {
     started.ts = *first->exec_ns;
     started.evidence = "exec " + first->exe + " (" + pid_text(first->pid) + ")";
   }
@@ -79,6 +94,15 @@ Checkpoints infer_checkpoints(const Aggregator& agg, bool service_failed) {
                             "configuration";
           break;
         }
+    if (master_before && !config.ts) {
+      // It had read its configuration, bound, and (with --preload) imported the app.
+      config.ts = t0;
+      config.evidence = already;
+      if (preload) {
+        imported.ts = t0;
+        imported.evidence = already;
+      }
+    }
     std::vector<std::pair<std::uint64_t, std::uint32_t>> beats;
     for (const auto& [pid, p] : agg.processes())
       if (p.role == Role::gunicorn_worker && p.ppid == master->pid && p.heartbeat_ns)
@@ -89,7 +113,18 @@ Checkpoints infer_checkpoints(const Aggregator& agg, bool service_failed) {
       imported.evidence = "worker " + pid_text(beats.front().second) + " booted (first heartbeat)";
     }
     unsigned want = parse_gunicorn_args(master->argv).workers;
-    if (beats.size() >= want) {
+    unsigned running_workers = 0;
+    for (const auto& [pid, p] : agg.processes())
+      running_workers += p.role == Role::gunicorn_worker && p.ppid == master->pid && p.running_before;
+    if (master_before && beats.size() < want && running_workers > 0) {
+      // Its workers were serving already: booted before tracing began.
+      if (!imported.ts) {
+        imported.ts = t0;
+        imported.evidence = already;
+      }
+      workers.ts = t0;
+      workers.evidence = std::to_string(running_workers) + " workers running " + already.substr(0, already.find(" ("));
+    } else if (beats.size() >= want) {
       workers.ts = beats[want - 1].first;
       workers.evidence = std::to_string(want) + " of " + std::to_string(want) + " workers sent their first heartbeat";
     } else {
@@ -101,6 +136,10 @@ Checkpoints infer_checkpoints(const Aggregator& agg, bool service_failed) {
     listening.ts = l.hdr.ts_ns;
     listening.evidence = "listening on " + l.as<model::Listen>()->addr.to_string() + " (" + pid_text(l.hdr.pid) + ")";
     break;
+  }
+  if (!listening.ts && master_before) {
+    listening.ts = t0;  // a gunicorn master binds before it forks a worker
+    listening.evidence = already;
   }
 
   // Database: applies once the service tries one; reached at the first success.

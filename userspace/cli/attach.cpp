@@ -2,11 +2,14 @@
 // unit or name that is not running yet and follows it across restarts.
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "cli/session.h"
 #include "investigation/end_rules.h"
 #include "model/clock.h"
+#include "target/cgroup.h"
 #include "target/procfs.h"
 #include "target/unit.h"
 #include "util/strings.h"
@@ -111,6 +114,20 @@ int cmd_attach(const AttachOptions& opts) {
   if (std::string((*src)->name()) == "ptrace")
     for (auto pid : seeds)
       if (auto r = (*src)->track_pid(pid); !r) return report_error(r.error());
+  // Processes that appeared between reading /proc and the probes attaching
+  // (a worker gunicorn forked meanwhile) left no fork event: read again now
+  // that everything new is seen, and track them too.
+  {
+    std::vector<std::uint32_t> now;
+    if (kind == "pid") now = procfs.tree(static_cast<std::uint32_t>(*numeric));
+    else if (unit && unit->exists) now = target::cgroup_procs(unit->dir);
+    for (auto pid : now) {
+      if (std::find(seeds.begin(), seeds.end(), pid) != seeds.end()) continue;
+      if (auto r = (*src)->track_pid(pid); !r) spdlog::debug("{}", r.error().describe());
+      seeds.push_back(pid);
+    }
+    std::sort(seeds.begin(), seeds.end());  // parents (lower pids, usually) adopted first
+  }
 
   report::RunInfo info;
   info.mode = "attach";
@@ -123,7 +140,7 @@ int cmd_attach(const AttachOptions& opts) {
   so.deadline_ms = duration_ms;
   so.deadline_reason = "--duration reached";
   Session session(**src, info, std::move(so));
-  if (unit) session.add_unit_context(unit->unit, unit->id);
+  if (unit) session.add_unit_context(unit->unit, unit->id, unit->root_holder);
   for (auto pid : seeds) session.seed(pid);
 
   std::uint64_t last_prune = 0, last_probe = 0;

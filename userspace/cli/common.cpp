@@ -151,6 +151,13 @@ Result<UnitScope> cgroup_scope(const std::string& target) {
   for (auto it = parts.rbegin(); it != parts.rend() && s.unit.empty(); ++it)
     if (target::has_unit_suffix(*it) && !ends_with(*it, ".slice")) s.unit = *it;
   if (s.unit.empty() && !parts.empty()) s.unit = parts.back();
+  for (auto up = s.rel.rfind('/'); up != std::string::npos && up > 0; up = s.rel.rfind('/', up - 1)) {
+    auto procs = target::cgroup_procs(*mount + s.rel.substr(0, up) + "/init.scope");
+    if (!procs.empty()) {
+      s.root_holder = procs.front();
+      break;
+    }
+  }
   return s;
 }
 

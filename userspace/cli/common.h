@@ -41,6 +41,10 @@ struct UnitScope {
   // its cgroup's name, created anywhere in the hierarchy.
   bool name_only = false;
   std::string why_unknown;  // what was searched, for the message
+  // cgroup_scope: a process of the tree the cgroup belongs to (a container's
+  // init, from the nearest ancestor's init.scope), whose root the unit is
+  // read under before it has a process of its own; 0 when none.
+  std::uint32_t root_holder = 0;
 };
 // The unit's scope; a unit nobody knows yet is a name_only scope, an invalid
 // name an error.

@@ -56,8 +56,12 @@ class Session {
 
   // What the unit's settings and files say, read now, for the rules.
   // `cgroup_id`: the unit's cgroup, when it exists already.
-  void add_unit_context(const std::string& unit, std::optional<std::uint64_t> cgroup_id = std::nullopt) {
-    inv_.load_unit(unit);
+  // `root_holder`: a process whose root the unit lives under (a container's
+  // init), read there first.
+  void add_unit_context(const std::string& unit, std::optional<std::uint64_t> cgroup_id = std::nullopt,
+                        std::uint32_t root_holder = 0) {
+    if (root_holder) inv_.load_unit_under(unit, {root_holder});
+    if (!inv_.aggregator().unit_context(unit) || !inv_.aggregator().unit_context(unit)->loaded) inv_.load_unit(unit);
     if (cgroup_id) inv_.apply_fact(record::unit_cgroup_fact(unit, *cgroup_id));
   }
 

@@ -91,13 +91,17 @@ void Investigation::load_unit_from_process_root(std::uint32_t pid) {
   const analysis::Process* p = agg_.process(pid);
   if (!p || !agg_.in_traced_unit(*p)) return;
   if (const auto* u = agg_.unit_context(p->unit); u && u->loaded) return;
-  // Only where the process sees another root than pmtrace (a container). A
-  // command that ran for a millisecond (an ExecStartPre=) may be gone by
+  // A command that ran for a millisecond (an ExecStartPre=) may be gone by
   // now: its parent, the service manager that started it, has the same root.
+  load_unit_under(p->unit, {pid, p->ppid});
+}
+
+void Investigation::load_unit_under(const std::string& unit, const std::vector<std::uint32_t>& candidates) {
+  // Only where the process sees another root than pmtrace (a container).
   struct stat mine{}, theirs{};
   if (::stat("/", &mine) != 0) return;
   std::string root;
-  for (std::uint32_t candidate : {pid, p->ppid}) {
+  for (std::uint32_t candidate : candidates) {
     std::string r = "/proc/" + std::to_string(candidate) + "/root";
     if (candidate != 0 && ::stat(r.c_str(), &theirs) == 0) {
       root = r;
@@ -120,7 +124,7 @@ void Investigation::load_unit_from_process_root(std::uint32_t pid) {
     holder = info->ppid;
   }
   root = "/proc/" + std::to_string(holder) + "/root";
-  for (const auto& f : unit_facts(p->unit, root)) apply_fact(f);
+  for (const auto& f : unit_facts(unit, root)) apply_fact(f);
   unit_root_ = root;
   // Files, owners and names as the service sees them: the container's.
   facts_.set_live({target::host_file_lookup(root), target::host_path_lookup(root), target::user_names_in(root),
@@ -200,6 +204,8 @@ void join_journal(const analysis::Aggregator& agg, std::vector<rules::Finding>& 
 
 void Investigation::seed(std::uint32_t pid) {
   agg_.table().seed(pid);
+  if (live_)
+    if (auto info = target::Procfs().read(pid)) apply_fact(record::running_fact(pid, info->ppid, info->comm, info->argv));
   if (live_)
     if (auto cmdline = read_file("/proc/" + std::to_string(pid) + "/cmdline")) learn_secrets_from_argv(split(*cmdline, '\0'));
   read_process_start(pid);

@@ -41,6 +41,11 @@ class Investigation {
   // EnvironmentFile= read now as systemd reads them (live only; the name
   // alone otherwise).
   void load_unit(const std::string& unit);
+  // The unit as seen under the root of the first live process of
+  // `candidates` (a container's init when the unit has no process yet):
+  // its settings, files, owners and journal read there. Nothing when that
+  // root is pmtrace's own.
+  void load_unit_under(const std::string& unit, const std::vector<std::uint32_t>& candidates);
   // The process `pmtrace run` started.
   void set_wrapped(std::uint32_t pid);
   // A process in scope before tracing began: in the table, and what it was

@@ -91,6 +91,10 @@ json process_fact(std::uint32_t pid, const std::string& cgroup_path, std::option
   return j;
 }
 
+json running_fact(std::uint32_t pid, std::uint32_t ppid, const std::string& comm, const std::vector<std::string>& argv) {
+  return {{"kind", "running"}, {"pid", pid}, {"ppid", ppid}, {"comm", comm}, {"argv", argv}};
+}
+
 json unit_cgroup_fact(const std::string& unit, std::uint64_t id) {
   return {{"kind", "unit_cgroup"}, {"unit", unit}, {"id", id}};
 }
@@ -156,6 +160,15 @@ bool FactStore::apply(const json& fact, analysis::Aggregator& agg, std::string* 
       notify_socket = notify;
     }
     if (r.ok()) agg.set_process_start(pid, cgroup, notify_socket);
+  } else if (kind == "running") {
+    std::uint32_t pid = 0, ppid = 0;
+    std::string comm;
+    std::vector<std::string> argv;
+    r.num("pid", pid);
+    r.num("ppid", ppid);
+    r.str("comm", comm, false);
+    r.strings("argv", argv, false);
+    if (r.ok()) agg.adopt_running(pid, ppid, comm, argv);
   } else if (kind == "unit_cgroup") {
     std::string unit;
     std::uint64_t id = 0;

@@ -28,6 +28,9 @@ nlohmann::json unit_fact(const std::string& unit);  // the systemd unit traced
 nlohmann::json unit_fact(const analysis::UnitContext& u);
 // Where a process lives: its cgroup path, whether NOTIFY_SOCKET reached it.
 nlohmann::json process_fact(std::uint32_t pid, const std::string& cgroup_path, std::optional<bool> notify_socket);
+// A process already running when tracing began (attach), from /proc.
+nlohmann::json running_fact(std::uint32_t pid, std::uint32_t ppid, const std::string& comm,
+                            const std::vector<std::string>& argv);
 // A unit's cgroup id, read when tracing began.
 nlohmann::json unit_cgroup_fact(const std::string& unit, std::uint64_t id);
 // The process `pmtrace run` started.

@@ -55,6 +55,9 @@ const char* systemd_exit_status_name(int code);
 std::string describe_process(const analysis::Process& p);  // "gunicorn master (pid 12, uid 33)"
 double seconds_since_start(const analysis::Aggregator& agg, std::uint64_t ts_ns);
 std::string seconds_text(double s);  // "3.2 s"
+// "3.2 s after start", or "3.2 s after tracing began" when the service was
+// already running then (attach): its start was not seen.
+std::string after_start_text(const analysis::Aggregator& agg, std::uint64_t ts_ns);
 // Evidence in time order.
 void sort_by_time(std::vector<model::Event>& events);
 // "0644"

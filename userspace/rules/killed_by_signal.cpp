@@ -131,7 +131,6 @@ std::vector<Finding> killed_by_signal(const analysis::Aggregator& agg) {
     else if (sender.wrapped && serving && serving <= g.hdr.ts_ns)
       on_purpose = "the command pmtrace ran stopped it after it had served requests, on purpose";
     f.severity = on_purpose.empty() ? Severity::failure : Severity::info;
-    double after = seconds_since_start(agg, g.hdr.ts_ns);
 
     // Workers running at that moment (forked, not yet exited).
     unsigned workers = 0, booted = 0;
@@ -143,7 +142,7 @@ std::vector<Finding> killed_by_signal(const analysis::Aggregator& agg) {
     }
 
     f.title = describe_process(*target) + " " + (s->sig == 9 ? "killed" : "stopped") + " by " +
-              model::signal_name(s->sig) + " from " + sender.text + " " + seconds_text(after) + " after start";
+              model::signal_name(s->sig) + " from " + sender.text + " " + after_start_text(agg, g.hdr.ts_ns);
     if (workers) f.title += ", while " + std::to_string(workers) + " worker" + (workers > 1 ? "s were" : " was") + " running";
     if (!on_purpose.empty()) f.title += " (" + on_purpose + ")";
 
@@ -180,7 +179,7 @@ std::vector<Finding> killed_by_signal(const analysis::Aggregator& agg) {
     if (target->exit)
       f.facts.push_back("it then " + std::string(target->exit->signal() ? "died of " + model::signal_name(target->exit->signal())
                                                                       : "exited with code " + std::to_string(target->exit->code())) +
-                        " " + seconds_text(seconds_since_start(agg, target->exit_ns)) + " after start");
+                        " " + after_start_text(agg, target->exit_ns));
 
     switch (sender.kind) {
       case SenderKind::kernel:

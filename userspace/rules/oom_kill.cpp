@@ -18,8 +18,7 @@ std::vector<Finding> oom_kill(const analysis::Aggregator& agg) {
     f.rank = 12;
     f.ts_ns = e.hdr.ts_ns;
     std::string who = p ? describe_process(*p) : v->victim_comm + " (pid " + std::to_string(v->victim_pid) + ")";
-    f.title = who + " killed by the kernel's OOM killer " + seconds_text(seconds_since_start(agg, e.hdr.ts_ns)) +
-              " after start";
+    f.title = who + " killed by the kernel's OOM killer " + after_start_text(agg, e.hdr.ts_ns);
     f.evidence.push_back(e);
     for (const auto& g : agg.signals()) {
       const auto* s = g.as<model::SignalGenerate>();

@@ -99,7 +99,13 @@ std::vector<Finding> restart_loop(const analysis::Aggregator& agg) {
                       static_cast<std::uint64_t>(u->start_limit_interval_ms);
     std::string limit = "StartLimitBurst=" + std::to_string(u->start_limit_burst) + " in StartLimitIntervalSec=" +
                         span_ms(u->start_limit_interval_ms);
-    bool hit = limit_on && over && within && failed == starts.size();
+    // systemd's own words settle it when its journal was read.
+    bool said = false;
+    for (const auto& l : agg.journal())
+      said |= l.by_manager && l.unit == unit && l.ts_ns >= starts.front()->first_ns &&
+              (l.message.find("Start request repeated too quickly") != std::string::npos ||
+               l.message.find("Failed with result 'start-limit-hit'") != std::string::npos);
+    bool hit = said || (limit_on && over && within && failed == starts.size());
     if (hit) f.title += "; then systemd stopped restarting it (start-limit-hit: " + limit + ")";
     f.facts.push_back("Restart=" + u->restart + ", RestartSec=" + span_ms(u->restart_ms) + ", " + limit);
     for (std::size_t i = 0; i < attempts.size(); ++i) {
