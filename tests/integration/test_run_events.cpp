@@ -254,3 +254,17 @@ TEST_CASE("run: an OOM kill under a memory limit names the victim and the kernel
     if (s["target_pid"] == pid && s["signal"] == "SIGKILL" && s["from_kernel"] == true) kernel_kill = true;
   CHECK(kernel_kill);
 }
+
+TEST_CASE("version: pmtrace --version says the version, the git revision and what eBPF finds here", "[version]") {
+  auto o = run_pmtrace({"--version"}, 20);
+  INFO(o.out << o.err);
+  CHECK(o.status == 0);
+  CHECK(o.out.rfind("pmtrace ", 0) == 0);
+  CHECK(o.out.find(" (git ") != std::string::npos);
+  CHECK(o.out.find("(git unknown)") == std::string::npos);  // built from this git checkout
+  CHECK(o.out.find("\nkernel: Linux ") != std::string::npos);
+  CHECK(o.out.find("\nBTF: ") != std::string::npos);
+  CHECK(o.out.find("\ntracefs: ") != std::string::npos);
+  if (is_root()) CHECK(o.out.find("\nbpf(): ring buffer maps can be created") != std::string::npos);
+  else CHECK(o.out.find("\nbpf(): not tried (pmtrace needs root") != std::string::npos);
+}

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "model/event_json.h"
 #include "report/describe.h"
 #include "investigation/preflight.h"
 #include "report/sink.h"
@@ -476,4 +477,22 @@ TEST_CASE("report: findings a static check would have caught point at pmtrace do
   sink.end(s);
   CHECK(text.str().find("before the next start: `pmtrace doctor meats.service` finds this without starting the service "
                         "(its checks notify, start-timeout)") != std::string::npos);
+}
+
+TEST_CASE("report: a ring-buffer loss of every event type reaches the JSON and back, milestone included",
+          "[report][losses]") {
+  for (std::size_t i = 1; i < pm::model::Losses::kTypes; ++i) {
+    pm::model::Losses l;
+    l.ring_full[i] = 7;
+    auto j = pm::model::to_json(l);
+    INFO("type " << i << ": " << j.dump());
+    CHECK(j["ring_buffer_full"] == 7);
+    CHECK(j["total"] == 7);
+    CHECK(j["by_type"][pm::model::type_name(static_cast<EventType>(i))] == 7);
+    auto back = pm::model::losses_from_json(j);
+    REQUIRE(back);
+    CHECK(back->ring_full[i] == 7);
+    CHECK(back->unknown == 0);
+  }
+  CHECK(pm::model::Losses::kTypes == static_cast<std::size_t>(EventType::milestone) + 1);
 }

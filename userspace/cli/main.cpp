@@ -5,8 +5,28 @@
 
 #include <CLI/CLI.hpp>
 
+#include <sys/utsname.h>
+
+#include <cstdio>
+
 #include "cli/commands.h"
+#include "pmtrace_revision.h"
 #include "pmtrace_version.h"
+#include "sources/environment.h"
+
+namespace {
+
+// pmtrace --version: what it is and what this machine offers it.
+std::string version_text() {
+  std::string out = std::string("pmtrace ") + PMTRACE_VERSION + " (git " + PMTRACE_GIT_REVISION + ")\n";
+  struct utsname u{};
+  if (::uname(&u) == 0) out += std::string("kernel: ") + u.sysname + " " + u.release + " " + u.machine + "\n";
+  for (const auto& line : pm::sources::describe_bpf_features()) out += line + "\n";
+  if (!out.empty()) out.pop_back();  // CLI11 ends the line
+  return out;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   auto logger = spdlog::stderr_color_mt("pmtrace");
@@ -14,7 +34,7 @@ int main(int argc, char** argv) {
   spdlog::set_pattern("pmtrace: %^%v%$");
 
   CLI::App app{"pmtrace: explains why a Python web service will not start or stay up"};
-  app.set_version_flag("--version", PMTRACE_VERSION);
+  app.set_version_flag("--version", version_text, "the version, the git revision and the eBPF features found here");
   app.require_subcommand(1);
 
   pm::cli::RunOptions run;

@@ -100,20 +100,17 @@ void Investigation::load_unit_under(const std::string& unit, const std::vector<s
   // Only where the process sees another root than pmtrace (a container).
   struct stat mine{}, theirs{};
   if (::stat("/", &mine) != 0) return;
-  std::string root;
-  for (std::uint32_t candidate : candidates) {
-    std::string r = "/proc/" + std::to_string(candidate) + "/root";
-    if (candidate != 0 && ::stat(r.c_str(), &theirs) == 0) {
-      root = r;
+  std::uint32_t holder = 0;
+  for (std::uint32_t candidate : candidates)
+    if (candidate != 0 && ::stat(("/proc/" + std::to_string(candidate) + "/root").c_str(), &theirs) == 0) {
+      holder = candidate;
       break;
     }
-  }
-  if (root.empty() || (mine.st_dev == theirs.st_dev && mine.st_ino == theirs.st_ino)) return;
+  if (!holder || (mine.st_dev == theirs.st_dev && mine.st_ino == theirs.st_ino)) return;
   // Read through the oldest live process with that root (the container's
   // service manager): the service's own processes may be gone when the
   // files, owners and journal are read at the end.
   target::Procfs procfs;
-  std::uint32_t holder = static_cast<std::uint32_t>(std::stoul(root.substr(6, root.rfind('/') - 6)));
   for (int hops = 0; hops < 64; ++hops) {
     auto info = procfs.read(holder);
     struct stat up{};
@@ -123,7 +120,7 @@ void Investigation::load_unit_under(const std::string& unit, const std::vector<s
       break;
     holder = info->ppid;
   }
-  root = "/proc/" + std::to_string(holder) + "/root";
+  const std::string root = "/proc/" + std::to_string(holder) + "/root";
   for (const auto& f : unit_facts(unit, root)) apply_fact(f);
   unit_root_ = root;
   // Files, owners and names as the service sees them: the container's.
@@ -205,9 +202,10 @@ void join_journal(const analysis::Aggregator& agg, std::vector<rules::Finding>& 
 void Investigation::seed(std::uint32_t pid) {
   agg_.table().seed(pid);
   if (live_)
-    if (auto info = target::Procfs().read(pid)) apply_fact(record::running_fact(pid, info->ppid, info->comm, info->argv));
-  if (live_)
-    if (auto cmdline = read_file("/proc/" + std::to_string(pid) + "/cmdline")) learn_secrets_from_argv(split(*cmdline, '\0'));
+    if (auto info = target::Procfs().read(pid)) {
+      learn_secrets_from_argv(info->argv);
+      apply_fact(record::running_fact(pid, info->ppid, info->comm, info->argv));
+    }
   read_process_start(pid);
 }
 
@@ -539,7 +537,11 @@ std::vector<nlohmann::json> unit_facts(const std::string& unit, const std::strin
     ctx.working_directory = value("WorkingDirectory", "");
     for (const char* key : {"LoadCredential", "LoadCredentialEncrypted"})
       for (const auto* s : u->list("Service", key)) {
-        if (s->value.empty()) continue;
+        if (s->value.empty()) {  // an empty assignment resets the list
+          ctx.load_credentials.clear();
+          ctx.credentials_missing.clear();
+          continue;
+        }
         auto expanded = target::expand_specifiers(s->value, u->name);
         std::string cred = expanded ? *expanded : s->value;
         ctx.load_credentials.push_back(cred);

@@ -26,8 +26,11 @@ enum class EventType : std::uint16_t {
   oom_victim = 13,
   cgroup_adopt = 14,
   chdir_failed = 15,
-  milestone = 16,
+  milestone = 16,  // the last: kEventTypeEnd follows it
 };
+// One past the highest event type: the size of arrays indexed by type (the
+// kernel's PM_EV_TYPE_MAX, checked where the two meet, sources/bpf_source.cpp).
+inline constexpr std::size_t kEventTypeEnd = static_cast<std::size_t>(EventType::milestone) + 1;
 
 // Stable names used in JSON and recordings ("exec", "open_failed", ...).
 const char* type_name(EventType t);

@@ -17,6 +17,9 @@
 #include "pmtrace.h"
 
 namespace pm::sources {
+
+static_assert(model::Losses::kTypes == PM_EV_TYPE_MAX,
+              "the kernel counts losses of PM_EV_TYPE_MAX event types: model::Losses must hold every one");
 namespace {
 
 bool g_verbose_libbpf = false;

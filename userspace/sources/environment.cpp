@@ -129,6 +129,26 @@ Result<void> check_bpf_maps(const EnvironmentPaths& paths) {
                      "check kernel.unprivileged_bpf_disabled, the memlock limit (ulimit -l) and seccomp");
 }
 
+std::vector<std::string> describe_bpf_features(const EnvironmentPaths& paths) {
+  std::vector<std::string> out;
+  auto said = [](const Error& e) { return e.message; };
+  if (auto r = check_btf(paths); r) out.push_back("BTF: " + paths.btf);
+  else out.push_back("BTF: none (" + said(r.error()) + ")");
+  auto mounts = read_file(paths.proc_mounts);
+  std::string tracefs = mounts ? find_tracefs(*mounts) : "";
+  out.push_back(tracefs.empty() ? "tracefs: not mounted (pmtrace mounts it at " + paths.tracefs + " when it traces)"
+                                : "tracefs: " + tracefs);
+  if (auto r = check_privileges(); !r) {
+    out.push_back("bpf(): not tried (" + said(r.error()) + ")");
+  } else if (auto maps = check_bpf_maps(paths); !maps) {
+    out.push_back("bpf(): " + said(maps.error()) + " (the ptrace backend is used instead)");
+  } else {
+    out.push_back("bpf(): ring buffer maps can be created");
+  }
+  if (auto ns = pid_namespace_inum(paths); ns && *ns) out.push_back("PID namespace: not the initial one (pids translated)");
+  return out;
+}
+
 Result<TracefsStatus> prepare_bpf_environment(const EnvironmentPaths& paths) {
   if (auto r = check_privileges(); !r) return r.error();
   auto pidns = pid_namespace_inum(paths);

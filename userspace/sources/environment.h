@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "util/result.h"
 
@@ -54,6 +55,12 @@ std::string seccomp_mode(const std::string& proc_status_text);
 // to grant) is not a kernel without ring buffers (EINVAL where an array map
 // works).
 Result<void> check_bpf_maps(const EnvironmentPaths& paths = {});
+
+// What this machine offers pmtrace's eBPF backend, one line each ("BTF:
+// /sys/kernel/btf/vmlinux", "tracefs: not mounted (pmtrace mounts it when it
+// traces)", "bpf(): refused: ..."), read without changing anything: for
+// `pmtrace --version` and bug reports.
+std::vector<std::string> describe_bpf_features(const EnvironmentPaths& paths = {});
 
 // All of the above, and that the kernel supports BPF ring buffers (5.8+).
 Result<TracefsStatus> prepare_bpf_environment(const EnvironmentPaths& paths = {});
