@@ -1,8 +1,10 @@
 // The start job as real systemd runs it (tests/systemd/bed.h): ExecStartPre=
 // failing, systemd's own pre-exec statuses, a Restart= loop into the start
-// limit, a ProtectSystem=strict sandbox. Each through `pmtrace run --
-// systemctl start UNIT` and `pmtrace attach UNIT` inside the container (an
-// operator's machinectl shell) and, for some, from the host.
+// limit, a ProtectSystem=strict sandbox, a missing credential or
+// EnvironmentFile=. Each through `pmtrace run -- systemctl start UNIT` and
+// `pmtrace attach UNIT` inside the container (an operator's machinectl
+// shell), and from the host: `pmtrace attach --cgroup PATH` (the ExecStartPre=
+// case: run around nsenter).
 #include <catch2/catch.hpp>
 
 #include "bed.h"

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "model/names.h"
 #include "target/procfs.h"
 
 using namespace pm::target;
@@ -69,7 +70,9 @@ TEST_CASE("parse_stat: comm may hold spaces and parentheses", "[procfs]") {
   }
 }
 
-TEST_CASE("name_matches: comm as the kernel cuts it, argv[0] or argv[1] basename", "[procfs]") {
+TEST_CASE("process_named: comm as the kernel cuts it, argv[0]'s basename, argv[1]'s after an interpreter",
+          "[procfs]") {
+  const auto name_matches = pm::model::process_named;
   CHECK(name_matches("gunicorn", "gunicorn", {}));
   // TASK_COMM_LEN is 16 with the NUL: the kernel keeps 15 bytes.
   CHECK(name_matches("celery-beat-scheduler", "celery-beat-sch", {}));
@@ -84,6 +87,11 @@ TEST_CASE("name_matches: comm as the kernel cuts it, argv[0] or argv[1] basename
   CHECK_FALSE(name_matches("gun", "gunicorn", {"/usr/bin/gunicorn"}));
   CHECK_FALSE(name_matches("gunicorn", "gunicorn-ex", {"/usr/bin/gunicorn-ex"}));
   CHECK_FALSE(name_matches("", "", {""}));
+  // Another program's argument is not the program: attach gunicorn and
+  // watch gunicorn pick the same processes.
+  CHECK_FALSE(name_matches("gunicorn", "vim", {"vim", "/etc/default/gunicorn"}));
+  CHECK_FALSE(name_matches("gunicorn", "pgrep", {"pgrep", "gunicorn"}));
+  CHECK(name_matches("celery", "perl", {"perl", "/usr/local/bin/celery"}));
 }
 
 TEST_CASE("Procfs: exists, read and list over a fixture root", "[procfs]") {

@@ -4,11 +4,15 @@
 // who may send READY=1 (NotifyAccess=), what ExecStart= runs, Restart=.
 #pragma once
 
+#include <signal.h>
+
 #include <climits>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "model/event.h"
 
 namespace pm::analysis {
 
@@ -52,9 +56,12 @@ struct UnitContext {
   bool has_start_timeout() const { return timeout_start_ms > 0 && timeout_start_ms != LLONG_MAX; }
   bool restarts() const { return restart != "no" && !restart.empty(); }
   // Whether Restart= starts the unit again after its main process ended so
-  // (systemd.service(5), the table under Restart=): `clean` an exit 0 (or a
-  // SIGHUP/SIGINT/SIGTERM/SIGPIPE death), `signal` a death by another signal.
-  bool restarts_after(bool clean, bool signal) const {
+  // (systemd.service(5), the table under Restart=). A clean end is exit 0 or
+  // a death by SIGHUP, SIGINT, SIGTERM or SIGPIPE, systemd's clean signals.
+  bool restarts_after(const model::Exit& end) const {
+    int sig = end.signal();
+    bool clean = sig ? sig == SIGHUP || sig == SIGINT || sig == SIGTERM || sig == SIGPIPE : end.code() == 0;
+    bool signal = sig != 0;
     if (restart == "always") return true;
     if (restart == "on-success") return clean;
     if (restart == "on-failure") return !clean;

@@ -168,6 +168,8 @@ int cmd_run(const RunOptions& opts) {
     in.live = t.live_count();
     in.listening = t.listening();
     in.last_event_ns = t.last_event_ns();
+    // Every poll, not with the probe: the moment the last process of a unit
+    // ends, the run must already know Restart= will start it again.
     in.restart_due_ns = investigation::restart_due(agg);
     return end_rules.check(in);
   });

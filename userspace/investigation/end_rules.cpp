@@ -78,9 +78,7 @@ std::uint64_t restart_due(const analysis::Aggregator& agg) {
       else if (!last || p.exit_ns > last->exit_ns) last = &p;
     }
     if (alive || !last) continue;
-    int sig = last->exit->signal();
-    bool clean = sig ? sig == SIGHUP || sig == SIGINT || sig == SIGTERM || sig == SIGPIPE : last->exit->code() == 0;
-    if (!u->restarts_after(clean, sig != 0)) continue;
+    if (!u->restarts_after(*last->exit)) continue;
     due = std::max<std::uint64_t>(due, last->exit_ns + static_cast<std::uint64_t>(u->restart_ms) * 1000000ull + 2000000000ull);
   }
   return due;

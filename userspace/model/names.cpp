@@ -216,4 +216,14 @@ bool syscall_from_name(const std::string& name, int& out) {
   return lookup(m, name, out) || numbered(name, "syscall ", out);
 }
 
+bool process_named(const std::string& name, const std::string& comm, const std::vector<std::string>& argv) {
+  if (name.empty()) return false;
+  if (comm == name.substr(0, 15)) return true;
+  if (argv.empty()) return false;
+  std::string first = basename_of(argv[0]);
+  if (first == name) return true;
+  bool interpreter = starts_with(first, "python") || first == "perl" || first == "ruby" || first == "node";
+  return interpreter && argv.size() > 1 && basename_of(argv[1]) == name;
+}
+
 }  // namespace pm::model

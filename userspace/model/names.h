@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace pm::model {
 
@@ -20,6 +21,13 @@ std::string syscall_name(int nr);
 
 // The reverse of each, for reading recordings: false when the text is neither
 // a name these functions produce nor their numeric fallback.
+// Whether a process with this comm and argv is called `name` (attach NAME,
+// watch NAME, the one matcher): its comm as the kernel cuts it (15 bytes),
+// argv[0]'s basename, or argv[1]'s when argv[0] is an interpreter (python3
+// /usr/bin/gunicorn), never another program's argument (`vim
+// /etc/default/gunicorn`, `pgrep gunicorn`).
+bool process_named(const std::string& name, const std::string& comm, const std::vector<std::string>& argv);
+
 bool signal_from_name(const std::string& name, int& out);
 bool errno_from_name(const std::string& name, int& out);  // "" is 0 (no error)
 bool open_flags_from_names(const std::string& names, std::uint64_t& out);

@@ -6,6 +6,8 @@
 // fails the start after the service started, and systemd stops it again.
 // The command is known by its program and words from the unit's settings;
 // what it wrote (it and the processes it started) is its own explanation.
+#include <optional>
+
 #include "rules/finding.h"
 #include "util/strings.h"
 
@@ -36,10 +38,15 @@ bool runs_exec_start(const analysis::Process& p, const analysis::UnitContext& u)
 }
 
 namespace {
-bool runs_one_of(const analysis::Process& p, const std::vector<std::string>& lines, const std::vector<std::string>& paths) {
+// Which of a unit's command lines the process runs (its index), if any.
+std::optional<std::size_t> which_of(const analysis::Process& p, const std::vector<std::string>& lines,
+                                    const std::vector<std::string>& paths) {
   for (std::size_t i = 0; i < lines.size() && i < paths.size(); ++i)
-    if (runs_command(p, lines[i], paths[i])) return true;
-  return false;
+    if (runs_command(p, lines[i], paths[i])) return i;
+  return std::nullopt;
+}
+bool runs_one_of(const analysis::Process& p, const std::vector<std::string>& lines, const std::vector<std::string>& paths) {
+  return which_of(p, lines, paths).has_value();
 }
 }  // namespace
 
@@ -59,14 +66,13 @@ std::vector<Finding> exec_start_pre(const analysis::Aggregator& agg) {
     if (!u || !u->loaded || (u->exec_start_pre.empty() && u->exec_start_post.empty())) continue;
     for (const auto& [pid, p] : agg.processes()) {
       if (!p.exit || !p.exit->failed() || !p.exec_ns || p.unit != unit) continue;
-      bool post = false;
-      std::string line;
-      std::size_t index = 0;
-      for (std::size_t i = 0; i < u->exec_start_pre.size() && line.empty(); ++i)
-        if (runs_command(p, u->exec_start_pre[i], u->exec_start_pre_paths[i])) line = u->exec_start_pre[i], index = i;
-      for (std::size_t i = 0; i < u->exec_start_post.size() && line.empty(); ++i)
-        if (runs_command(p, u->exec_start_post[i], u->exec_start_post_paths[i])) line = u->exec_start_post[i], index = i, post = true;
-      if (line.empty() || starts_with(line, "-")) continue;  // not one of them, or its failure is ignored
+      auto found = which_of(p, u->exec_start_pre, u->exec_start_pre_paths);
+      bool post = !found;
+      if (post) found = which_of(p, u->exec_start_post, u->exec_start_post_paths);
+      if (!found) continue;  // not one of them
+      std::size_t index = *found;
+      const std::string& line = post ? u->exec_start_post[index] : u->exec_start_pre[index];
+      if (starts_with(line, "-")) continue;  // its failure is ignored
       const char* key = post ? "ExecStartPost=" : "ExecStartPre=";
       bool main_ran = false;
       for (const auto& [qpid, q] : agg.processes())

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <map>
 
+#include "model/names.h"
 #include "util/strings.h"
 
 namespace pm::target {
@@ -31,14 +32,6 @@ bool parse_stat(const std::string& stat, ProcInfo& out) {
   if (!ppid) return false;
   out.ppid = static_cast<std::uint32_t>(*ppid);
   return true;
-}
-
-bool name_matches(const std::string& name, const std::string& comm, const std::vector<std::string>& argv) {
-  if (name.empty()) return false;
-  if (comm == name.substr(0, 15)) return true;
-  for (std::size_t i = 0; i < argv.size() && i < 2; ++i)
-    if (basename_of(argv[i]) == name) return true;
-  return false;
 }
 
 bool Procfs::exists(std::uint32_t pid) const {
@@ -133,7 +126,7 @@ std::vector<std::uint32_t> Procfs::tree(std::uint32_t pid) const {
 std::vector<std::uint32_t> Procfs::by_name(const std::string& name) const {
   std::vector<std::uint32_t> out;
   for (const auto& p : list())
-    if (name_matches(name, p.comm, p.argv)) out.push_back(p.pid);
+    if (model::process_named(name, p.comm, p.argv)) out.push_back(p.pid);
   return out;
 }
 

@@ -60,7 +60,4 @@ bool parse_stat(const std::string& stat, ProcInfo& out);
 // or /proc/net/tcp6 (state 0A).
 std::vector<std::string> listening_inodes(const std::string& net_tcp, std::uint16_t port);
 
-// Whether a process with this comm and argv is called `name`.
-bool name_matches(const std::string& name, const std::string& comm, const std::vector<std::string>& argv);
-
 }  // namespace pm::target

@@ -33,15 +33,8 @@ std::string ServiceTracker::unit_of_cgroup(std::uint64_t id) const {
 }
 
 bool ServiceTracker::name_matches(const std::string& comm, const std::vector<std::string>& argv) const {
-  // python3 /usr/bin/gunicorn ...: the script's name, when argv[0] is an
-  // interpreter (not `pgrep gunicorn`, not `vim /etc/default/gunicorn`).
-  std::string interp = argv.empty() ? "" : basename_of(argv[0]);
-  bool interpreter = starts_with(interp, "python") || interp == "perl" || interp == "ruby" || interp == "node";
-  for (const auto& n : names_) {
-    if (comm == n.substr(0, 15)) return true;
-    if (!argv.empty() && basename_of(argv[0]) == n) return true;
-    if (interpreter && argv.size() > 1 && basename_of(argv[1]) == n) return true;
-  }
+  for (const auto& n : names_)
+    if (model::process_named(n, comm, argv)) return true;
   return false;
 }
 
