@@ -60,7 +60,8 @@ TEST_CASE("real systemd: a Type=notify start that times out, run around systemct
   auto status = bed.sh("systemctl show -p Result --value " + unit);
   CHECK(contains(status.out, "timeout"));
   // The same start seen inside the container (an operator's machinectl
-  // shell): run around systemctl start, and attach by the unit's name.
+  // shell): run around systemctl start, and attach by the unit's name; then
+  // from the host by the unit's cgroup.
   auto inside = [&](const Output& o, const char* how) {
     INFO(how << "\n" << o.out);
     const json& s = summary_of(o);
@@ -76,6 +77,10 @@ TEST_CASE("real systemd: a Type=notify start that times out, run around systemct
   inside(run_inside(bed, unit), "run inside");
   bed.sh("systemctl reset-failed " + unit);
   inside(attach_inside(bed, unit, "systemctl start " + unit + " || true"), "attach inside");
+  // And from the host, attached to the unit's cgroup path before it starts.
+  bed.sh("systemctl reset-failed " + unit);
+  inside(attach_from_host(bed, bed.host_cgroup(unit), "systemctl start " + unit + " || true"),
+         "attach from the host by cgroup path");
 }
 
 TEST_CASE("real systemd: attach from the host to a unit that only the container knows, started after attach",
