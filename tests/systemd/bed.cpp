@@ -1,7 +1,5 @@
 #include "bed.h"
 
-#include <catch2/catch.hpp>
-
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/mount.h>
@@ -17,6 +15,10 @@
 #include <set>
 #include <sstream>
 #include <thread>
+
+#include <catch2/catch.hpp>
+
+#include "scenario.h"
 
 namespace pmtest {
 namespace {
@@ -250,6 +252,12 @@ const json& summary_of(const Output& o) {
   const json* s = o.summary();
   REQUIRE(s);
   return *s;
+}
+
+const json* failed_finding(const Output& o, const json& sum, const std::string& rule) {
+  CHECK(o.status == 1);
+  CHECK(sum["verdict"] == "failed");
+  return finding(o, rule);
 }
 
 std::string exec_line(const std::vector<std::string>& argv) {

@@ -64,6 +64,10 @@ Output attach_from_host(const SystemdBed& bed, const std::string& target, const 
 // DIR/out-N.txt, for reading a failure whole.
 const json& summary_of(const Output& o);
 
+// A failed start's finding of `rule`: checks that pmtrace exited 1 with the
+// verdict "failed" (`sum`, its summary); null when the rule found nothing.
+const json* failed_finding(const Output& o, const json& sum, const std::string& rule);
+
 // A unit file's ExecStart= line of argv (words with no spaces).
 std::string exec_line(const std::vector<std::string>& argv);
 inline bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }

@@ -108,10 +108,8 @@ TEST_CASE("real systemd: a --preload import stalled on an unanswered database co
   auto check = [&](const Output& o, const char* how, int timeout_s) {
     INFO(how << "\n" << o.out << "\n" << o.err);
     const json* sum = &summary_of(o);
-    CHECK(o.status == 1);
-    CHECK((*sum)["verdict"] == "failed");
     CHECK((*sum)["unit"] == unit);
-    const json* st = finding(o, "start-timeout");
+    const json* st = failed_finding(o, *sum, "start-timeout");
     REQUIRE(st);
     CHECK(contains(field(st, "title"), "the start of " + unit + " timed out after"));
     CHECK(contains(field(st, "title"), "TimeoutStartSec=" + std::to_string(timeout_s) + " s"));

@@ -64,10 +64,7 @@ TEST_CASE("real systemd: a Type=notify start that times out, run around systemct
   // from the host by the unit's cgroup.
   auto inside = [&](const Output& o, const char* how) {
     INFO(how << "\n" << o.out);
-    const json& s = summary_of(o);
-    CHECK(o.status == 1);
-    CHECK(s["verdict"] == "failed");
-    const json* f = finding(o, "start-timeout");
+    const json* f = failed_finding(o, summary_of(o), "start-timeout");
     REQUIRE(f);
     CHECK(contains(field(f, "explanation"), "NOTIFY_SOCKET was not in gunicorn's environment"));
     CHECK(contains((*f)["facts"].dump(), "start operation timed out"));

@@ -12,18 +12,6 @@
 
 using namespace pmtest;
 
-namespace {
-
-// A failed start's finding of `rule`: pmtrace exited 1 with the verdict
-// "failed" (null when the rule found nothing).
-const json* failed_finding(const Output& o, const json& sum, const std::string& rule) {
-  CHECK(o.status == 1);
-  CHECK(sum["verdict"] == "failed");
-  return finding(o, rule);
-}
-
-}  // namespace
-
 TEST_CASE("real systemd: an ExecStartPre= that fails: its command, status and output, ExecStart= never ran",
           "[root][systemd][execstartpre]") {
   SystemdBed bed;
