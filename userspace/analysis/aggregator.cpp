@@ -155,6 +155,15 @@ void Aggregator::adopt_running(std::uint32_t pid, std::uint32_t ppid, const std:
   }
 }
 
+const Process* Aggregator::running_before_tracing() const {
+  const Process* found = nullptr;
+  for (const auto& [pid, p] : procs_)
+    if (p.running_before && !p.exec_ns && p.role != Role::service_manager &&
+        (!found || (p.role == Role::gunicorn_master && found->role != Role::gunicorn_master)))
+      found = &p;
+  return found;
+}
+
 bool Aggregator::descends_from(std::uint32_t pid, std::uint32_t ancestor) const {
   for (int depth = 0; depth < 64 && pid; ++depth) {
     if (pid == ancestor) return true;

@@ -188,6 +188,11 @@ class Aggregator {
   // command line and so its role (a gunicorn master, its workers).
   void adopt_running(std::uint32_t pid, std::uint32_t ppid, const std::string& comm,
                      const std::vector<std::string>& argv);
+  // The service was already running when tracing began: its gunicorn master
+  // if one was adopted, else its first adopted process (the service
+  // manager aside), still running the program it had then; null when its
+  // start was seen.
+  const Process* running_before_tracing() const;
   // The process `pmtrace run` started (the wrapped command); 0 for attach.
   void set_wrapped_pid(std::uint32_t pid) { wrapped_pid_ = pid; }
   std::uint32_t wrapped_pid() const { return wrapped_pid_; }

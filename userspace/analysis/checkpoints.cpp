@@ -40,12 +40,9 @@ Checkpoints infer_checkpoints(const Aggregator& agg, bool service_failed) {
   // it: its master, or its first process, from /proc.
   const Process* first = nullptr;
   const Process* master = nullptr;
-  const Process* before = nullptr;
+  const Process* before = agg.running_before_tracing();
   auto since = [](const Process& p) { return p.exec_ns.value_or(p.first_ns); };
   for (const auto& [pid, p] : agg.processes()) {
-    if (p.running_before && p.role != Role::service_manager &&
-        (!before || (p.role == Role::gunicorn_master && before->role != Role::gunicorn_master)))
-      before = &p;
     if (p.exec_ns && (!first || *p.exec_ns < *first->exec_ns)) first = &p;
     if (p.role == Role::gunicorn_master && (!master || since(p) < since(*master))) master = &p;
   }
@@ -56,7 +53,7 @@ Checkpoints infer_checkpoints(const Aggregator& agg, bool service_failed) {
                               (before ? ", " + pid_text(before->pid) : std::string()) + ", was already running)";
 
   Phase started{"started", {}, {}};
-  if (before && !(first && first->pid == before->pid)) {
+  if (before) {
     started.ts = t0;
     started.evidence = already;
   } else if (first) {

@@ -77,10 +77,8 @@ double seconds_since_start(const analysis::Aggregator& agg, std::uint64_t ts_ns)
 }
 
 std::string after_start_text(const analysis::Aggregator& agg, std::uint64_t ts_ns) {
-  bool before = false;
-  for (const auto& [pid, p] : agg.processes())
-    before |= p.running_before && p.role != analysis::Role::service_manager && !p.exec_ns;
-  return seconds_text(seconds_since_start(agg, ts_ns)) + (before ? " after tracing began" : " after start");
+  return seconds_text(seconds_since_start(agg, ts_ns)) +
+         (agg.running_before_tracing() ? " after tracing began" : " after start");
 }
 
 std::string seconds_text(double s) {
