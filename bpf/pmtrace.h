@@ -31,25 +31,13 @@
 #define PM_CGPATH_LEN 128   /* cgroup path key, relative to the cgroup2 root */
 #define PM_MAX_CPUS 256     /* bound of the per-CPU loss counters */
 
+/* Event types, numbered by the catalogue (pmtrace_events.def). */
 enum pm_event_type {
 	PM_EV_INVALID = 0,
-	PM_EV_EXEC = 1,            /* sched_process_exec */
-	PM_EV_EXEC_FAIL = 2,       /* execve/execveat returned an error */
-	PM_EV_FORK = 3,            /* sched_process_fork, new processes only */
-	PM_EV_EXIT = 4,            /* sched_process_exit, last thread of a process */
-	PM_EV_SIGNAL_GENERATE = 5, /* signal_generate: sender is the header's task */
-	PM_EV_SIGNAL_DELIVER = 6,  /* signal_deliver: receiver is the header's task */
-	PM_EV_OPEN_FAIL = 7,       /* openat/openat2 returned an error */
-	PM_EV_CONNECT = 8,         /* connect() returned (any result) */
-	PM_EV_TCP_CONNECT = 9,     /* a TCP socket left SYN_SENT (async connect result) */
-	PM_EV_BIND = 10,           /* bind() returned (any result) */
-	PM_EV_LISTEN = 11,         /* a TCP socket reached LISTEN */
-	PM_EV_WRITE = 12,          /* write() to fd 1 or 2 */
-	PM_EV_OOM_VICTIM = 13,     /* oom:mark_victim */
-	PM_EV_CGROUP_ADOPT = 14,   /* a watched unit cgroup was created and is now tracked */
-	PM_EV_CHDIR_FAIL = 15,     /* chdir() returned an error */
-	PM_EV_MILESTONE = 16,      /* the first time a process did something that marks progress */
-	PM_EV_TYPE_MAX = 17,       /* bound for arrays indexed by type */
+#define PM_EVENT(number, WIRE, wire, name, Model, description) PM_EV_##WIRE = number,
+#include "pmtrace_events.def"
+#undef PM_EVENT
+	PM_EV_TYPE_MAX, /* one past the last: bound for arrays indexed by type */
 };
 
 /* pm_hdr.flags */

@@ -1,6 +1,7 @@
 // Writes the seed corpus of the decode fuzzer: one realistic ring-buffer record
 // per event type, filled through the wire structs of bpf/pmtrace.h (so the
-// seeds follow the header), plus a malformed one.
+// seeds follow the header), a zero-filled one per row of the event catalogue
+// (bpf/pmtrace_events.def), plus a malformed one.
 //
 //   c++ -std=c++20 -I bpf tests/fuzz/make_seeds.cpp -o /tmp/make_seeds
 //   /tmp/make_seeds tests/fuzz/corpus/decode
@@ -236,5 +237,10 @@ int main(int argc, char** argv) {
     auto r = rec<pm_ev_fork>(PM_EV_FORK, "x");
     put("too-short", &r, sizeof(pm_hdr) - 1);
   }
+  // Every row of the event catalogue, zero-filled: a type added to the
+  // catalogue has a seed before anyone writes a realistic one for it.
+#define PM_EVENT(number, WIRE, wire, name, Model, description) put("zero-" #name, rec<wire>(PM_EV_##WIRE, "x"));
+#include "pmtrace_events.def"
+#undef PM_EVENT
   return 0;
 }

@@ -209,7 +209,9 @@ TEST_CASE("run: events the ring buffer had no room for are counted, never silent
   CHECK((*s)["lost"]["total"].get<std::uint64_t>() >= lost_opens);
 
   auto text = run_pmtrace({"run", "--ringbuf-size", "8K", "--", prog("open_fail"), path, std::to_string(n)});
-  CHECK(text.out.find("lost because the ring buffer was full: increase --ringbuf-size") != std::string::npos);
+  CHECK(text.out.find("lost because the ring buffer was full (") != std::string::npos);
+  CHECK(text.out.find(" open_failed") != std::string::npos);
+  CHECK(text.out.find("): increase --ringbuf-size") != std::string::npos);
 }
 
 TEST_CASE("run: a ring buffer size that is not a power of two is refused", "[root][run][errors]") {

@@ -96,9 +96,10 @@ void write_gz(const std::string& path, const std::string& text) {
   gzclose(g);
 }
 
-std::string header_line(int schema = record::kSchema) {
+std::string header_line(int schema = record::kSchema, int wire = pm::model::kWireVersion) {
   record::Header h;
   h.schema = schema;
+  h.wire_version = wire;
   h.mode = "run";
   h.target = "gunicorn app:app";
   h.backend = "bpf";
@@ -338,6 +339,22 @@ TEST_CASE("recording: bad files get one clear line, never a crash", "[record][ho
   CHECK(err_of(d.file("newer.pmt")).find("newer pmtrace (recording schema 2") != std::string::npos);
   write_gz(d.file("zero.pmt"), header_line(0));
   CHECK(err_of(d.file("zero.pmt")).find("no valid schema") != std::string::npos);
+  // The wire version is written and checked: a newer one is refused by name,
+  // a recording from before the field existed reads as version 1.
+  CHECK(header_line().find("\"wire_version\":" + std::to_string(pm::model::kWireVersion)) != std::string::npos);
+  write_gz(d.file("newwire.pmt"), header_line(record::kSchema, pm::model::kWireVersion + 1));
+  CHECK(err_of(d.file("newwire.pmt")).find("newer pmtrace (wire version " +
+                                           std::to_string(pm::model::kWireVersion + 1)) != std::string::npos);
+  write_gz(d.file("zerowire.pmt"), header_line(record::kSchema, 0));
+  CHECK(err_of(d.file("zerowire.pmt")).find("no valid wire version") != std::string::npos);
+  {
+    auto j = nlohmann::json::parse(header_line());
+    j.erase("wire_version");
+    write_gz(d.file("oldwire.pmt"), j.dump() + "\n");
+    auto r = record::Reader::open(d.file("oldwire.pmt"));
+    REQUIRE(r);
+    CHECK((*r)->header().wire_version == 1);
+  }
   // A first line of many megabytes without a newline is not read whole.
   write_gz(d.file("long.pmt"), std::string(5u << 20, '{'));
   CHECK(err_of(d.file("long.pmt")).find("is not a pmtrace recording") != std::string::npos);

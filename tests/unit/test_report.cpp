@@ -399,7 +399,7 @@ TEST_CASE("TextSink: timeline lines, loss counts and FAILED lines", "[sink]") {
   CHECK(has(text, "\n  +0.500s" + std::string(7, ' ') + "5 gunicorn" + std::string(8, ' ') +
                       "exec /usr/bin/gunicorn: gunicorn --env SECRET_KEY=*** app:app\n"));
   CHECK(has(text, "\n42 events in 3.00s (timeout); 11 lost\n"));
-  CHECK(has(text, "\n  7 lost because the ring buffer was full: increase --ringbuf-size\n"));
+  CHECK(has(text, "\n  7 lost because the ring buffer was full (3 signal_generate, 4 write): increase --ringbuf-size\n"));
   CHECK(has(text, "\n  2 new processes could not be tracked (map full)"));
   CHECK(has(text, "\n  1 malformed and 1 unknown records skipped\n"));
   CHECK(has(text, "\nnote: openat2 tracepoint not available\n"));
@@ -495,4 +495,18 @@ TEST_CASE("report: a ring-buffer loss of every event type reaches the JSON and b
     CHECK(back->unknown == 0);
   }
   CHECK(pm::model::Losses::kTypes == static_cast<std::size_t>(EventType::milestone) + 1);
+}
+
+TEST_CASE("report: the text report names a ring-buffer loss of every event type, milestone included",
+          "[report][losses]") {
+  for (EventType t : pm::model::kEventTypes) {
+    Summary s;
+    s.losses.ring_full[static_cast<std::size_t>(t)] = 5;
+    std::ostringstream out;
+    TextSink sink(out);
+    sink.begin(RunInfo{});
+    sink.end(s);
+    INFO(out.str());
+    CHECK(has(out.str(), std::string("5 lost because the ring buffer was full (5 ") + pm::model::type_name(t) + ")"));
+  }
 }

@@ -48,6 +48,6 @@ TEST_CASE("text sink: runs of writes and of ENOENT opens fold into one line", "[
   CHECK(text.find("stderr (3 writes)") != std::string::npos);
   CHECK(text.find("KeyError: 'SECRET_KEY'") != std::string::npos);
   CHECK(text.find("open failed EACCES /var/log/app.log") != std::string::npos);  // denials never fold
-  CHECK(text.find("2 lost because the ring buffer was full: increase --ringbuf-size") != std::string::npos);
+  CHECK(text.find("2 lost because the ring buffer was full (2 write): increase --ringbuf-size") != std::string::npos);
   CHECK(text.find("\nVERDICT: healthy") != std::string::npos);
 }

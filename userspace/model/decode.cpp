@@ -11,6 +11,12 @@
 #include "util/strings.h"
 
 namespace pm::model {
+
+// The kernel's enum and the model's are built from the same catalogue rows; the
+// bound of both is checked here, where the two meet.
+static_assert(kEventTypeEnd == PM_EV_TYPE_MAX, "model and wire disagree on the number of event types");
+static_assert(kWireVersion == PM_WIRE_VERSION, "model/decode.h's kWireVersion must follow bpf/pmtrace.h");
+
 namespace {
 
 template <typename T>
@@ -178,22 +184,10 @@ DecodeResult decode_record(const void* data, std::size_t size) noexcept {
       return r;
     }
     switch (h.type) {
-      case PM_EV_EXEC: return decode_as<pm_ev_exec>(data, size);
-      case PM_EV_EXEC_FAIL: return decode_as<pm_ev_exec_fail>(data, size);
-      case PM_EV_FORK: return decode_as<pm_ev_fork>(data, size);
-      case PM_EV_EXIT: return decode_as<pm_ev_exit>(data, size);
-      case PM_EV_SIGNAL_GENERATE: return decode_as<pm_ev_signal_generate>(data, size);
-      case PM_EV_SIGNAL_DELIVER: return decode_as<pm_ev_signal_deliver>(data, size);
-      case PM_EV_OPEN_FAIL: return decode_as<pm_ev_open_fail>(data, size);
-      case PM_EV_CONNECT: return decode_as<pm_ev_connect>(data, size);
-      case PM_EV_TCP_CONNECT: return decode_as<pm_ev_tcp_connect>(data, size);
-      case PM_EV_BIND: return decode_as<pm_ev_bind>(data, size);
-      case PM_EV_LISTEN: return decode_as<pm_ev_listen>(data, size);
-      case PM_EV_WRITE: return decode_as<pm_ev_write>(data, size);
-      case PM_EV_OOM_VICTIM: return decode_as<pm_ev_oom_victim>(data, size);
-      case PM_EV_CGROUP_ADOPT: return decode_as<pm_ev_cgroup_adopt>(data, size);
-      case PM_EV_CHDIR_FAIL: return decode_as<pm_ev_chdir_fail>(data, size);
-      case PM_EV_MILESTONE: return decode_as<pm_ev_milestone>(data, size);
+#define PM_EVENT(number, WIRE, wire, name, Model, description) \
+  case PM_EV_##WIRE: return decode_as<wire>(data, size);
+#include "pmtrace_events.def"
+#undef PM_EVENT
       default: r.error = DecodeError::unknown_type; return r;
     }
   } catch (...) {  // std::bad_alloc from a string: count it as malformed

@@ -9,6 +9,10 @@
 
 namespace pm::model {
 
+// The wire version (PM_WIRE_VERSION of bpf/pmtrace.h, checked in decode.cpp)
+// this build decodes; recordings carry the version of the pmtrace that made them.
+inline constexpr int kWireVersion = 1;
+
 enum class DecodeError {
   none,
   too_short,      // smaller than the common header

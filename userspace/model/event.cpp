@@ -2,43 +2,32 @@
 
 #include <sys/socket.h>
 
-#include <array>
-#include <utility>
 
 namespace pm::model {
-namespace {
-
-constexpr std::array<std::pair<EventType, const char*>, 16> kNames{{
-    {EventType::exec, "exec"},
-    {EventType::exec_failed, "exec_failed"},
-    {EventType::fork, "fork"},
-    {EventType::exit, "exit"},
-    {EventType::signal_generate, "signal_generate"},
-    {EventType::signal_deliver, "signal_deliver"},
-    {EventType::open_failed, "open_failed"},
-    {EventType::connect, "connect"},
-    {EventType::tcp_connect, "tcp_connect"},
-    {EventType::bind, "bind"},
-    {EventType::listen, "listen"},
-    {EventType::write, "write"},
-    {EventType::oom_victim, "oom_victim"},
-    {EventType::cgroup_adopt, "cgroup_adopt"},
-    {EventType::chdir_failed, "chdir_failed"},
-    {EventType::milestone, "milestone"},
-}};
-
-}  // namespace
-
 const char* type_name(EventType t) {
-  for (const auto& [type, name] : kNames)
-    if (type == t) return name;
+  switch (t) {
+#define PM_EVENT(number, WIRE, wire, name, Model, description) \
+  case EventType::name: return #name;
+#include "pmtrace_events.def"
+#undef PM_EVENT
+  }
   return "unknown";
 }
 
+const char* type_description(EventType t) {
+  switch (t) {
+#define PM_EVENT(number, WIRE, wire, name, Model, description) \
+  case EventType::name: return description;
+#include "pmtrace_events.def"
+#undef PM_EVENT
+  }
+  return "";
+}
+
 bool type_from_name(const std::string& name, EventType& out) {
-  for (const auto& [type, n] : kNames) {
-    if (name == n) {
-      out = type;
+  for (EventType t : kEventTypes) {
+    if (name == type_name(t)) {
+      out = t;
       return true;
     }
   }

@@ -5,32 +5,33 @@
 
 #include <cstdint>
 #include <string>
+#include <type_traits>
 #include <variant>
 #include <vector>
 
 namespace pm::model {
 
+// Numbered by the catalogue, bpf/pmtrace_events.def (one row per type).
 enum class EventType : std::uint16_t {
-  exec = 1,
-  exec_failed = 2,
-  fork = 3,
-  exit = 4,
-  signal_generate = 5,
-  signal_deliver = 6,
-  open_failed = 7,
-  connect = 8,
-  tcp_connect = 9,
-  bind = 10,
-  listen = 11,
-  write = 12,
-  oom_victim = 13,
-  cgroup_adopt = 14,
-  chdir_failed = 15,
-  milestone = 16,  // the last: kEventTypeEnd follows it
+#define PM_EVENT(number, WIRE, wire, name, Model, description) name = number,
+#include "pmtrace_events.def"
+#undef PM_EVENT
 };
-// One past the highest event type: the size of arrays indexed by type (the
-// kernel's PM_EV_TYPE_MAX, checked where the two meet, sources/bpf_source.cpp).
-inline constexpr std::size_t kEventTypeEnd = static_cast<std::size_t>(EventType::milestone) + 1;
+// How many types the catalogue has, and one past the highest: the size of
+// arrays indexed by type (the kernel's PM_EV_TYPE_MAX, checked in model/decode.cpp).
+inline constexpr std::size_t kEventTypeCount = 0
+#define PM_EVENT(...) +1
+#include "pmtrace_events.def"
+#undef PM_EVENT
+    ;
+inline constexpr std::size_t kEventTypeEnd = kEventTypeCount + 1;
+
+// Every type, in catalogue order.
+inline constexpr EventType kEventTypes[] = {
+#define PM_EVENT(number, WIRE, wire, name, Model, description) EventType::name,
+#include "pmtrace_events.def"
+#undef PM_EVENT
+};
 
 // Stable names used in JSON and recordings ("exec", "open_failed", ...).
 const char* type_name(EventType t);
@@ -153,9 +154,29 @@ struct Milestone {
   SockAddr peer;  // accept: the client
 };
 
-using Payload = std::variant<Exec, ExecFailed, Fork, Exit, SignalGenerate, SignalDeliver, OpenFailed,
-                             Connect, TcpConnect, Bind, Listen, Write, OomVictim, CgroupAdopt, ChdirFailed,
-                             Milestone>;
+namespace detail {
+template <typename... T>
+struct TypeList {
+  template <typename U>
+  using add = TypeList<T..., U>;
+  using variant = std::variant<T...>;
+};
+}  // namespace detail
+
+// One alternative per catalogue row, in its order: alternative I is type I + 1.
+using Payload = detail::TypeList<>
+#define PM_EVENT(number, WIRE, wire, name, Model, description) ::add<Model>
+#include "pmtrace_events.def"
+#undef PM_EVENT
+    ::variant;
+#define PM_EVENT(number, WIRE, wire, name, Model, description)                                    \
+  static_assert(std::is_same_v<std::variant_alternative_t<number - 1, Payload>, Model>,            \
+                "pmtrace_events.def: rows must be numbered 1, 2, 3... in order (" #name ")");
+#include "pmtrace_events.def"
+#undef PM_EVENT
+
+// The catalogue's description of a type (docs, --help); "" for an unknown type.
+const char* type_description(EventType t);
 
 struct Event {
   Header hdr;

@@ -2,6 +2,7 @@
 
 #include "model/json_fields.h"
 #include "model/names.h"
+#include "util/strings.h"
 
 #include <limits>
 
@@ -105,7 +106,10 @@ void fill(json& j, const ChdirFailed& p) {
   j["errno"] = errno_name(p.err);
 }
 void fill(json& j, const Milestone& p) {
-  j["kind"] = p.kind == MilestoneKind::heartbeat ? "heartbeat" : p.kind == MilestoneKind::accept ? "accept" : "unknown";
+  // A kind this version has no name for (a newer kernel side) keeps its number.
+  j["kind"] = p.kind == MilestoneKind::heartbeat ? std::string("heartbeat")
+              : p.kind == MilestoneKind::accept  ? std::string("accept")
+                                                 : "kind " + std::to_string(static_cast<std::uint32_t>(p.kind));
   j["fd"] = p.fd;
   if (p.peer.family) j["peer"] = to_json(p.peer);
 }
@@ -255,6 +259,9 @@ void read(JsonFields& r, Milestone& p) {
   r.str("kind", kind);
   if (kind == "heartbeat") p.kind = MilestoneKind::heartbeat;
   else if (kind == "accept") p.kind = MilestoneKind::accept;
+  else if (auto n = parse_int(kind.rfind("kind ", 0) == 0 ? std::string_view(kind).substr(5) : std::string_view());
+           n && *n >= 0 && *n <= 0xffffffffll)
+    p.kind = static_cast<MilestoneKind>(*n);
   else if (r.ok()) r.fail("unknown milestone kind");
   r.num("fd", p.fd, false);
   r.addr("peer", p.peer, false);

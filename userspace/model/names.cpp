@@ -161,7 +161,7 @@ bool errno_from_name(const std::string& name, int& out) {
     out = 0;
     return true;
   }
-  static const auto m = reverse_table(errno_name, 1, 4095);
+  static const auto m = reverse_table(errno_name, 0, 4095);  // 0 too: errno_name(0) is "0"
   return lookup(m, name, out) || numbered(name, "E", out);
 }
 

@@ -92,3 +92,11 @@ PM_OFF(pm_ev_chdir_fail, path, 72);
 PM_SIZE(pm_ev_milestone, 192);
 PM_OFF(pm_ev_milestone, fd, 68);
 PM_OFF(pm_ev_milestone, addr, 72);
+
+// Every catalogue row's wire struct starts with the common header and keeps
+// 8-byte alignment (ring buffer records are 8-aligned).
+#define PM_EVENT(number, WIRE, wire, name, Model, description)                  \
+  static_assert(offsetof(struct wire, hdr) == 0, #wire " must start with pm_hdr"); \
+  static_assert(sizeof(struct wire) % 8 == 0, #wire " size must be a multiple of 8");
+#include "pmtrace_events.def"
+#undef PM_EVENT

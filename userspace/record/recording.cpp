@@ -32,6 +32,7 @@ json to_json(const Header& h) {
   return {{"type", "header"},
           {"format", kFormat},
           {"schema", h.schema},
+          {"wire_version", h.wire_version},
           {"pmtrace_version", h.pmtrace_version},
           {"host", h.host},
           {"kernel", h.kernel},
@@ -197,6 +198,13 @@ Result<std::unique_ptr<Reader>> Reader::open(const std::string& path) {
   if (hd.schema > kSchema)
     return make_error(path + " was written by a newer pmtrace (recording schema " + std::to_string(hd.schema) +
                       "; this pmtrace reads schema " + std::to_string(kSchema) + "): explain it with that version");
+  hd.wire_version = 1;
+  f.num("wire_version", hd.wire_version, false);
+  if (!f.ok() || hd.wire_version < 1) return make_error(path + ": the recording header has no valid wire version");
+  if (hd.wire_version > model::kWireVersion)
+    return make_error(path + " holds events of a newer pmtrace (wire version " + std::to_string(hd.wire_version) +
+                      "; this pmtrace knows version " + std::to_string(model::kWireVersion) +
+                      "): explain it with that version");
   f.str("pmtrace_version", hd.pmtrace_version, false);
   f.str("host", hd.host, false);
   f.str("kernel", hd.kernel, false);

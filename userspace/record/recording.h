@@ -23,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "model/decode.h"
 #include "model/event.h"
 #include "model/losses.h"
 #include "util/result.h"
@@ -36,6 +37,9 @@ inline constexpr std::size_t kMaxLine = 1 << 20;
 
 struct Header {
   int schema = kSchema;
+  // The event wire version (model::kWireVersion) of the pmtrace that captured
+  // it; recordings from before the field existed are version 1.
+  int wire_version = model::kWireVersion;
   std::string pmtrace_version;
   std::string host, kernel;  // uname: nodename, release
   std::string backend, mode, target;

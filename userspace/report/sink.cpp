@@ -138,9 +138,17 @@ void TextSink::end(const Summary& s) {
                 static_cast<unsigned long long>(s.events), (s.end_ns - info_.start_ns) / 1e9, s.end_reason.c_str(),
                 static_cast<unsigned long long>(s.losses.total()));
   out_ << buf << "\n";
-  if (s.losses.ring_total())
-    out_ << "  " << s.losses.ring_total()
-         << " lost because the ring buffer was full: increase --ringbuf-size\n";
+  if (s.losses.ring_total()) {
+    out_ << "  " << s.losses.ring_total() << " lost because the ring buffer was full (";
+    const char* sep = "";
+    for (model::EventType t : model::kEventTypes) {
+      if (auto n = s.losses.ring_full[static_cast<std::size_t>(t)]) {
+        out_ << sep << n << " " << model::type_name(t);
+        sep = ", ";
+      }
+    }
+    out_ << "): increase --ringbuf-size\n";
+  }
   if (s.losses.track_full)
     out_ << "  " << s.losses.track_full << " new processes could not be tracked (map full): their events are missing\n";
   if (s.losses.malformed || s.losses.unknown)
