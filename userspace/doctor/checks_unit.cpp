@@ -388,35 +388,18 @@ std::vector<Check> check_environment(Context& c) {
     auto words = target::parse_exec(s->value, c.unit.name, c.user.name);  // systemd splits it as a command line
     for (const auto& word : words ? words->argv : split(s->value, ' ')) set_assignment(c.env, word);
   }
-  // Each EnvironmentFile= with its specifiers expanded; a wildcard expression
-  // is every file it matches, in order (systemd.exec(5)).
-  std::vector<std::pair<const target::UnitSetting*, std::string>> files;
-  for (const auto* s : c.unit.list("Service", "EnvironmentFile")) {
-    std::string path = s->value;
-    bool optional = starts_with(path, "-");
-    if (optional) path.erase(0, 1);
-    path = c.expand(path);
-    glob_t g{};
-    if (path.find_first_of("*?[") != std::string::npos && ::glob(path.c_str(), 0, nullptr, &g) == 0) {
-      for (std::size_t i = 0; i < g.gl_pathc; ++i) files.emplace_back(s, g.gl_pathv[i]);
-    } else {
-      files.emplace_back(s, (optional ? "-" : "") + path);
-    }
-    ::globfree(&g);
-  }
-  for (const auto& [s, value] : files) {
-    std::string path = value;
-    bool optional = starts_with(path, "-");
-    if (optional) path.erase(0, 1);
-    auto text = read_file(path);
-    if (!text) {
-      out.push_back(make("environment-file", optional ? Status::ok : Status::failure,
-                         optional ? "EnvironmentFile=-" + path + " is missing (allowed by '-')"
-                                  : "EnvironmentFile=" + path + " cannot be read: " + read_error(errno),
-                         {Context::where(*s)}, optional ? "" : "create it, or write EnvironmentFile=-" + path + " if it is optional"));
+  // Each EnvironmentFile= as systemd reads it (specifiers, wildcards).
+  for (const auto& f : target::read_environment_files(c.unit, c.user.name)) {
+    const std::string& path = f.path;
+    if (!f.readable) {
+      out.push_back(make("environment-file", f.optional ? Status::ok : Status::failure,
+                         f.optional ? "EnvironmentFile=-" + path + " is missing (allowed by '-')"
+                                    : "EnvironmentFile=" + path + " cannot be read: " + read_error(f.err),
+                         {Context::where(*f.setting)},
+                         f.optional ? "" : "create it, or write EnvironmentFile=-" + path + " if it is optional"));
       continue;
     }
-    auto parsed = target::parse_env_file(*text);
+    const auto& parsed = f.parsed;
     for (const auto& v : parsed.vars) {
       c.env[v.key] = v.value;
       c.env_where[v.key] = {path, v.line};

@@ -482,7 +482,7 @@ std::vector<nlohmann::json> unit_facts(const std::string& unit, const std::strin
   std::vector<nlohmann::json> facts;
   analysis::UnitContext ctx;
   ctx.name = target::normalize_unit_name(unit);
-  std::vector<std::string> env_files;
+  std::vector<target::EnvFileRead> env_files;
   // As systemd loads it: the unit file and its drop-ins, specifiers expanded.
   auto u = root.empty() ? target::load_unit_as_loaded(unit, target::UnitEnv::from_system())
                         : target::load_unit_file(unit, target::UnitEnv::of_root(root));
@@ -566,27 +566,20 @@ std::vector<nlohmann::json> unit_facts(const std::string& unit, const std::strin
     ctx.protect_home = sandbox.protect_home;
     ctx.private_tmp = sandbox.private_tmp;
     ctx.read_write_paths = sandbox.writable;
-    for (const auto* s : u->list("Service", "EnvironmentFile")) {
-      auto expanded = target::expand_specifiers(s->value, u->name);
-      env_files.push_back(expanded ? *expanded : s->value);
-    }
+    env_files = target::read_environment_files(*u, value("User", "root"), root);
   }
   facts.push_back(record::unit_fact(ctx));
-  for (auto path : env_files) {
+  for (const auto& f : env_files) {
     analysis::EnvFileInfo info;
     info.unit = ctx.name;
-    info.optional = starts_with(path, "-");
-    if (info.optional) path.erase(0, 1);
-    info.path = path;
-    if (auto content = read_file(root + path)) {
-      info.readable = true;
-      auto parsed = target::parse_env_file(*content);
-      for (const auto& v : parsed.vars) {
-        info.keys.push_back(v.key);
-        learn_secrets_from_argv({v.key + "=" + v.value});
-      }
-      for (const auto& i : parsed.issues) info.issues.push_back({i.line, i.text, i.key, i.problem, i.corrected});
+    info.optional = f.optional;
+    info.path = f.path;
+    info.readable = f.readable;
+    for (const auto& v : f.parsed.vars) {
+      info.keys.push_back(v.key);
+      learn_secrets_from_argv({v.key + "=" + v.value});
     }
+    for (const auto& i : f.parsed.issues) info.issues.push_back({i.line, i.text, i.key, i.problem, i.corrected});
     facts.push_back(record::env_file_fact(info));
   }
   return facts;

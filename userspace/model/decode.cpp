@@ -29,19 +29,6 @@ SockAddr sockaddr_of(const pm_sockaddr& sa) {
   return decode_sockaddr(sa.family, sa.raw, len);
 }
 
-std::vector<std::string> split_args(const char* buf, std::size_t len) {
-  std::vector<std::string> argv;
-  std::size_t start = 0;
-  for (std::size_t i = 0; i < len; ++i) {
-    if (buf[i] == '\0') {
-      argv.emplace_back(buf + start, i - start);
-      start = i + 1;
-    }
-  }
-  if (start < len) argv.emplace_back(buf + start, len - start);  // cut mid-argument
-  return argv;
-}
-
 Header header_of(const pm_hdr& h) {
   Header out;
   out.type = static_cast<EventType>(h.type);
@@ -63,7 +50,7 @@ Payload payload_of(const pm_ev_exec& e) {
   p.filename = str(e.filename);
   p.interp = str(e.interp);
   std::size_t n = e.args_len > sizeof(e.args) ? sizeof(e.args) : e.args_len;
-  p.argv = split_args(e.args, n);
+  p.argv = split_args(std::string_view(e.args, n));
   p.old_tid = e.old_tid;
   return p;
 }

@@ -340,12 +340,9 @@ void PtraceSource::on_exec(pid_t tid, const EventFn& fn) {
   }
   x.filename = path;
   std::string cmdline = proc_file(tid, "cmdline");
-  x.argv = split(cmdline, '\0', false);
-  if (!x.argv.empty() && x.argv.back().empty()) x.argv.pop_back();
+  x.argv = split_args(cmdline);
   // A script's interpreter, as the kernel's bprm->interp.
-  std::ifstream script(x.filename, std::ios::binary);
-  std::string first;
-  if (script && std::getline(script, first)) x.interp = shebang_interpreter(first);
+  x.interp = shebang_interpreter(read_shebang(x.filename));
   model::Event e;
   e.hdr = header(model::EventType::exec, tid);
   e.body = std::move(x);

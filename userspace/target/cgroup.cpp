@@ -13,6 +13,17 @@
 
 namespace pm::target {
 
+std::vector<ProcCgroupLine> parse_proc_cgroup(std::string_view text) {
+  std::vector<ProcCgroupLine> out;
+  for (const auto& line : split(text, '\n')) {
+    auto first = line.find(':');
+    auto second = first == std::string::npos ? first : line.find(':', first + 1);
+    if (second == std::string::npos) continue;
+    out.push_back({line.substr(0, first), line.substr(first + 1, second - first - 1), line.substr(second + 1)});
+  }
+  return out;
+}
+
 std::string find_cgroup2_mount(const std::string& mounts) {
   for (const auto& line : split(mounts, '\n')) {
     auto f = split(line, ' ');

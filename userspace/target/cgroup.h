@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "util/result.h"
@@ -37,6 +38,15 @@ std::optional<std::string> find_cgroup_by_id(const std::string& root, std::uint6
 // cgroup created later is matched by its name (BpfConfig::cgroup_names).
 // The initial namespace is CGROUP_NS_INIT_INO (0xEFFFFFFB).
 bool in_cgroup_namespace(const std::string& ns_link = "/proc/self/ns/cgroup");
+
+// One line of /proc/PID/cgroup: "0::/system.slice/x.service" (the v2
+// hierarchy: id 0, no controllers) or "5:memory:/x" (a v1 hierarchy). The one
+// parser of that file; a path may itself hold ':'.
+struct ProcCgroupLine {
+  std::string hierarchy, controllers, path;
+  bool v2() const { return hierarchy == "0" && controllers.empty(); }
+};
+std::vector<ProcCgroupLine> parse_proc_cgroup(std::string_view text);
 
 // The pids listed in a cgroup's cgroup.procs.
 std::vector<std::uint32_t> cgroup_procs(const std::string& abs_dir);

@@ -31,6 +31,10 @@
 // of the same name replaces the earlier one (strv_env_replace_consume()).
 #include "target/envfile.h"
 
+#include <glob.h>
+
+#include <cerrno>
+
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -39,6 +43,9 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "target/unit_file.h"
+#include "util/strings.h"
 
 namespace pm::target {
 namespace {
@@ -834,5 +841,44 @@ class Checker {
 }  // namespace
 
 EnvFile parse_env_file(std::string_view text) { return Checker(text).run(); }
+
+std::vector<EnvFileRead> read_environment_files(const UnitFile& unit, const std::string& user,
+                                                const std::string& root) {
+  std::vector<EnvFileRead> out;
+  for (const auto* s : unit.list("Service", "EnvironmentFile")) {
+    std::string value = s->value;
+    bool optional = starts_with(value, "-");
+    if (optional) value.erase(0, 1);
+    auto expanded = expand_specifiers(value, unit.name, user);
+    std::string path = expanded ? *expanded : value;
+    std::vector<std::string> paths;
+    if (path.find_first_of("*?[") != std::string::npos) {
+      glob_t g{};
+      if (::glob((root + path).c_str(), 0, nullptr, &g) == 0)
+        for (std::size_t i = 0; i < g.gl_pathc; ++i) paths.push_back(std::string(g.gl_pathv[i]).substr(root.size()));
+      ::globfree(&g);
+      // systemd globs every value: one that matches nothing fails the start
+      // (glob_extend's -ENOENT) unless it is optional, like a missing file.
+      if (paths.empty()) paths.push_back(path);
+    } else {
+      paths.push_back(path);
+    }
+    for (auto& p : paths) {
+      EnvFileRead r;
+      r.setting = s;
+      r.path = std::move(p);
+      r.optional = optional;
+      errno = 0;
+      if (auto text = read_file(root + r.path)) {
+        r.readable = true;
+        r.parsed = parse_env_file(*text);
+      } else {
+        r.err = errno ? errno : EIO;
+      }
+      out.push_back(std::move(r));
+    }
+  }
+  return out;
+}
 
 }  // namespace pm::target

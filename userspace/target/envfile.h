@@ -38,4 +38,25 @@ struct EnvFile {
 
 EnvFile parse_env_file(std::string_view text);
 
+struct UnitFile;
+struct UnitSetting;
+
+// One file an EnvironmentFile= setting makes the service manager read.
+struct EnvFileRead {
+  const UnitSetting* setting = nullptr;  // the EnvironmentFile= line that names it
+  std::string path;       // specifiers expanded; for a wildcard, one file it matched
+  bool optional = false;  // "-": a missing file is allowed
+  bool readable = false;
+  int err = 0;            // errno when it could not be read
+  EnvFile parsed;         // as systemd reads it (empty unless readable)
+};
+
+// The one reader of a unit's EnvironmentFile= files: every setting of
+// [Service], in order, with its specifiers expanded for `user`, and a wildcard
+// expression replaced by every file it matches, sorted (systemd.exec(5)); the
+// files are read under `root` ("" here, a container's /proc/PID/root there) and
+// their paths are given as the unit sees them.
+std::vector<EnvFileRead> read_environment_files(const UnitFile& unit, const std::string& user = "root",
+                                                const std::string& root = "");
+
 }  // namespace pm::target

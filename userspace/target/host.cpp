@@ -99,12 +99,7 @@ analysis::FileLookup host_path_lookup(const std::string& root) {
       struct stat target{};
       f.target_exists = ::stat(p.c_str(), &target) == 0;
     } else if (S_ISREG(st.st_mode)) {
-      // The first 256 bytes are all the kernel reads of a #! line (BINPRM_BUF_SIZE).
-      std::ifstream in(p, std::ios::binary);
-      char buf[256];
-      in.read(buf, sizeof buf);
-      std::string head(buf, static_cast<std::size_t>(in.gcount()));
-      if (starts_with(head, "#!")) f.shebang = head.substr(0, head.find('\n'));
+      f.shebang = read_shebang(p);
     }
     return f;
   };
@@ -113,18 +108,14 @@ analysis::FileLookup host_path_lookup(const std::string& root) {
 std::optional<std::string> host_memory_limit(std::uint32_t pid) {
   auto text = read_file("/proc/" + std::to_string(pid) + "/cgroup");
   if (!text) return std::nullopt;
-  for (const auto& line : split(*text, '\n')) {
-    // "0::/system.slice/x.service" (v2) or "5:memory:/x" (v1)
-    auto parts = split(line, ':', false);
-    if (parts.size() < 3) continue;
-    std::string path = line.substr(parts[0].size() + parts[1].size() + 2);
+  for (const auto& line : parse_proc_cgroup(*text)) {
     std::string file;
-    if (parts[1] == "memory") {
-      file = "/sys/fs/cgroup/memory" + path + "/memory.limit_in_bytes";
-    } else if (parts[0] == "0" && parts[1].empty()) {
+    if (line.controllers == "memory") {
+      file = "/sys/fs/cgroup/memory" + line.path + "/memory.limit_in_bytes";
+    } else if (line.v2()) {
       auto root = cgroup2_mount();
       if (!root) continue;
-      file = *root + path + "/memory.max";
+      file = *root + line.path + "/memory.max";
     } else {
       continue;
     }

@@ -10,6 +10,7 @@
 #include <map>
 
 #include "model/names.h"
+#include "target/cgroup.h"
 #include "util/strings.h"
 
 namespace pm::target {
@@ -46,9 +47,7 @@ std::optional<ProcInfo> Procfs::read(std::uint32_t pid) const {
   ProcInfo info;
   if (!parse_stat(*stat, info)) return std::nullopt;
   if (auto cmdline = read_file(dir + "/cmdline")) {
-    // NUL-terminated arguments; an empty one is an argument too.
-    info.argv = split(*cmdline, '\0', false);
-    if (!info.argv.empty() && info.argv.back().empty()) info.argv.pop_back();
+    info.argv = split_args(*cmdline);
   }
   return info;
 }
@@ -133,9 +132,8 @@ std::vector<std::uint32_t> Procfs::by_name(const std::string& name) const {
 std::optional<std::string> Procfs::cgroup_of(std::uint32_t pid) const {
   auto text = read_file(root_ + "/proc/" + std::to_string(pid) + "/cgroup");
   if (!text) return std::nullopt;
-  for (const auto& line : split(*text, '\n')) {
-    if (starts_with(line, "0::")) return line.substr(3);
-  }
+  for (const auto& line : parse_proc_cgroup(*text))
+    if (line.v2()) return line.path;
   return std::nullopt;
 }
 

@@ -79,14 +79,6 @@ std::string slice_to_path(const std::string& slice) {
   return out;
 }
 
-std::vector<std::string> environment_files_from_unit_text(const std::string& text) {
-  UnitFile u;
-  u.settings = parse_unit_text(text, "");
-  std::vector<std::string> files;
-  for (const auto* s : u.list("Service", "EnvironmentFile")) files.push_back(s->value);
-  return files;
-}
-
 std::string slice_from_unit_text(const std::string& text) {
   std::string slice;
   for (const auto& s : parse_unit_text(text, "")) {

@@ -36,10 +36,6 @@ bool has_unit_suffix(const std::string& name);
 // systemd's slice naming: "a-b.slice" -> "/a.slice/a-b.slice"; "-.slice" -> "".
 std::string slice_to_path(const std::string& slice);
 
-// The EnvironmentFile= values of a unit file's [Service] section, in order, a
-// leading "-" (missing file allowed) kept; an empty assignment resets the list.
-std::vector<std::string> environment_files_from_unit_text(const std::string& text);
-
 // The last Slice= value in a unit file's text, or "" when it sets none.
 std::string slice_from_unit_text(const std::string& text);
 

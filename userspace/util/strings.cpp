@@ -192,6 +192,29 @@ std::string basename_of(const std::string& path) {
   return pos == std::string::npos ? path : path.substr(pos + 1);
 }
 
+std::string read_shebang(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return "";
+  char buf[256];
+  in.read(buf, sizeof buf);
+  std::string head(buf, static_cast<std::size_t>(in.gcount()));
+  if (!starts_with(head, "#!")) return "";
+  return head.substr(0, head.find('\n'));
+}
+
+std::vector<std::string> split_args(std::string_view s) {
+  std::vector<std::string> argv;
+  std::size_t start = 0;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '\0') {
+      argv.emplace_back(s.substr(start, i - start));
+      start = i + 1;
+    }
+  }
+  if (start < s.size()) argv.emplace_back(s.substr(start));  // cut mid-argument
+  return argv;
+}
+
 std::string shebang_interpreter(const std::string& first_line) {
   if (!starts_with(first_line, "#!")) return "";
   // Only blanks separate: a carriage return (CRLF line endings) is part of

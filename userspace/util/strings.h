@@ -46,6 +46,16 @@ std::string basename_of(const std::string& path);
 // the line is not a "#!" line.
 std::string shebang_interpreter(const std::string& first_line);
 
+// The "#!" line of a file as the kernel reads it: the first line, within the
+// first 256 bytes (BINPRM_BUF_SIZE); "" when the file does not start with "#!"
+// or cannot be read. The one reader of #! lines (exec facts, ptrace, doctor).
+std::string read_shebang(const std::string& path);
+
+// Arguments from NUL-separated bytes (/proc/PID/cmdline, the exec record's
+// argument buffer): each NUL ends one, an empty argument is kept, bytes after
+// the last NUL are a last argument that was cut. The one cmdline parser.
+std::vector<std::string> split_args(std::string_view nul_separated);
+
 // "4096", "64K", "16M", "1G" (powers of 1024) -> bytes.
 std::optional<unsigned long long> parse_size_bytes(std::string_view s);
 

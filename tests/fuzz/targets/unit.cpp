@@ -14,9 +14,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   using namespace pm::target;
   std::string s(reinterpret_cast<const char*>(data), size);
 
-  for (const auto& f : environment_files_from_unit_text(s)) {
-    PM_FUZZ_CHECK(!f.empty());  // an empty assignment resets the list instead
-    PM_FUZZ_CHECK(f.find('\n') == std::string::npos);
+  UnitFile parsed;
+  parsed.settings = parse_unit_text(s, "");
+  for (const auto* f : parsed.list("Service", "EnvironmentFile")) {
+    PM_FUZZ_CHECK(!f->value.empty());  // an empty assignment resets the list instead
+    PM_FUZZ_CHECK(f->value.find('\n') == std::string::npos);
   }
   std::string slice = slice_from_unit_text(s);
   PM_FUZZ_CHECK(slice.find('\n') == std::string::npos);
