@@ -14,24 +14,13 @@
 #include "target/envfile.h"
 #include "target/unit_file.h"
 #include "util/strings.h"
+#include "tmpdir.h"
 
 using namespace std::string_literals;
 
 namespace {
 
-struct Dir {
-  std::string path;
-  Dir() {
-    char t[] = "/tmp/pm-domain-XXXXXX";
-    path = ::mkdtemp(t);
-  }
-  ~Dir() { std::system(("rm -rf " + path).c_str()); }
-  std::string put(const std::string& name, const std::string& text) const {
-    std::string p = path + "/" + name;
-    std::ofstream(p, std::ios::binary) << text;
-    return p;
-  }
-};
+using Dir = pmtest::TmpDir;
 
 pm::target::UnitFile unit_with(const std::string& text) {
   pm::target::UnitFile u;

@@ -18,6 +18,7 @@
 #include "record/facts.h"
 #include "record/recording.h"
 #include "synthetic.h"
+#include "tmpdir.h"
 #include "util/redact.h"
 
 using namespace pm;
@@ -26,14 +27,8 @@ using nlohmann::json;
 
 namespace {
 
-struct Dir {
-  std::string path;
-  Dir() {
-    char t[] = "/tmp/pm-rec-XXXXXX";
-    path = ::mkdtemp(t);
-  }
-  ~Dir() { std::system(("rm -rf " + path).c_str()); }
-  std::string file(const std::string& name) const { return path + "/" + name; }
+struct Dir : pmtest::TmpDir {
+  Dir() : TmpDir("pm-rec") {}
 };
 
 // One event of every type, every field set to something not the default.

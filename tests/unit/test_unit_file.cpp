@@ -4,6 +4,8 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+
+#include "tmpdir.h"
 #include <cstdlib>
 #include <fstream>
 #include <string>
@@ -14,16 +16,9 @@ using namespace pm::target;
 
 namespace {
 struct Tree {
-  std::string root;
-  Tree() {
-    char t[] = "/tmp/pm-units-XXXXXX";
-    root = ::mkdtemp(t);
-  }
-  ~Tree() { std::system(("rm -rf " + root).c_str()); }
-  void write(const std::string& rel, const std::string& text) const {
-    std::system(("mkdir -p $(dirname " + root + rel + ")").c_str());
-    std::ofstream(root + rel) << text;
-  }
+  pmtest::TmpDir dir{"pm-units"};
+  std::string root = dir.path;
+  void write(const std::string& rel, const std::string& text) const { dir.put(rel.substr(1), text); }
   UnitEnv env() const {
     UnitEnv e;
     e.root = root;
