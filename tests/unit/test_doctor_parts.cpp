@@ -137,16 +137,16 @@ TEST_CASE("the fix script: commands once, unit settings in one drop-in, the rest
   u.name = "meats.service";
   u.path = "/etc/systemd/system/meats.service";
   std::vector<doctor::Check> checks(5);
-  checks[0] = doctor::make("writable", doctor::Status::failure, "nobody cannot write /var/x.log");
+  checks[0] = doctor::make(pm::rules::CheckId::writable, doctor::Status::failure, "nobody cannot write /var/x.log");
   checks[0].commands = {"install -o nobody -g nogroup -m 0640 /dev/null /var/x.log"};
-  checks[1] = doctor::make("worker-timeout", doctor::Status::warning, "slow database");
+  checks[1] = doctor::make(pm::rules::CheckId::worker_timeout, doctor::Status::warning, "slow database");
   checks[1].commands = {"sed one"};
-  checks[2] = doctor::make("start-timeout", doctor::Status::warning, "slow start");
+  checks[2] = doctor::make(pm::rules::CheckId::start_timeout, doctor::Status::warning, "slow start");
   checks[2].commands = {"sed one"};
   checks[2].unit_lines = {{"Service", "LogsDirectory=meats"}, {"Unit", "StartLimitBurst=5"}};
-  checks[3] = doctor::make("database", doctor::Status::failure, "PostgreSQL at postgresql://u:pw-hidden-1@h/db refused", {},
+  checks[3] = doctor::make(pm::rules::CheckId::database, doctor::Status::failure, "PostgreSQL at postgresql://u:pw-hidden-1@h/db refused", {},
                            "start the database");
-  checks[4] = doctor::make("bind", doctor::Status::ok, "free");
+  checks[4] = doctor::make(pm::rules::CheckId::bind, doctor::Status::ok, "free");
   checks[4].commands = {"never written: the check passed"};
   std::string s = doctor::fix_script(checks, u, "/etc/systemd/system");
   CHECK(s.rfind("#!/bin/sh\n", 0) == 0);

@@ -46,6 +46,8 @@ TEST_CASE("killed-by-signal: PID 1 stops gunicorn 3 s after start, the master's 
   auto f = rules::killed_by_signal(t.agg);
   REQUIRE(f.size() == 1);  // not one more for each of the master's SIGTERMs to its workers
   CHECK(f[0].severity == rules::Severity::failure);
+  // systemd's stop of a start: doctor's notify and start-timeout checks find it first.
+  CHECK(f[0].preflight == std::vector<rules::CheckId>{rules::CheckId::notify, rules::CheckId::start_timeout});
   CHECK(f[0].title ==
         "gunicorn master (pid 500, uid 33 gid 33) stopped by SIGTERM from PID 1 (systemd) 3.0 s after start, "
         "while 2 workers were running");
@@ -176,6 +178,7 @@ TEST_CASE("killed-by-signal: the traced script that started gunicorn stops it: i
   CHECK(has_fact(f[0], "sender's command line: /bin/bash /srv/app/deploy.sh"));
   CHECK(f[0].fix.find("the process that started the service stopped it") == 0);
   CHECK(f[0].evidence.size() == 6);
+  CHECK(f[0].preflight.empty());  // a supervisor's stop: nothing doctor reads in the unit
 }
 
 TEST_CASE("killed-by-signal: a /bin/kill the supervising script ran counts as the supervisor", "[rules]") {

@@ -78,7 +78,7 @@ int cmd_doctor(const DoctorOptions& opts) {
     for (const auto& c : checks) {
       nlohmann::json unit_lines = nlohmann::json::array();
       for (const auto& l : c.unit_lines) unit_lines.push_back("[" + l.section + "] " + l.line);
-      list.push_back({{"id", c.id}, {"status", doctor::status_name(c.status)}, {"title", c.title},
+      list.push_back({{"id", rules::check_name(c.id)}, {"status", doctor::status_name(c.status)}, {"title", c.title},
                       {"evidence", c.evidence}, {"fix", c.fix}, {"commands", c.commands}, {"unit_settings", unit_lines}});
     }
     nlohmann::json j = {{"type", "doctor"},  {"unit", unit->name},   {"unit_file", unit->path}, {"source", source},
@@ -94,7 +94,7 @@ int cmd_doctor(const DoctorOptions& opts) {
     for (const auto& c : checks) {
       std::string st = c.status == doctor::Status::failure ? "FAILURE" : doctor::status_name(c.status);
       char head[64];
-      std::snprintf(head, sizeof head, "  %-8s %-18s ", st.c_str(), c.id.c_str());
+      std::snprintf(head, sizeof head, "  %-8s %-18s ", st.c_str(), rules::check_name(c.id));
       // Titles and evidence carry names from the unit and the app: one line each.
       std::cout << head << escape_bytes(redact(c.title)) << "\n";
       if (c.status == doctor::Status::failure || c.status == doctor::Status::warning) {

@@ -95,7 +95,7 @@ std::string shebang_of(const std::string& path);
 // A NAME=VALUE word into the environment (a word without '=' is skipped).
 void set_assignment(std::map<std::string, std::string>& env, const std::string& word);
 
-Check make(const std::string& id, Status st, std::string title, std::vector<std::string> evidence = {},
+Check make(CheckId id, Status st, std::string title, std::vector<std::string> evidence = {},
            std::string fix = {});
 
 // Drops this (forked) process to the user's uid, gid and groups; false on failure.
@@ -132,7 +132,7 @@ std::vector<Check> check_paths(const Context& c);
 // chown/install or the systemd *Directory= setting, never a blanket mode.
 enum class PathKind { file, dir, entry };  // entry: made anew in its directory (a socket; a pid file, written by rename)
 // `from_app`: the path comes from the app's own settings, not the unit.
-Check check_writable(const Context& c, const std::string& id, const std::string& label, const std::string& path,
+Check check_writable(const Context& c, CheckId id, const std::string& label, const std::string& path,
                      PathKind kind, bool from_app = false);
 // fix_script.cpp: a word for sh: as it is when it holds only characters sh
 // takes literally (A-Z a-z 0-9 _ . / : @ % + = , -), else single-quoted.

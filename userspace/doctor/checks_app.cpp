@@ -347,23 +347,23 @@ void probe_app(Context& c) {
 
 Check check_import(const Context& c) {
   const AppProbe& a = c.app;
-  if (!c.gunicorn) return make("import", Status::skipped, "not a gunicorn app: nothing to import");
+  if (!c.gunicorn) return make(CheckId::import, Status::skipped, "not a gunicorn app: nothing to import");
   if (c.g.app.empty() && c.g.config.empty())
-    return make("import", Status::failure, "gunicorn is given no app to load: it exits with \"No application module specified\"",
+    return make(CheckId::import, Status::failure, "gunicorn is given no app to load: it exits with \"No application module specified\"",
                 {}, "name the app at the end of ExecStart=, e.g. projectmeats.wsgi:application");
-  if (c.g.app.empty()) return make("import", Status::skipped, "the app is named in gunicorn's config file " + c.g.config + " (not read)");
+  if (c.g.app.empty()) return make(CheckId::import, Status::skipped, "the app is named in gunicorn's config file " + c.g.config + " (not read)");
   if (!a.ran) {
     if (!c.wrapper_cd_unknown.empty())
-      return make("import", Status::skipped, c.wrapper + " changes to " + c.wrapper_cd_unknown +
+      return make(CheckId::import, Status::skipped, c.wrapper + " changes to " + c.wrapper_cd_unknown +
                                                  ", a directory only its shell knows: the import is not tried");
     if (a.python.empty() && c.exec_ok && c.workdir_ok && c.user.exists)
-      return make("import", Status::skipped, "the Python that runs " + c.gunicorn_program +
+      return make(CheckId::import, Status::skipped, "the Python that runs " + c.gunicorn_program +
                                                  " is not known (no #! python line, or a path only the wrapper's shell knows)");
-    return make("import", Status::skipped, "not tried: the checks above must pass first");
+    return make(CheckId::import, Status::skipped, "not tried: the checks above must pass first");
   }
   std::string how = " as " + c.user.name + " with " + a.python + " in " + c.app_dir();
   if (a.timed_out) {
-    Check k = make("import", Status::failure,
+    Check k = make(CheckId::import, Status::failure,
                    a.spec + " did not finish importing within " + std::to_string(c.opts.import_timeout_ms / 1000) + " s" + how,
                    {}, "something at import time waits: a database or HTTP connect without a timeout is the usual one "
                        "(connect_timeout=5 in DATABASE_URL); with --preload gunicorn never gets to READY=1");
@@ -371,8 +371,8 @@ Check check_import(const Context& c) {
     return k;
   }
   if (a.imported)
-    return make("import", Status::ok, a.spec + " imports" + how + " (" + std::to_string(a.ms) + " ms)");
-  Check k = make("import", Status::failure, a.spec + " does not import" + how + ": " + (a.error.empty() ? "no error printed" : a.error));
+    return make(CheckId::import, Status::ok, a.spec + " imports" + how + " (" + std::to_string(a.ms) + " ms)");
+  Check k = make(CheckId::import, Status::failure, a.spec + " does not import" + how + ": " + (a.error.empty() ? "no error printed" : a.error));
   // The last lines of the traceback are the evidence.
   auto lines = split(a.output, '\n');
   std::size_t from = lines.size() > 6 ? lines.size() - 6 : 0;
@@ -399,15 +399,15 @@ std::vector<Check> check_app(const Context& c) {
   std::vector<Check> out;
   const AppProbe& a = c.app;
   if (!c.opts.run_app_checks) {
-    if (a.django) out.push_back(make("app-checks", Status::skipped, "Django's check --deploy and migrations: run with --run-app-checks (runs the app's code)"));
+    if (a.django) out.push_back(make(CheckId::app_checks, Status::skipped, "Django's check --deploy and migrations: run with --run-app-checks (runs the app's code)"));
     return out;
   }
   if (!a.django) {
-    out.push_back(make("app-checks", Status::skipped, a.imported ? "not a Django app" : "the app does not import (see import)"));
+    out.push_back(make(CheckId::app_checks, Status::skipped, a.imported ? "not a Django app" : "the app does not import (see import)"));
     return out;
   }
   if (!a.app_checks_ran) {
-    out.push_back(make("app-checks", Status::skipped, "Django's checks did not run (see import)"));
+    out.push_back(make(CheckId::app_checks, Status::skipped, "Django's checks did not run (see import)"));
     return out;
   }
   std::vector<std::string> errors, warnings;
@@ -416,25 +416,25 @@ std::vector<Check> check_app(const Context& c) {
     (m.level >= 40 ? errors : warnings).push_back(line);
   }
   if (!errors.empty())
-    out.push_back(make("app-checks", Status::failure, "manage.py check --deploy: " + std::to_string(errors.size()) + " errors", errors,
+    out.push_back(make(CheckId::app_checks, Status::failure, "manage.py check --deploy: " + std::to_string(errors.size()) + " errors", errors,
                        "fix each error in the settings (the hint says how)"));
   if (!warnings.empty())
-    out.push_back(make("app-checks", Status::warning, "manage.py check --deploy: " + std::to_string(warnings.size()) + " warnings",
+    out.push_back(make(CheckId::app_checks, Status::warning, "manage.py check --deploy: " + std::to_string(warnings.size()) + " warnings",
                        warnings, "review each warning in the settings (the hint says how), or silence it in SILENCED_SYSTEM_CHECKS"));
   if (errors.empty() && warnings.empty())
-    out.push_back(make("app-checks", Status::ok, "manage.py check --deploy: no issues"));
+    out.push_back(make(CheckId::app_checks, Status::ok, "manage.py check --deploy: no issues"));
   if (!a.migrations_error.empty()) {
-    out.push_back(make("migrations", Status::failure,
+    out.push_back(make(CheckId::migrations, Status::failure,
                        "the migrations could not be read from the database: " + split(a.migrations_error, '\n')[0], {},
                        "check DATABASE_URL and that the database is up (see database)"));
   } else if (!a.unapplied.empty()) {
     std::vector<std::string> ev(a.unapplied.begin(), a.unapplied.begin() + std::min<std::size_t>(a.unapplied.size(), 10));
     if (a.unapplied.size() > 10) ev.push_back("... and " + std::to_string(a.unapplied.size() - 10) + " more");
-    Check k = make("migrations", Status::failure, std::to_string(a.unapplied.size()) + " migrations are not applied", ev,
+    Check k = make(CheckId::migrations, Status::failure, std::to_string(a.unapplied.size()) + " migrations are not applied", ev,
                    "cd " + shell_word(c.app_dir()) + " && sudo -u " + shell_word(c.user.name) + " " + a.python + " manage.py migrate  (with the unit's environment, as part of the deploy)");
     out.push_back(std::move(k));
   } else {
-    out.push_back(make("migrations", Status::ok, "every migration is applied"));
+    out.push_back(make(CheckId::migrations, Status::ok, "every migration is applied"));
   }
   return out;
 }

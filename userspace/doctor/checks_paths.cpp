@@ -115,7 +115,7 @@ Check with_setting_for(const Context& c, const std::pair<const Managed*, std::st
 
 }  // namespace
 
-Check check_writable(const Context& c, const std::string& id, const std::string& label, const std::string& raw,
+Check check_writable(const Context& c, CheckId id, const std::string& label, const std::string& raw,
                      PathKind kind, bool from_app) {
   const User& u = c.user;
   std::string path = c.absolute(raw);
@@ -195,12 +195,12 @@ std::vector<Check> check_paths(const Context& c) {
   if (!c.user.exists) return out;
   const auto& g = c.g;
   if (!g.error_log.empty() && g.error_log != "-")
-    out.push_back(check_writable(c, "writable", "--error-logfile", g.error_log, PathKind::file));
+    out.push_back(check_writable(c, CheckId::writable, "--error-logfile", g.error_log, PathKind::file));
   if (!g.access_log.empty() && g.access_log != "-")
-    out.push_back(check_writable(c, "writable", "--access-logfile", g.access_log, PathKind::file));
-  if (!g.pid_file.empty()) out.push_back(check_writable(c, "writable", "--pid", g.pid_file, PathKind::entry));
+    out.push_back(check_writable(c, CheckId::writable, "--access-logfile", g.access_log, PathKind::file));
+  if (!g.pid_file.empty()) out.push_back(check_writable(c, CheckId::writable, "--pid", g.pid_file, PathKind::entry));
   if (!g.worker_tmp_dir.empty()) {
-    out.push_back(check_writable(c, "writable", "--worker-tmp-dir", g.worker_tmp_dir, PathKind::dir));
+    out.push_back(check_writable(c, CheckId::writable, "--worker-tmp-dir", g.worker_tmp_dir, PathKind::dir));
   } else {
     // gunicorn's workers make their heartbeat files in $TMPDIR or /tmp: a
     // sandbox that makes it read-only kills every worker at boot.
@@ -210,7 +210,7 @@ std::vector<Check> check_paths(const Context& c) {
     if (auto setting = analysis::sandbox_blocks_write(sandbox.protect_system, sandbox.protect_home,
                                                       sandbox.private_tmp, sandbox.writable, tmp + "/x");
         !setting.empty()) {
-      Check k = make("writable", Status::failure,
+      Check k = make(CheckId::writable, Status::failure,
                      "gunicorn's worker heartbeat files in " + tmp + " (no --worker-tmp-dir): " + setting +
                          " makes it read-only for the service, so every worker fails at boot",
                      {setting + ", PrivateTmp=" + (sandbox.private_tmp ? "yes" : "no")},
@@ -230,7 +230,7 @@ std::vector<Check> check_paths(const Context& c) {
   std::string media = from(c.app.media_root, "MEDIA_ROOT");
   if (!media.empty()) {
     // Uploads fail, the start does not: a warning.
-    Check k = check_writable(c, "writable", "MEDIA_ROOT", media, PathKind::dir, !c.app.media_root.empty());
+    Check k = check_writable(c, CheckId::writable, "MEDIA_ROOT", media, PathKind::dir, !c.app.media_root.empty());
     if (k.status == Status::failure) k.status = Status::warning;
     out.push_back(std::move(k));
   }
@@ -241,17 +241,17 @@ std::vector<Check> check_paths(const Context& c) {
     for (const char* key : {"ExecStartPre", "ExecStart"})
       for (const auto* s : c.unit.list("Service", key)) collects |= s->value.find("collectstatic") != std::string::npos;
     if (collects) {
-      out.push_back(check_writable(c, "writable", "STATIC_ROOT (collectstatic)", statics, PathKind::dir, !c.app.static_root.empty()));
+      out.push_back(check_writable(c, CheckId::writable, "STATIC_ROOT (collectstatic)", statics, PathKind::dir, !c.app.static_root.empty()));
     } else {
       std::string path = c.absolute(statics);
       if (!exists(path))
-        out.push_back(make("writable", Status::warning, "STATIC_ROOT " + path + " does not exist: the static files were not collected",
+        out.push_back(make(CheckId::writable, Status::warning, "STATIC_ROOT " + path + " does not exist: the static files were not collected",
                            {}, "python manage.py collectstatic --noinput (as part of the deploy)"));
       else if (!user_can(c.user, path, R_OK | X_OK))
-        out.push_back(make("writable", Status::failure, c.user.name + " cannot read STATIC_ROOT " + path,
+        out.push_back(make(CheckId::writable, Status::failure, c.user.name + " cannot read STATIC_ROOT " + path,
                            {path + ": " + mode_text(path)}, "chmod o+rx " + shell_word(path)));
       else
-        out.push_back(make("writable", Status::ok, c.user.name + " can read STATIC_ROOT " + path));
+        out.push_back(make(CheckId::writable, Status::ok, c.user.name + " can read STATIC_ROOT " + path));
     }
   }
   return out;

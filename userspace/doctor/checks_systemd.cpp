@@ -109,14 +109,14 @@ Check check_notify(const Context& c) {
   bool direct = c.gunicorn && c.wrapper.empty();  // ExecStart runs gunicorn (or python -m gunicorn) itself
   if (type != "notify" && type != "notify-reload") {
     if (direct && c.g.daemon && type != "forking")
-      return make("notify", Status::failure,
+      return make(CheckId::notify, Status::failure,
                   "gunicorn -D (daemon) under Type=" + type + ": the main process forks and exits at once, and systemd takes the service for stopped",
                   {"Type=" + type, "ExecStart= ... -D"}, "drop -D/--daemon: systemd supervises gunicorn in the foreground");
     if (direct && type == "forking" && !c.g.daemon)
-      return make("notify", Status::failure,
+      return make(CheckId::notify, Status::failure,
                   "Type=forking, but gunicorn runs in the foreground (no -D): systemd waits for a fork that never comes and kills the start after TimeoutStartSec",
                   {"Type=forking"}, "Type=notify (gunicorn >= 20 sends READY=1), or Type=exec");
-    return make("notify", Status::ok, "Type=" + type + ": the start completes when the program runs");
+    return make(CheckId::notify, Status::ok, "Type=" + type + ": the start completes when the program runs");
   }
   long long limit = start_timeout(c);
   std::string timed_out = limit == std::numeric_limits<long long>::max()
@@ -124,19 +124,19 @@ Check check_notify(const Context& c) {
                               : "systemd kills it after TimeoutStartSec (" + span_text(limit) + "), result 'timeout'";
   if (direct) {
     if (c.g.daemon)
-      return make("notify", Status::failure, "Type=notify with gunicorn -D: the daemonized gunicorn never becomes ready; " + timed_out,
+      return make(CheckId::notify, Status::failure, "Type=notify with gunicorn -D: the daemonized gunicorn never becomes ready; " + timed_out,
                   {"ExecStart= ... -D"}, "drop -D/--daemon");
     if (!c.app.gunicorn_version.empty() && parse_int(split(c.app.gunicorn_version, '.')[0]).value_or(0) < 20)
-      return make("notify", Status::failure,
+      return make(CheckId::notify, Status::failure,
                   "Type=notify, but gunicorn " + c.app.gunicorn_version + " never sends READY=1 (added in 20.0); " + timed_out,
                   {"gunicorn " + c.app.gunicorn_version}, "upgrade gunicorn to 20 or later, or Type=exec");
-    return make("notify", Status::ok, "Type=notify: gunicorn sends READY=1 itself" +
+    return make(CheckId::notify, Status::ok, "Type=notify: gunicorn sends READY=1 itself" +
                                           (c.app.gunicorn_version.empty() ? std::string() : " (gunicorn " + c.app.gunicorn_version + ")"));
   }
   std::string name;
   std::string text = wrapper_text(c, name);
   if (text.find("gunicorn") == std::string::npos)
-    return make("notify", Status::skipped, "Type=notify: " + c.program + " is not gunicorn; doctor cannot tell whether it sends READY=1");
+    return make(CheckId::notify, Status::skipped, "Type=notify: " + c.program + " is not gunicorn; doctor cannot tell whether it sends READY=1");
   std::vector<std::string> evidence;
   bool drops = false, exec = false;
   int n = 0;
@@ -155,11 +155,11 @@ Check check_notify(const Context& c) {
     }
   }
   if (drops)
-    return make("notify", Status::failure,
+    return make(CheckId::notify, Status::failure,
                 "Type=notify, but " + name + " drops NOTIFY_SOCKET before starting gunicorn: READY=1 never reaches systemd; " + timed_out,
                 evidence, "keep NOTIFY_SOCKET in the environment gunicorn gets (remove the unset / env -i), or Type=exec");
   if (!exec && access != "all") {
-    Check k = make("notify", Status::failure,
+    Check k = make(CheckId::notify, Status::failure,
                    "Type=notify, but " + name + " runs gunicorn without exec: READY=1 comes from gunicorn's pid, not the main "
                    "pid, and NotifyAccess=" + access + " drops it ('Got notification message from PID X, but reception only "
                    "permitted for main PID Y'); " + timed_out,
@@ -167,20 +167,20 @@ Check check_notify(const Context& c) {
     k.unit_lines.push_back({"Service", "NotifyAccess=all"});
     return k;
   }
-  return make("notify", Status::ok, "Type=notify: " + name + (exec ? " execs gunicorn" : " runs gunicorn with NotifyAccess=all"));
+  return make(CheckId::notify, Status::ok, "Type=notify: " + name + (exec ? " execs gunicorn" : " runs gunicorn with NotifyAccess=all"));
 }
 
 Check check_start_timeout(const Context& c) {
   std::string type = c.value("Service", "Type", "simple");
   if (!c.gunicorn || !c.g.preload || (type != "notify" && type != "notify-reload"))
-    return make("start-timeout", Status::skipped, "the start is not held by the app's import (no --preload under Type=notify)");
+    return make(CheckId::start_timeout, Status::skipped, "the start is not held by the app's import (no --preload under Type=notify)");
   long long limit = start_timeout(c);
   DbWait w = database_wait(c);
-  if (w.ms == 0) return make("start-timeout", Status::ok, "no TCP database to wait for; TimeoutStartSec " + span_text(limit));
+  if (w.ms == 0) return make(CheckId::start_timeout, Status::ok, "no TCP database to wait for; TimeoutStartSec " + span_text(limit));
   if (w.ms < limit)
-    return make("start-timeout", Status::ok,
+    return make(CheckId::start_timeout, Status::ok,
                 "a database connect at import ends within " + span_text(w.ms) + ", inside TimeoutStartSec " + span_text(limit));
-  Check k = make("start-timeout", Status::warning,
+  Check k = make(CheckId::start_timeout, Status::warning,
                  "--preload with TimeoutStartSec " + span_text(limit) + ": a database connect at import can take " +
                      span_text(w.ms) + ", and systemd would kill the start before the app could say why",
                  {"--preload: the app is imported before READY=1", w.why});
@@ -189,15 +189,15 @@ Check check_start_timeout(const Context& c) {
 }
 
 Check check_worker_timeout(const Context& c) {
-  if (!c.gunicorn) return make("worker-timeout", Status::skipped, "not gunicorn");
+  if (!c.gunicorn) return make(CheckId::worker_timeout, Status::skipped, "not gunicorn");
   long long t = parse_int(c.g.timeout).value_or(30);
-  if (t <= 0) return make("worker-timeout", Status::ok, "--timeout " + c.g.timeout + ": workers are never aborted");
+  if (t <= 0) return make(CheckId::worker_timeout, Status::ok, "--timeout " + c.g.timeout + ": workers are never aborted");
   std::string tt = "--timeout " + std::to_string(t) + " s" + (c.g.timeout_given ? "" : " (gunicorn's default)");
   if (c.opts.slowest_request_ms > 0) {
     if (c.opts.slowest_request_ms < t * 1000)
-      return make("worker-timeout", Status::ok, "the slowest request (" + span_text(c.opts.slowest_request_ms) + ") ends inside " + tt);
+      return make(CheckId::worker_timeout, Status::ok, "the slowest request (" + span_text(c.opts.slowest_request_ms) + ") ends inside " + tt);
     long long want = (c.opts.slowest_request_ms / 1000) * 2;
-    return make("worker-timeout", Status::failure,
+    return make(CheckId::worker_timeout, Status::failure,
                 "the slowest request takes " + span_text(c.opts.slowest_request_ms) + ", longer than " + tt +
                     ": the master aborts the worker in the middle of it (WORKER TIMEOUT, SIGABRT)",
                 {"--slowest-request " + span_text(c.opts.slowest_request_ms)},
@@ -206,8 +206,8 @@ Check check_worker_timeout(const Context& c) {
   }
   DbWait w = database_wait(c);
   if (w.ms == 0 || w.ms < t * 1000)
-    return make("worker-timeout", Status::ok, tt + (w.ms ? "; a database connect ends within " + span_text(w.ms) : ""));
-  Check k = make("worker-timeout", Status::warning,
+    return make(CheckId::worker_timeout, Status::ok, tt + (w.ms ? "; a database connect ends within " + span_text(w.ms) : ""));
+  Check k = make(CheckId::worker_timeout, Status::warning,
                  "a request that connects to a database that does not answer waits " + span_text(w.ms) + ", longer than " + tt +
                      ": the worker is aborted (WORKER TIMEOUT) instead of answering an error",
                  {w.why});
@@ -217,7 +217,7 @@ Check check_worker_timeout(const Context& c) {
 
 Check check_restart_limit(const Context& c) {
   std::string restart = c.value("Service", "Restart", "no");
-  if (restart == "no") return make("restart-limit", Status::ok, "Restart=no: a failed start stays failed");
+  if (restart == "no") return make(CheckId::restart_limit, Status::ok, "Restart=no: a failed start stays failed");
   const auto& d = c.defaults;
   // StartLimitInterval= is the old name, in [Unit] or [Service].
   long long interval = timespan(c, "Unit", "StartLimitIntervalSec",
@@ -229,7 +229,7 @@ Check check_restart_limit(const Context& c) {
   std::string limit = "StartLimitBurst=" + std::to_string(burst) + " in StartLimitIntervalSec=" + span_text(interval);
   auto no_limit = [&](std::string why) {
     long long want = std::max<long long>(burst * std::max<long long>(delay, 1000) * 2 / 1000, 60);
-    Check k = make("restart-limit", Status::warning,
+    Check k = make(CheckId::restart_limit, Status::warning,
                    "Restart=" + restart + " without a start limit that can trip: " + why +
                        ", so a service that cannot start is restarted forever and the first error scrolls away",
                    {"Restart=" + restart, "RestartSec=" + span_text(delay), limit},
@@ -243,7 +243,7 @@ Check check_restart_limit(const Context& c) {
   if (interval != std::numeric_limits<long long>::max() && (burst - 1) * delay >= interval)
     return no_limit(std::to_string(burst) + " starts RestartSec=" + span_text(delay) + " apart take " +
                     span_text((burst - 1) * delay) + ", never inside StartLimitIntervalSec=" + span_text(interval));
-  return make("restart-limit", Status::ok, "Restart=" + restart + " with " + limit + ": a start that keeps failing stops");
+  return make(CheckId::restart_limit, Status::ok, "Restart=" + restart + " with " + limit + ": a start that keeps failing stops");
 }
 
 }  // namespace

@@ -42,7 +42,7 @@ bool valid_user_name(const std::string& n) {
 
 // User= or Group= names an account this machine does not have.
 Check missing_account(const target::UnitSetting& s, const std::string& command, const std::string& status) {
-  Check k = make("user", Status::failure, s.key + "=" + s.value + " does not exist on this machine",
+  Check k = make(CheckId::user, Status::failure, s.key + "=" + s.value + " does not exist on this machine",
                  {Context::where(s) + ": " + s.key + "=" + s.value},
                  command + "  (or set " + s.key + "= to an existing " + (s.key == "User" ? "user" : "group") +
                      "); systemd fails the start with " + status);
@@ -178,7 +178,7 @@ Check check_user(Context& c) {
       user.uid = pw->pw_uid;
       user.gid = pw->pw_gid;
     }
-    return make("user", Status::skipped, "DynamicUser=yes: systemd makes the user at start (paths checked as nobody)");
+    return make(CheckId::user, Status::skipped, "DynamicUser=yes: systemd makes the user at start (paths checked as nobody)");
   }
   // Specifiers expanded (User=%i in a template), as systemd does.
   target::UnitSetting us_x, gs_x;
@@ -204,13 +204,13 @@ Check check_user(Context& c) {
       user.gid = static_cast<gid_t>(*uid);
       user.home = "/";
       user.group = std::to_string(user.gid);
-      return make("user", Status::warning, "User=" + us->value + " has no passwd entry: systemd runs it as uid and gid " +
+      return make(CheckId::user, Status::warning, "User=" + us->value + " has no passwd entry: systemd runs it as uid and gid " +
                                                us->value + ", with no home directory", {Context::where(*us)},
                   "create the user (useradd --system --uid " + us->value + " NAME), or use a named user");
     }
     if (!pw && !valid_user_name(us->value)) {
       user.exists = false;
-      return make("user", Status::failure, "User=" + us->value + " is not a valid user name", {Context::where(*us)},
+      return make(CheckId::user, Status::failure, "User=" + us->value + " is not a valid user name", {Context::where(*us)},
                   "a name of letters, digits, '_' and '-', not starting with '-' or a digit");
     }
     if (!pw) {
@@ -226,7 +226,7 @@ Check check_user(Context& c) {
     auto gid = parse_int(gs->value);
     struct group* gr = gid ? ::getgrgid(static_cast<gid_t>(*gid)) : ::getgrnam(gs->value.c_str());
     if (!gr && !valid_user_name(gs->value))
-      return make("user", Status::failure, "Group=" + gs->value + " is not a valid group name", {Context::where(*gs)},
+      return make(CheckId::user, Status::failure, "Group=" + gs->value + " is not a valid group name", {Context::where(*gs)},
                   "a name of letters, digits, '_' and '-', not starting with '-' or a digit");
     if (!gr) {
       return missing_account(*gs, "groupadd --system " + shell_word(gs->value), "216/GROUP");
@@ -240,21 +240,21 @@ Check check_user(Context& c) {
       auto gid = parse_int(name);
       struct group* gr = gid ? ::getgrgid(static_cast<gid_t>(*gid)) : ::getgrnam(name.c_str());
       if (!gr)
-        return make("user", Status::failure, "SupplementaryGroups= names " + name + ", which does not exist on this machine",
+        return make(CheckId::user, Status::failure, "SupplementaryGroups= names " + name + ", which does not exist on this machine",
                     {Context::where(*sg)}, "groupadd --system " + shell_word(name) + "  (or remove it from SupplementaryGroups=)");
       user.extra_groups.push_back(gr->gr_gid);
     }
-  return make("user", Status::ok,
+  return make(CheckId::user, Status::ok,
               "runs as " + user.name + " (uid " + std::to_string(user.uid) + ", gid " + std::to_string(user.gid) + ")");
 }
 
 Check check_exec(Context& c) {
   auto execs = c.unit.list("Service", "ExecStart");
-  if (execs.empty()) return make("exec", Status::failure, "the unit has no ExecStart=", {c.unit.path}, "add ExecStart= to [Service]");
+  if (execs.empty()) return make(CheckId::exec, Status::failure, "the unit has no ExecStart=", {c.unit.path}, "add ExecStart= to [Service]");
   const auto* es = execs.front();
   std::string where = Context::where(*es);
   auto cmd = target::parse_exec(es->value, c.unit.name, c.user.name);
-  if (!cmd) return make("exec", Status::failure, "ExecStart= cannot be parsed: " + cmd.error().message, {where});
+  if (!cmd) return make(CheckId::exec, Status::failure, "ExecStart= cannot be parsed: " + cmd.error().message, {where});
   c.argv = cmd->argv;
   // systemd puts the environment into ExecStart=: ${NAME} inside a word,
   // $NAME as a word of its own split at white space (not with the ':' prefix).
@@ -297,19 +297,19 @@ Check check_exec(Context& c) {
   }
   for (const auto& e : c.g.env) set_assignment(c.env, e);  // gunicorn -e KEY=VALUE: set in the app over the unit's
   if (auto why = missing_why(prog); !why.empty())
-    return make("exec", Status::failure, "ExecStart= names a program that is not there: " + why, {where},
+    return make(CheckId::exec, Status::failure, "ExecStart= names a program that is not there: " + why, {where},
                 "install it, or fix the path in ExecStart=; systemd fails the start with 203/EXEC");
   struct stat pst{};
   if (::stat(prog.c_str(), &pst) == 0 && !S_ISREG(pst.st_mode))
-    return make("exec", Status::failure, "ExecStart= names " + prog + ", which is not a regular file", {where},
+    return make(CheckId::exec, Status::failure, "ExecStart= names " + prog + ", which is not a regular file", {where},
                 "point ExecStart= at the program itself; systemd fails the start with 203/EXEC");
-  if (!c.user.exists) return make("exec", Status::skipped, "the user does not exist (see user)");
+  if (!c.user.exists) return make(CheckId::exec, Status::skipped, "the user does not exist (see user)");
   // A script is read by its interpreter: the user needs r as well as x.
   std::string line = shebang_of(prog);
   int need = line.empty() ? X_OK : R_OK | X_OK;
   if (!user_can(c.user, prog, need)) {
     std::string mode = line.empty() ? "o+x" : "o+rx";
-    Check k = make("exec", Status::failure,
+    Check k = make(CheckId::exec, Status::failure,
                    prog + " is not " + (line.empty() ? "executable" : "readable and executable") + " by " + c.user.name,
                    {where, prog + ": " + mode_text(prog)},
                    "chmod " + mode + " " + shell_word(prog) + "  (and every directory above it must be enterable by " +
@@ -322,7 +322,7 @@ Check check_exec(Context& c) {
     if (!interp.empty()) {
       if (auto why = missing_why(interp); !why.empty()) {
         std::string venv = prog.substr(0, prog.rfind("/bin/"));
-        return make("exec", Status::failure,
+        return make(CheckId::exec, Status::failure,
                     prog + " is a script whose interpreter is missing: " + why, {where, prog + ": " + line},
                     prog.find("/bin/") != std::string::npos
                         ? "recreate the virtualenv: python3 -m venv --clear " + shell_word(venv) + " && " + shell_word(venv + "/bin/pip") +
@@ -335,16 +335,16 @@ Check check_exec(Context& c) {
   // found only in the shell; the import check says so.)
   if (!c.wrapper.empty() && c.gunicorn_program[0] == '/' && c.gunicorn_program.find('$') == std::string::npos)
     if (auto why = missing_why(c.gunicorn_program); !why.empty())
-      return make("exec", Status::failure, c.wrapper + " runs gunicorn from a path that is not there: " + why, {where},
+      return make(CheckId::exec, Status::failure, c.wrapper + " runs gunicorn from a path that is not there: " + why, {where},
                   "fix the gunicorn path in " + c.wrapper + " (the virtualenv's bin/gunicorn)");
   c.exec_ok = true;
-  return make("exec", Status::ok, "ExecStart= runs " + prog + (line.empty() ? "" : " (" + line + ")") +
+  return make(CheckId::exec, Status::ok, "ExecStart= runs " + prog + (line.empty() ? "" : " (" + line + ")") +
                                       (c.wrapper.empty() ? "" : ", which runs " + c.gunicorn_program));
 }
 
 Check check_workdir(Context& c) {
   const auto* wd = c.unit.last("Service", "WorkingDirectory");
-  if (!wd || wd->value.empty()) return make("working-directory", Status::skipped, "no WorkingDirectory= (/ is used)");
+  if (!wd || wd->value.empty()) return make(CheckId::working_directory, Status::skipped, "no WorkingDirectory= (/ is used)");
   std::string dir = wd->value;
   bool optional = starts_with(dir, "-");
   if (optional) dir.erase(0, 1);
@@ -354,19 +354,19 @@ Check check_workdir(Context& c) {
   std::string where = Context::where(*wd);
   c.workdir_ok = false;
   if (auto why = missing_why(dir); !why.empty())
-    return make("working-directory", optional ? Status::warning : Status::failure, "WorkingDirectory= " + why,
+    return make(CheckId::working_directory, optional ? Status::warning : Status::failure, "WorkingDirectory= " + why,
                 {where}, "create it or point WorkingDirectory= at the deployed code; systemd fails the start with 200/CHDIR");
   struct stat st{};
   ::stat(dir.c_str(), &st);
   if (!S_ISDIR(st.st_mode))
-    return make("working-directory", Status::failure, "WorkingDirectory=" + dir + " is not a directory", {where});
+    return make(CheckId::working_directory, Status::failure, "WorkingDirectory=" + dir + " is not a directory", {where});
   // systemd needs x to chdir; Python also lists the directory to import from it.
   bool python_app = c.gunicorn && c.g.chdir.empty() && c.wrapper_cd.empty();
   int need = python_app ? R_OK | X_OK : X_OK;
   if (c.user.exists && !user_can(c.user, dir, need)) {
     bool enters = user_can(c.user, dir, X_OK);
     std::string mode = python_app ? "rx" : "x";
-    Check k = make("working-directory", Status::failure,
+    Check k = make(CheckId::working_directory, Status::failure,
                    c.user.name + (enters ? " can enter but not list WorkingDirectory=" + dir +
                                                " (Python finds no module in a directory it cannot list)"
                                          : " cannot enter WorkingDirectory=" + dir),
@@ -377,7 +377,7 @@ Check check_workdir(Context& c) {
     return k;
   }
   c.workdir_ok = true;
-  return make("working-directory", Status::ok, c.user.name + " can enter " + dir);
+  return make(CheckId::working_directory, Status::ok, c.user.name + " can enter " + dir);
 }
 
 // EnvironmentFile= and Environment=: the variables the service will get.
@@ -392,7 +392,7 @@ std::vector<Check> check_environment(Context& c) {
   for (const auto& f : target::read_environment_files(c.unit, c.user.name)) {
     const std::string& path = f.path;
     if (!f.readable) {
-      out.push_back(make("environment-file", f.optional ? Status::ok : Status::failure,
+      out.push_back(make(CheckId::environment_file, f.optional ? Status::ok : Status::failure,
                          f.optional ? "EnvironmentFile=-" + path + " is missing (allowed by '-')"
                                     : "EnvironmentFile=" + path + " cannot be read: " + read_error(f.err),
                          {Context::where(*f.setting)},
@@ -406,11 +406,11 @@ std::vector<Check> check_environment(Context& c) {
       if (secret_name(v.key)) learn_secret(v.value);
     }
     if (parsed.issues.empty()) {
-      out.push_back(make("environment-file", Status::ok, path + ": " + std::to_string(parsed.vars.size()) + " variables"));
+      out.push_back(make(CheckId::environment_file, Status::ok, path + ": " + std::to_string(parsed.vars.size()) + " variables"));
       continue;
     }
     for (const auto& i : parsed.issues) {
-      Check k = make("environment-file", Status::warning, path + " line " + std::to_string(i.line) + ": " + i.problem,
+      Check k = make(CheckId::environment_file, Status::warning, path + " line " + std::to_string(i.line) + ": " + i.problem,
                      {path + ":" + std::to_string(i.line) + ": " + i.text},
                      i.corrected.empty() ? "" : "write line " + std::to_string(i.line) + " as: " + i.corrected);
       if (!i.corrected.empty()) k.commands.push_back(edit_line_command(path, i.line, i.text, i.corrected));
@@ -436,24 +436,24 @@ std::vector<Check> check_settings(const Context& c) {
   const auto& env = c.env;
   bool django = c.app.django || env.count("DJANGO_SETTINGS_MODULE") || c.g.app.find(".wsgi") != std::string::npos;
   if (auto it = env.find("SECRET_KEY"); it != env.end() && it->second.empty()) {
-    out.push_back(make("settings", Status::failure, "SECRET_KEY is set but empty", {"SECRET_KEY="},
+    out.push_back(make(CheckId::settings, Status::failure, "SECRET_KEY is set but empty", {"SECRET_KEY="},
                        "set SECRET_KEY to a long random value (python3 -c 'import secrets; print(secrets.token_urlsafe(50))')"));
   } else if (it == env.end() && django && !(c.app.imported && c.app.django)) {  // the settings found one
-    out.push_back(make("settings", Status::warning,
+    out.push_back(make(CheckId::settings, Status::warning,
                        "SECRET_KEY is not in the unit's environment (a Django app refuses to start without it, unless its settings set one)",
                        {}, "add a SECRET_KEY line to the EnvironmentFile= (a long random value)"));
   }
   if (auto it = env.find("DATABASE_URL"); it != env.end()) {
     if (!target::parse_database_url(it->second))
-      out.push_back(make("settings", Status::failure, "DATABASE_URL does not parse as a database URL",
+      out.push_back(make(CheckId::settings, Status::failure, "DATABASE_URL does not parse as a database URL",
                          {"DATABASE_URL=" + hide_userinfo(it->second)},
                          "write it in the form postgresql://USER@HOST:5432/NAME, with :PASSWORD after USER"));
     else if (starts_with(it->second, "postgres://") && !django)  // dj-database-url takes both
-      out.push_back(make("settings", Status::warning,
+      out.push_back(make(CheckId::settings, Status::warning,
                          "DATABASE_URL uses the postgres:// scheme: SQLAlchemy 1.4+ refuses it (dj-database-url accepts both)",
                          {"DATABASE_URL=" + it->second}, "write postgresql:// instead of postgres://"));
     else
-      out.push_back(make("settings", Status::ok, "DATABASE_URL parses"));
+      out.push_back(make(CheckId::settings, Status::ok, "DATABASE_URL parses"));
   }
   return out;
 }

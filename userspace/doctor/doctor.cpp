@@ -16,7 +16,7 @@
 
 namespace pm::doctor {
 
-Check make(const std::string& id, Status st, std::string title, std::vector<std::string> evidence, std::string fix) {
+Check make(CheckId id, Status st, std::string title, std::vector<std::string> evidence, std::string fix) {
   Check c;
   c.id = id;
   c.title = std::move(title);
@@ -121,7 +121,7 @@ std::vector<Check> run_checks(const target::UnitFile& unit, const Options& opts)
   };
   std::vector<std::string> evidence{unit.path};
   for (const auto& d : unit.dropins) evidence.push_back("drop-in " + d);
-  out.push_back(make("unit-file", unit.issues.empty() ? Status::ok : Status::warning,
+  out.push_back(make(CheckId::unit_file, unit.issues.empty() ? Status::ok : Status::warning,
                      unit.issues.empty() ? "the unit file and its drop-ins parse"
                                          : std::to_string(unit.issues.size()) + " lines systemd ignores",
                      unit.issues.empty() ? evidence : unit.issues));

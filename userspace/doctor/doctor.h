@@ -9,9 +9,12 @@
 #include <string>
 #include <vector>
 
+#include "rules/check_id.h"
 #include "target/unit_file.h"
 
 namespace pm::doctor {
+
+using rules::CheckId;
 
 enum class Status { ok, warning, failure, skipped };
 const char* status_name(Status s);
@@ -23,7 +26,7 @@ struct UnitLine {
 };
 
 struct Check {
-  std::string id;        // "user", "exec", "working-directory", ...
+  rules::CheckId id{};   // check_name(id): "user", "exec", "working-directory", ...
   std::string title;     // what was checked, or what is wrong
   Status status = Status::ok;
   std::vector<std::string> evidence;  // what was read: "/srv/venv/bin/python -> /usr/bin/python3.9 (missing)"

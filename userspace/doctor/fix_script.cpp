@@ -81,7 +81,7 @@ std::string fix_script(const std::vector<Check>& checks, const target::UnitFile&
   std::vector<std::string> dropin_for;
   for (const auto& c : checks) {
     if (c.status != Status::failure && c.status != Status::warning) continue;
-    std::string what = std::string(tag(c.status)) + " " + c.id + ": " + comment(c.title);
+    std::string what = std::string(tag(c.status)) + " " + rules::check_name(c.id) + ": " + comment(c.title);
     if (c.commands.empty() && c.unit_lines.empty()) {
       by_hand.push_back(what + (c.fix.empty() ? "" : "\n#     fix: " + comment(c.fix)));
       continue;

@@ -168,7 +168,7 @@ std::vector<Finding> database_connect(const analysis::Aggregator& agg) {
   std::vector<Finding> out;
   for (auto& [key, p] : problems) {
     Finding f;
-    f.rank = 20;
+    f.rank = rank::dependency;
     f.ts_ns = p.ts_ns;
     f.title = title_for(p);
     f.evidence = std::move(p.evidence);
@@ -211,5 +211,7 @@ std::vector<Finding> database_connect(const analysis::Aggregator& agg) {
   }
   return out;
 }
+
+PM_RULE(database_connect, "database-connect", Severity::failure, rank::dependency, {CheckId::database})
 
 }  // namespace pm::rules

@@ -60,7 +60,7 @@ std::vector<Finding> environment_file(const analysis::Aggregator& agg) {
     if (!file.readable) {
       if (file.optional) continue;
       Finding f;
-      f.rank = 8;
+      f.rank = rank::unit_setting;
       f.ts_ns = agg.start_ns();
       f.title = "EnvironmentFile " + file.path + " of " + file.unit + " cannot be read";
       f.explanation = "systemd refuses to start a unit whose EnvironmentFile= is missing unless the path is "
@@ -76,7 +76,7 @@ std::vector<Finding> environment_file(const analysis::Aggregator& agg) {
       bool caused = !issue.key.empty() && said.mentioned.count(issue.key) && service_failed(agg);
       bool set_anyway = std::find(file.keys.begin(), file.keys.end(), issue.key) != file.keys.end();
       f.severity = caused ? Severity::failure : Severity::warning;
-      f.rank = caused ? 8 : 60;
+      f.rank = caused ? rank::unit_setting : rank::incidental;
       std::string where = file.path + " line " + std::to_string(issue.line);
       f.title = caused ? issue.key + (set_anyway ? " has the wrong value" : " is missing") +
                              " in the service: systemd does not read " + where + " as meant"
@@ -107,7 +107,7 @@ std::vector<Finding> environment_file(const analysis::Aggregator& agg) {
       if (set || name.size() < 3) continue;
       const auto& file = agg.env_files().front();
       Finding f;
-      f.rank = 9;
+      f.rank = rank::before_exec;
       f.ts_ns = agg.start_ns();
       f.title = name + " is missing in the service: no EnvironmentFile= of " + file.unit + " sets it";
       f.explanation = "The application reads " + name + " from its environment and failed without it.";
@@ -116,5 +116,7 @@ std::vector<Finding> environment_file(const analysis::Aggregator& agg) {
     }
   return out;
 }
+
+PM_RULE(environment_file, "environment-file", Severity::failure, rank::unit_setting, {CheckId::environment_file})
 
 }  // namespace pm::rules

@@ -14,10 +14,25 @@ namespace pm::rules {
 
 using RuleFn = std::vector<Finding> (*)(const analysis::Aggregator&);
 
+// What a rule says of itself, declared once in its own file with PM_RULE.
+// Tests check that every rule has tests/unit/test_rule_<id>.cpp and a section
+// in docs/rules.md, and that its preflight checks are in docs/doctor.md.
 struct RuleInfo {
-  const char* id;
+  const char* id;                  // as in docs/rules.md and Finding::rule
+  Severity severity;               // of its findings, unless one is on purpose (info) or minor (warning)
+  int rank;                        // of its findings (rank::), unless a finding says otherwise
+  std::vector<CheckId> preflight;  // doctor's checks that find its cause before a start ({}: per finding)
   RuleFn fn;
+  const char* file;                // its source file
 };
+
+// In a rule's file: PM_RULE(function, "id", severity, rank, {checks}) defines
+// function_rule(), the rule's RuleInfo.
+#define PM_RULE(fn, ...)                                           \
+  const RuleInfo& fn##_rule() {                                    \
+    static const RuleInfo info{__VA_ARGS__, fn, __FILE__};         \
+    return info;                                                   \
+  }
 
 // Every rule, in the order docs/rules.md lists them.
 const std::vector<RuleInfo>& all_rules();
@@ -40,6 +55,22 @@ std::vector<Finding> start_timeout(const analysis::Aggregator& agg);
 std::vector<Finding> pre_exec_status(const analysis::Aggregator& agg);
 std::vector<Finding> exec_start_pre(const analysis::Aggregator& agg);
 std::vector<Finding> restart_loop(const analysis::Aggregator& agg);
+#define PM_RULE_DECLARE(fn) const RuleInfo& fn##_rule();
+PM_RULE_DECLARE(permission_denied)
+PM_RULE_DECLARE(address_in_use)
+PM_RULE_DECLARE(gunicorn_boot_failure)
+PM_RULE_DECLARE(missing_python_module)
+PM_RULE_DECLARE(killed_by_signal)
+PM_RULE_DECLARE(database_connect)
+PM_RULE_DECLARE(exec_failure)
+PM_RULE_DECLARE(oom_kill)
+PM_RULE_DECLARE(worker_timeout)
+PM_RULE_DECLARE(environment_file)
+PM_RULE_DECLARE(start_timeout)
+PM_RULE_DECLARE(pre_exec_status)
+PM_RULE_DECLARE(exec_start_pre)
+PM_RULE_DECLARE(restart_loop)
+#undef PM_RULE_DECLARE
 
 // Helpers shared by rules.
 // Whether p ran a unit's command line (its words joined, a leading '-'

@@ -33,7 +33,7 @@ std::vector<Finding> gunicorn_boot_failure(const analysis::Aggregator& agg) {
     int code = p.exit->code();
 
     Finding f;
-    f.rank = 30;
+    f.rank = rank::boot;
     f.ts_ns = p.exit_ns;
     f.title = code == 3 ? "gunicorn worker failed to boot (exit code 3)" : "gunicorn could not load the app (exit code 4)";
     if (error) f.title += ": " + *error;
@@ -61,5 +61,7 @@ std::vector<Finding> gunicorn_boot_failure(const analysis::Aggregator& agg) {
   }
   return out;
 }
+
+PM_RULE(gunicorn_boot_failure, "gunicorn-boot-failure", Severity::failure, rank::boot, {CheckId::import})
 
 }  // namespace pm::rules

@@ -114,7 +114,7 @@ std::vector<Finding> killed_by_signal(const analysis::Aggregator& agg) {
 
     Finding f;
     f.ts_ns = g.hdr.ts_ns;
-    f.rank = sender.kind == SenderKind::kernel ? 12 : 40;
+    f.rank = sender.kind == SenderKind::kernel ? rank::kernel_kill : rank::consequence;
     // On purpose: an operator's command at any time; the command pmtrace
     // ran once the service was serving; the service manager's stop job once
     // the service was up. A supervisor killing a serving service (a health
@@ -211,9 +211,15 @@ std::vector<Finding> killed_by_signal(const analysis::Aggregator& agg) {
       f.explanation = "The service had served requests (from " + seconds_text(seconds_since_start(agg, serving)) +
                       " after start) when " + sender.text + ", the command pmtrace ran, stopped it: a deliberate stop.";
     f.fix = on_purpose.empty() ? what_to_change(sender, s->sig) : "nothing, if the stop was intended";
+    // A stop by systemd that was no stop job is its start timeout: doctor's
+    // notify and start-timeout checks find that before a start.
+    if (on_purpose.empty() && sender.kind == SenderKind::service_manager)
+      f.preflight = {CheckId::notify, CheckId::start_timeout};
     out.push_back(std::move(f));
   }
   return out;
 }
+
+PM_RULE(killed_by_signal, "killed-by-signal", Severity::failure, rank::consequence, {})
 
 }  // namespace pm::rules

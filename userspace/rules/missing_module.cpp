@@ -36,7 +36,7 @@ std::vector<Finding> missing_python_module(const analysis::Aggregator& agg) {
     if (!module || !modules.insert(*module).second) continue;
     std::string python = interpreter_of(agg, p);
     Finding f;
-    f.rank = 20;
+    f.rank = rank::dependency;
     f.ts_ns = p.exit ? p.exit_ns : p.first_ns;
     f.title = "Python module '" + *module + "' is missing for " + python;
     model::Event w;
@@ -59,5 +59,7 @@ std::vector<Finding> missing_python_module(const analysis::Aggregator& agg) {
   }
   return out;
 }
+
+PM_RULE(missing_python_module, "missing-python-module", Severity::failure, rank::dependency, {CheckId::import})
 
 }  // namespace pm::rules

@@ -122,7 +122,7 @@ std::vector<Finding> permission_denied(const analysis::Aggregator& agg) {
     std::string user = agg.user_name(e.hdr.uid), group = agg.group_name(e.hdr.gid);
 
     Finding f;
-    f.rank = 10;
+    f.rank = rank::exec;
     f.ts_ns = e.hdr.ts_ns;
     f.evidence.push_back(e);
     f.title = who + " may not " + op + " " + o->path + " (" + model::errno_name(o->err) + ")";
@@ -190,5 +190,7 @@ std::vector<Finding> permission_denied(const analysis::Aggregator& agg) {
   }
   return out;
 }
+
+PM_RULE(permission_denied, "permission-denied", Severity::failure, rank::exec, {CheckId::writable, CheckId::working_directory})
 
 }  // namespace pm::rules

@@ -96,7 +96,7 @@ std::vector<Finding> pre_exec_status(const analysis::Aggregator& agg) {
     const Status& st = it->second;
     const analysis::UnitContext* u = agg.unit_context(p.unit);
     Finding f;
-    f.rank = 9;
+    f.rank = rank::before_exec;
     f.ts_ns = p.exit_ns;
     std::string status = std::to_string(p.exit->code()) + "/" + st.name;
     f.title = "systemd could not start " + p.unit + ": its child for the command exited " + status +
@@ -158,5 +158,7 @@ std::vector<Finding> pre_exec_status(const analysis::Aggregator& agg) {
   }
   return out;
 }
+
+PM_RULE(pre_exec_status, "pre-exec-status", Severity::failure, rank::before_exec, {})
 
 }  // namespace pm::rules

@@ -10,20 +10,10 @@ namespace pm::rules {
 
 const std::vector<RuleInfo>& all_rules() {
   static const std::vector<RuleInfo> rules = {
-      {"permission-denied", permission_denied},
-      {"address-in-use", address_in_use},
-      {"missing-python-module", missing_python_module},
-      {"gunicorn-boot-failure", gunicorn_boot_failure},
-      {"pre-exec-status", pre_exec_status},
-      {"exec-start-pre", exec_start_pre},
-      {"start-timeout", start_timeout},
-      {"killed-by-signal", killed_by_signal},
-      {"database-connect", database_connect},
-      {"exec-failure", exec_failure},
-      {"oom-kill", oom_kill},
-      {"worker-timeout", worker_timeout},
-      {"environment-file", environment_file},
-      {"restart-loop", restart_loop},
+      permission_denied_rule(), address_in_use_rule(),   missing_python_module_rule(), gunicorn_boot_failure_rule(),
+      pre_exec_status_rule(),   exec_start_pre_rule(),   start_timeout_rule(),         killed_by_signal_rule(),
+      database_connect_rule(),  exec_failure_rule(),     oom_kill_rule(),              worker_timeout_rule(),
+      environment_file_rule(),  restart_loop_rule(),
   };
   return rules;
 }
@@ -34,6 +24,7 @@ std::vector<Finding> run_rules(const analysis::Aggregator& agg) {
     auto found = r.fn(agg);
     for (auto& f : found) {
       f.rule = r.id;
+      if (f.preflight.empty()) f.preflight = r.preflight;
       // The same finding again (each start of a Restart= loop fails alike):
       // one finding that says how often and when.
       auto same = std::find_if(out.begin(), out.end(),

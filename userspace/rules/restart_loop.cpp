@@ -83,7 +83,7 @@ std::vector<Finding> restart_loop(const analysis::Aggregator& agg) {
     // How the last start ended: its failure, else its first command.
     const analysis::Process* last = attempts.back().failure ? attempts.back().failure : starts.back();
     Finding f;
-    f.rank = 40;
+    f.rank = rank::consequence;
     f.ts_ns = last->exit_ns ? last->exit_ns : last->first_ns;
     double span = static_cast<double>(f.ts_ns - starts.front()->first_ns) / 1e9;
     std::vector<std::string> how;
@@ -132,5 +132,7 @@ std::vector<Finding> restart_loop(const analysis::Aggregator& agg) {
   }
   return out;
 }
+
+PM_RULE(restart_loop, "restart-loop", Severity::failure, rank::consequence, {})
 
 }  // namespace pm::rules

@@ -80,7 +80,7 @@ std::vector<Finding> start_timeout(const analysis::Aggregator& agg) {
   double after = (stop->hdr.ts_ns - start_of(agg, scope)) / 1e9;
 
   Finding f;
-  f.rank = 30;
+  f.rank = rank::boot;
   f.ts_ns = stop->hdr.ts_ns;
   bool notify = u->type == "notify" || u->type == "notify-reload";
   std::string waiting = notify ? "READY=1" : u->type == "forking" ? "the main process to fork and exit" : "the start to complete";
@@ -173,5 +173,7 @@ std::vector<Finding> start_timeout(const analysis::Aggregator& agg) {
   out.push_back(std::move(f));
   return out;
 }
+
+PM_RULE(start_timeout, "start-timeout", Severity::failure, rank::boot, {CheckId::notify, CheckId::start_timeout})
 
 }  // namespace pm::rules

@@ -46,7 +46,7 @@ std::vector<Finding> worker_timeout(const analysis::Aggregator& agg) {
     std::string timeout = master ? analysis::parse_gunicorn_args(master->argv).timeout : "30";
 
     Finding f;
-    f.rank = 25;
+    f.rank = rank::worker;
     f.ts_ns = g.hdr.ts_ns;
     // What the worker was in when the SIGABRT arrived (or the SIGKILL).
     const analysis::Blocked* blocked = nullptr;
@@ -94,5 +94,7 @@ std::vector<Finding> worker_timeout(const analysis::Aggregator& agg) {
   }
   return out;
 }
+
+PM_RULE(worker_timeout, "worker-timeout", Severity::failure, rank::worker, {CheckId::worker_timeout})
 
 }  // namespace pm::rules
