@@ -136,25 +136,26 @@ TEST_CASE("recording: pmtrace killed with SIGKILL leaves a recording explain can
     if (e["path"] == "/nonexistent/pm-killed-probe") ++probes;
   CHECK(probes >= 8);
   REQUIRE(o.summary());
-  CHECK(o.status == 2);  // damaged: said on stderr in one line
+  CHECK(o.status == 4);  // damaged input: said on stderr in one line
   // The cut shows as a cut gzip stream (or, had the kill come right after a
   // flush, as a missing end record).
   CHECK((o.err.find("is damaged: truncated") != std::string::npos ||
          o.err.find("is damaged: it has no end record") != std::string::npos));
 }
 
-TEST_CASE("explain: bad recordings get one line on stderr, nothing on stdout, exit 2", "[record][errors]") {
+TEST_CASE("explain: bad recordings get one line on stderr, nothing on stdout, exit 2 (usage) or 4 (damaged)",
+          "[record][errors]") {
   TempDir d;
-  auto expect = [](const std::vector<std::string>& args, const std::string& message) {
+  auto expect = [](const std::vector<std::string>& args, const std::string& message, int status = 4) {
     auto o = run_pmtrace(args, 30);
     INFO(o.err);
-    CHECK(o.status == 2);
+    CHECK(o.status == status);
     CHECK(o.out.empty());
     CHECK(o.err.find(message) != std::string::npos);
     CHECK(o.err.find("terminate") == std::string::npos);
   };
-  expect({"explain", d.path() + "/none.pmt"}, "no such recording");
-  expect({"explain", d.path()}, "is a directory");
+  expect({"explain", d.path() + "/none.pmt"}, "no such recording", 2);
+  expect({"explain", d.path()}, "is a directory", 2);
   std::ofstream(d.path() + "/empty.pmt").close();
   expect({"explain", d.path() + "/empty.pmt"}, "is empty");
   std::ofstream(d.path() + "/notes.txt") << "these are my notes\n";
@@ -162,10 +163,10 @@ TEST_CASE("explain: bad recordings get one line on stderr, nothing on stdout, ex
   std::ofstream(d.path() + "/future.pmt")
       << R"({"type":"header","format":"pmtrace-recording","schema":7,"mode":"run"})" << "\n";
   expect({"explain", d.path() + "/future.pmt"}, "newer pmtrace (recording schema 7");
-  expect({"explain"}, "recording is required");
+  expect({"explain"}, "recording is required", 2);
 }
 
-TEST_CASE("explain: a cut recording of a real failure still explains what it holds, and exits 2", "[root][record]") {
+TEST_CASE("explain: a cut recording of a real failure still explains what it holds, and exits 4", "[root][record]") {
   REQUIRE_GUNICORN();
   TempDir d;
   const std::string rec = d.path() + "/whole.pmt";
@@ -187,12 +188,12 @@ TEST_CASE("explain: a cut recording of a real failure still explains what it hol
   CHECK((*n.summary())["lost"]["unknown_type"] == 1);
   CHECK(finding(n, "missing-python-module"));
 
-  // Cut the compressed file: what is before the cut is explained, exit 2.
+  // Cut the compressed file: what is before the cut is explained, exit 4.
   std::string bytes = slurp(rec);
   const std::string cut = d.path() + "/cut.pmt";
   std::ofstream(cut, std::ios::binary) << bytes.substr(0, bytes.size() * 2 / 3);
   auto o = run_pmtrace({"explain", cut}, 60);
-  CHECK(o.status == 2);
+  CHECK(o.status == 4);
   CHECK(o.out.find("CHECKPOINTS") != std::string::npos);
   CHECK(o.out.find("note: the recording is damaged: truncated") != std::string::npos);
   CHECK(o.err.find("is damaged: truncated") != std::string::npos);

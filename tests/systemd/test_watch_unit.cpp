@@ -44,11 +44,11 @@ TEST_CASE("real systemd: pmtrace-watch.service started by systemd: READY=1 and S
                          "ExecStart=" + exec_line(gunicorn(8020, "app:app", {}, "/srv/watched")) + "\n");
 
   // Where bpf() is refused (a container that did not grant it), watch says
-  // so and why, and exits 2: it never runs blind.
+  // so and why, and exits 3 (cannot trace): it never runs blind.
   auto refused = bed.sh("systemd-run --wait --pipe -q -p SystemCallFilter=~bpf -p SystemCallErrorNumber=EPERM "
                         "/usr/local/bin/pmtrace watch --duration 1s " + unit);
   INFO(refused.out);
-  CHECK(refused.status == 2);
+  CHECK(refused.status == 3);
   CHECK(contains(refused.out, "the bpf() system call is not permitted here although pmtrace runs privileged: a "
                               "seccomp filter on pmtrace"));
   CHECK(contains(refused.out, "--system-call-filter='bpf perf_event_open'"));

@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include "investigation/investigation.h"
+#include "util/result.h"
 #include "record/facts.h"
 #include "trace_builder.h"
 
@@ -240,7 +241,7 @@ TEST_CASE("investigation: a unit none of whose processes was seen is not healthy
   INFO(all_titles(s));
   CHECK(s.verdict == Verdict::not_seen);
   CHECK(contains(s.verdict_text, "no process of unit shop.service was seen"));
-  CHECK(s.exit_status == 2);  // what pmtrace could not see: never 0
+  CHECK(s.exit_status == pm::kExitCannotTrace);  // what pmtrace could not see: never 0
   CHECK(contains(s.verdict_text, "the command exited with code 1"));
   CHECK(s.failures.empty());  // systemctl is not the service
   REQUIRE(s.helper_failures.size() == 1);

@@ -7,10 +7,7 @@
 
 namespace pm::cli {
 
-// Exit statuses, the same for every command.
-inline constexpr int kExitOk = 0;
-inline constexpr int kExitFailureFound = 1;
-inline constexpr int kExitUsage = 2;
+// Exit statuses, the same for every command: pm::ExitStatus (util/result.h).
 
 struct CommonOptions {
   bool json = false;
@@ -68,7 +65,8 @@ int cmd_watch(const WatchOptions& opts);
 int cmd_explain(const ExplainOptions& opts);
 int cmd_attach(const AttachOptions& opts);
 
-// Prints an error (and its hint) the way every command does; returns kExitUsage.
+// Prints an error (and its hint) the way every command does; returns the
+// exit status of its kind (exit_status_of).
 int report_error(const Error& e);
 
 }  // namespace pm::cli

@@ -20,7 +20,7 @@ namespace pm::cli {
 int report_error(const Error& e) {
   spdlog::error("{}", e.describe());
   if (!e.hint.empty()) spdlog::info("hint: {}", e.hint);
-  return kExitUsage;
+  return exit_status_of(e.kind);
 }
 
 Result<std::unique_ptr<sources::BpfSource>> open_bpf(sources::BpfConfig cfg, const CommonOptions& common) {

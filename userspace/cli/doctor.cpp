@@ -60,9 +60,9 @@ int cmd_doctor(const DoctorOptions& opts) {
   // Paths are checked, and the app imported, with the service user's
   // credentials: only root can take them on.
   if (::geteuid() != 0)
-    return report_error(make_error("pmtrace doctor needs root: it checks the service's paths and imports its app as the "
-                                   "service's user",
-                                   "sudo pmtrace doctor " + opts.unit));
+    return report_error(cannot_trace_error("pmtrace doctor needs root: it checks the service's paths and imports its app as the "
+                                           "service's user",
+                                           "sudo pmtrace doctor " + opts.unit));
   auto checks = doctor::run_checks(*unit, dopts);
   int failures = 0, warnings = 0;
   for (const auto& c : checks) {

@@ -39,7 +39,7 @@ int cmd_explain(const ExplainOptions& opts) {
   if (auto problem = src.problem()) {
     // The report above holds everything that could be read; the exit says it is not all.
     spdlog::error("{} is damaged: {}", opts.recording, *problem);
-    return kExitUsage;
+    return kExitDamagedInput;
   }
   return status;
 }

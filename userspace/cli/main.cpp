@@ -125,7 +125,7 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     int rc = app.exit(e);
-    return rc == 0 ? 0 : pm::cli::kExitUsage;
+    return rc == 0 ? pm::kExitOk : pm::kExitUsage;
   }
 
   try {
@@ -147,8 +147,7 @@ int main(int argc, char** argv) {
       return pm::cli::cmd_explain(explain);
     }
   } catch (const std::exception& e) {
-    spdlog::error("internal error: {}", e.what());
-    return pm::cli::kExitUsage;
+    return pm::cli::report_error(pm::internal_error(e.what()));
   }
-  return pm::cli::kExitUsage;
+  return pm::cli::report_error(pm::internal_error("no command ran"));
 }

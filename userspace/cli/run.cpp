@@ -28,13 +28,13 @@ struct GatedChild {
 
   static Result<GatedChild> spawn(const std::vector<std::string>& argv) {
     int p[2];
-    if (::pipe2(p, O_CLOEXEC) != 0) return errno_error("failed to create a pipe");
+    if (::pipe2(p, O_CLOEXEC) != 0) return cannot_trace_errno("failed to create a pipe");
     Fd rd(p[0]), wr(p[1]);
     std::vector<char*> args;
     for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);
     pid_t pid = ::fork();
-    if (pid < 0) return errno_error("failed to fork for the command");
+    if (pid < 0) return cannot_trace_errno("failed to fork for the command");
     if (pid == 0) {
       signal(SIGINT, SIG_DFL);
       signal(SIGTERM, SIG_DFL);

@@ -64,7 +64,7 @@ Result<void> make_private_dir(const std::string& dir, mode_t mode) {
   std::string path;
   for (const auto& part : split(dir, '/')) {
     path += "/" + part;
-    if (::mkdir(path.c_str(), mode) != 0 && errno != EEXIST) return errno_error("cannot create " + path);
+    if (::mkdir(path.c_str(), mode) != 0 && errno != EEXIST) return cannot_trace_errno("cannot create " + path);
   }
   return {};
 }
@@ -157,7 +157,7 @@ Result<void> Watcher::open_outputs() {
     if (auto r = make_private_dir(cfg_.incidents.substr(0, slash), 0750); !r) return r;
   // Incidents name users, paths and commands: not world-readable.
   incidents_fd_ = ::open(cfg_.incidents.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0640);
-  if (incidents_fd_ < 0) return errno_error("cannot open the incidents file " + cfg_.incidents);
+  if (incidents_fd_ < 0) return cannot_trace_errno("cannot open the incidents file " + cfg_.incidents);
   if (!cfg_.record_dir.empty())
     if (auto r = make_private_dir(cfg_.record_dir, 0700); !r) return r;
   return {};
@@ -505,8 +505,7 @@ int cmd_watch(const WatchOptions& opts) {
     // builds up, and this drains the ring every 250 ms.
     auto r = (*src)->poll(250, fn);
     if (!r) {
-      spdlog::error("{}", r.error().describe());
-      rc = kExitUsage;
+      rc = report_error(r.error());
       break;
     }
     auto now = model::Clock::monotonic_ns();

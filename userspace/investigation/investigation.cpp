@@ -338,7 +338,7 @@ Summary Investigation::summarize(std::uint64_t end_ns) {
   bool seen = any && unit_seen && !scope.service.empty();
   if (failure_found || (seen && !s.failures.empty())) {
     s.verdict = Verdict::failed;
-    s.exit_status = 1;
+    s.exit_status = kExitFailureFound;
     const rules::Finding* root = nullptr;
     for (const auto& f : s.findings)
       if (f.severity == rules::Severity::failure) {
@@ -353,8 +353,8 @@ Summary Investigation::summarize(std::uint64_t end_ns) {
     s.verdict = Verdict::not_seen;
     std::string what = agg_.units().empty() ? std::string("the service") : "unit " + agg_.units().front();
     s.verdict_text = "no process of " + what + " was seen: pmtrace cannot say whether it is healthy";
-    // Not a healthy service: what pmtrace could not see (exit 2, as a setup problem).
-    s.exit_status = 2;
+    // Not a healthy service: what pmtrace could not see.
+    s.exit_status = kExitCannotTrace;
     // What ran was not the service: its exits are the command's, not the service's.
     s.helper_failures.insert(s.helper_failures.end(), s.failures.begin(), s.failures.end());
     s.failures.clear();

@@ -56,26 +56,26 @@ Result<std::unique_ptr<Writer>> Writer::create(const std::string& path) {
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0) {
     if (errno == ELOOP)
-      return make_error("cannot write the recording " + path + ": it is a symlink (pmtrace never writes through one)");
-    return errno_error("cannot create the recording " + path);
+      return cannot_trace_error("cannot write the recording " + path + ": it is a symlink (pmtrace never writes through one)");
+    return cannot_trace_errno("cannot create the recording " + path);
   }
   struct stat st{};
   if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
     ::close(fd);
-    return make_error("cannot write the recording " + path + ": not a regular file");
+    return cannot_trace_error("cannot write the recording " + path + ": not a regular file");
   }
   // An existing file keeps its mode through O_TRUNC: make it private again.
   if (::fchmod(fd, 0600) != 0) {
     int err = errno;
     ::close(fd);
-    return errno_error("cannot make the recording " + path + " private (0600)", err);
+    return cannot_trace_errno("cannot make the recording " + path + " private (0600)", err);
   }
   int gzfd = ::dup(fd);  // gzclose closes its own descriptor; fd stays for fdatasync
   gzFile gz = gzfd < 0 ? nullptr : gzdopen(gzfd, "wb1");  // fast: compression must not slow the capture
   if (!gz) {
     if (gzfd >= 0) ::close(gzfd);
     ::close(fd);
-    return make_error("cannot start compressing the recording " + path);
+    return cannot_trace_error("cannot start compressing the recording " + path);
   }
   gzbuffer(gz, 128 * 1024);
   return std::unique_ptr<Writer>(new Writer(gz, fd, path));
@@ -153,7 +153,7 @@ Result<void> Writer::finish(const Trailer& t) {
     ::close(fd_);
     fd_ = -1;
   }
-  if (error_) return make_error(*error_);
+  if (error_) return cannot_trace_error(*error_);
   return {};
 }
 
@@ -173,7 +173,7 @@ Result<std::unique_ptr<Reader>> Reader::open(const std::string& path) {
   gzFile gz = gzdopen(fd, "rb");
   if (!gz) {
     ::close(fd);
-    return make_error("cannot read the recording " + path + ": out of memory");
+    return cannot_trace_error("cannot read the recording " + path + ": out of memory");
   }
   gzbuffer(gz, 128 * 1024);
   std::unique_ptr<Reader> r(new Reader(gz, path));
@@ -181,9 +181,9 @@ Result<std::unique_ptr<Reader>> Reader::open(const std::string& path) {
   std::string first;
   bool got = r->read_line(first);
   if (!got) {
-    if (r->skip_long_) return make_error(path + " is not a pmtrace recording (its first line is not a header)");
-    if (r->damage_) return make_error(path + " is not a readable pmtrace recording: " + *r->damage_);
-    return make_error(path + " is empty: not a pmtrace recording");
+    if (r->skip_long_) return damaged_input_error(path + " is not a pmtrace recording (its first line is not a header)");
+    if (r->damage_) return damaged_input_error(path + " is not a readable pmtrace recording: " + *r->damage_);
+    return damaged_input_error(path + " is empty: not a pmtrace recording");
   }
   json h = json::parse(first, nullptr, false);
   model::JsonFields f(h);
@@ -191,18 +191,18 @@ Result<std::unique_ptr<Reader>> Reader::open(const std::string& path) {
   f.str("type", type);
   f.str("format", format);
   if (h.is_discarded() || !f.ok() || type != "header" || format != kFormat)
-    return make_error(path + " is not a pmtrace recording (its first line is not a pmtrace header)");
+    return damaged_input_error(path + " is not a pmtrace recording (its first line is not a pmtrace header)");
   Header& hd = r->header_;
   f.num("schema", hd.schema);
-  if (!f.ok() || hd.schema < 1) return make_error(path + ": the recording header has no valid schema version");
+  if (!f.ok() || hd.schema < 1) return damaged_input_error(path + ": the recording header has no valid schema version");
   if (hd.schema > kSchema)
-    return make_error(path + " was written by a newer pmtrace (recording schema " + std::to_string(hd.schema) +
+    return damaged_input_error(path + " was written by a newer pmtrace (recording schema " + std::to_string(hd.schema) +
                       "; this pmtrace reads schema " + std::to_string(kSchema) + "): explain it with that version");
   hd.wire_version = 1;
   f.num("wire_version", hd.wire_version, false);
-  if (!f.ok() || hd.wire_version < 1) return make_error(path + ": the recording header has no valid wire version");
+  if (!f.ok() || hd.wire_version < 1) return damaged_input_error(path + ": the recording header has no valid wire version");
   if (hd.wire_version > model::kWireVersion)
-    return make_error(path + " holds events of a newer pmtrace (wire version " + std::to_string(hd.wire_version) +
+    return damaged_input_error(path + " holds events of a newer pmtrace (wire version " + std::to_string(hd.wire_version) +
                       "; this pmtrace knows version " + std::to_string(model::kWireVersion) +
                       "): explain it with that version");
   f.str("pmtrace_version", hd.pmtrace_version, false);
@@ -214,7 +214,7 @@ Result<std::unique_ptr<Reader>> Reader::open(const std::string& path) {
   f.num("start_ns", hd.start_ns, false);
   f.num("clock_offset_ns", hd.clock_offset_ns, false);
   f.boolean("redacted", hd.redacted, false);
-  if (!f.ok()) return make_error(path + ": the recording header is malformed (" + f.why() + ")");
+  if (!f.ok()) return damaged_input_error(path + ": the recording header is malformed (" + f.why() + ")");
   return r;
 }
 

@@ -95,7 +95,7 @@ Result<std::unique_ptr<BpfSource>> BpfSource::create(const BpfConfig& cfg) {
   std::unique_ptr<BpfSource> self(new BpfSource());
 
   self->skel_.reset(pmtrace_bpf::open());
-  if (!self->skel_) return errno_error("failed to open the eBPF object");
+  if (!self->skel_) return cannot_trace_errno("failed to open the eBPF object");
   auto* skel = self->skel_.get();
 
   skel->rodata->cfg_self_tgid = static_cast<__u32>(::getpid());
@@ -110,7 +110,7 @@ Result<std::unique_ptr<BpfSource>> BpfSource::create(const BpfConfig& cfg) {
   skel->rodata->cfg_wakeup_bytes = std::min<__u64>(64 * 1024, cfg.ringbuf_bytes / 4);
 
   if (int err = bpf_map__set_max_entries(skel->maps.events, cfg.ringbuf_bytes); err) {
-    return errno_error("failed to size the ring buffer to " + std::to_string(cfg.ringbuf_bytes) + " bytes",
+    return cannot_trace_errno("failed to size the ring buffer to " + std::to_string(cfg.ringbuf_bytes) + " bytes",
                        -err, "--ringbuf-size must be a power of two number of MiB");
   }
 
@@ -132,13 +132,13 @@ Result<std::unique_ptr<BpfSource>> BpfSource::create(const BpfConfig& cfg) {
     }
   }
   if (!tracefs_has(cfg.tracefs, "syscalls/sys_enter_openat")) {
-    return make_error("this kernel has no syscall tracepoints (" + cfg.tracefs +
+    return cannot_trace_error("this kernel has no syscall tracepoints (" + cfg.tracefs +
                           "/events/syscalls is missing)",
                       "pmtrace needs a kernel built with CONFIG_FTRACE_SYSCALLS=y");
   }
 
   if (int err = pmtrace_bpf::load(skel); err) {
-    return errno_error("failed to load the eBPF programs into the kernel", -err,
+    return cannot_trace_errno("failed to load the eBPF programs into the kernel", -err,
                        "run with -v to see the verifier's log");
   }
 
@@ -147,7 +147,7 @@ Result<std::unique_ptr<BpfSource>> BpfSource::create(const BpfConfig& cfg) {
   for (auto pid : cfg.pids) {
     __u32 key = pid;
     if (bpf_map__update_elem(skel->maps.tracked_tgids, &key, sizeof key, &one, sizeof one, BPF_ANY))
-      return errno_error("failed to track pid " + std::to_string(pid));
+      return cannot_trace_errno("failed to track pid " + std::to_string(pid));
   }
   for (auto id : cfg.cgroup_ids) {
     if (auto r = self->track_cgroup(id); !r) return r.error();
@@ -155,34 +155,34 @@ Result<std::unique_ptr<BpfSource>> BpfSource::create(const BpfConfig& cfg) {
   for (const auto& path : cfg.cgroup_paths) {
     pm_cgpath_key key{};
     if (path.size() >= sizeof key.path)
-      return make_error("cgroup path too long to watch (" + std::to_string(sizeof key.path - 1) +
+      return cannot_trace_error("cgroup path too long to watch (" + std::to_string(sizeof key.path - 1) +
                         " bytes at most): " + path);
     std::memcpy(key.path, path.data(), path.size());
     if (bpf_map__update_elem(skel->maps.watch_cgpaths, &key, sizeof key, &one, sizeof one, BPF_ANY))
-      return errno_error("failed to watch cgroup " + path);
+      return cannot_trace_errno("failed to watch cgroup " + path);
   }
   for (const auto& name : cfg.cgroup_names) {
     pm_cgpath_key key{};
     if (name.empty() || name.size() >= sizeof key.path || name.find('/') != std::string::npos)
-      return make_error("not a cgroup name to watch: " + name);
+      return cannot_trace_error("not a cgroup name to watch: " + name);
     std::memcpy(key.path, name.data(), name.size());
     if (bpf_map__update_elem(skel->maps.watch_cgnames, &key, sizeof key, &one, sizeof one, BPF_ANY))
-      return errno_error("failed to watch cgroups named " + name);
+      return cannot_trace_errno("failed to watch cgroups named " + name);
   }
   for (const auto& comm : cfg.comms) {
     char key[PM_COMM_LEN] = {};
     std::memcpy(key, comm.data(), std::min<std::size_t>(comm.size(), PM_COMM_LEN - 1));
     if (bpf_map__update_elem(skel->maps.adopt_comms, key, sizeof key, &one, sizeof one, BPF_ANY))
-      return errno_error("failed to watch process name " + comm);
+      return cannot_trace_errno("failed to watch process name " + comm);
   }
 
   if (int err = pmtrace_bpf::attach(skel); err) {
-    return errno_error("failed to attach the eBPF programs to their tracepoints", -err,
+    return cannot_trace_errno("failed to attach the eBPF programs to their tracepoints", -err,
                        "run with -v for libbpf's messages");
   }
 
   self->ring_.reset(ring_buffer__new(bpf_map__fd(skel->maps.events), &BpfSource::on_record, self.get(), nullptr));
-  if (!self->ring_) return errno_error("failed to set up the ring buffer reader");
+  if (!self->ring_) return cannot_trace_errno("failed to set up the ring buffer reader");
   return self;
 }
 
@@ -215,7 +215,7 @@ Result<int> BpfSource::poll(int timeout_ms, const EventFn& fn) {
   int err = ring_buffer__poll(ring_.get(), timeout_ms);
   if (err >= 0 || err == -EINTR) err = ring_buffer__consume(ring_.get());
   current_fn_ = nullptr;
-  if (err < 0 && err != -EINTR) return errno_error("failed to read the ring buffer", -err);
+  if (err < 0 && err != -EINTR) return cannot_trace_errno("failed to read the ring buffer", -err);
   return delivered_;
 }
 
@@ -223,16 +223,16 @@ Result<void> BpfSource::track_pid(std::uint32_t pid) {
   __u32 key = pid;
   __u8 one = 1;
   if (bpf_map__update_elem(skel_->maps.tracked_tgids, &key, sizeof key, &one, sizeof one, BPF_ANY))
-    return errno_error("failed to track pid " + std::to_string(pid));
+    return cannot_trace_errno("failed to track pid " + std::to_string(pid));
   return {};
 }
 
 Result<void> BpfSource::track_cgroup(std::uint64_t id) {
   __u8 one = 1;
   if (!skel_->rodata->cfg_scope_cgroups)
-    return make_error("internal: cgroup scope was not enabled before load");
+    return internal_error("cgroup scope was not enabled before load");
   if (bpf_map__update_elem(skel_->maps.tracked_cgrps, &id, sizeof id, &one, sizeof one, BPF_ANY))
-    return errno_error("failed to track cgroup " + std::to_string(id));
+    return cannot_trace_errno("failed to track cgroup " + std::to_string(id));
   return {};
 }
 

@@ -29,7 +29,7 @@ std::string find_tracefs(const std::string& mounts) {
 
 Result<TracefsStatus> ensure_tracefs(const EnvironmentPaths& paths) {
   auto mounts = read_file(paths.proc_mounts);
-  if (!mounts) return errno_error("failed to read the mount table " + paths.proc_mounts);
+  if (!mounts) return cannot_trace_errno("failed to read the mount table " + paths.proc_mounts);
   std::string found = find_tracefs(*mounts);
   if (!found.empty()) {
     struct stat st{};
@@ -37,7 +37,7 @@ Result<TracefsStatus> ensure_tracefs(const EnvironmentPaths& paths) {
   }
   if (::mount("nodev", paths.tracefs.c_str(), "tracefs", 0, nullptr) != 0) {
     int err = errno;
-    return errno_error("tracefs not mounted and could not be mounted at " + paths.tracefs, err,
+    return cannot_trace_errno("tracefs not mounted and could not be mounted at " + paths.tracefs, err,
                        "mount it by hand: mount -t tracefs nodev " + paths.tracefs +
                            " (the syscall tracepoints are found through it)");
   }
@@ -56,14 +56,14 @@ Result<void> check_privileges() {
 #endif
     if ((has(CAP_BPF) && has(CAP_PERFMON)) || has(CAP_SYS_ADMIN)) return {};
   }
-  return make_error("pmtrace needs root (or CAP_BPF and CAP_PERFMON) to load its eBPF probes",
+  return cannot_trace_error("pmtrace needs root (or CAP_BPF and CAP_PERFMON) to load its eBPF probes",
                     "run it as root, e.g. with sudo");
 }
 
 Result<void> check_btf(const EnvironmentPaths& paths) {
   if (::access(paths.btf.c_str(), R_OK) == 0) return {};
   int err = errno;
-  return errno_error("this kernel exposes no BTF at " + paths.btf + ", so the CO-RE probes cannot load", err,
+  return cannot_trace_errno("this kernel exposes no BTF at " + paths.btf + ", so the CO-RE probes cannot load", err,
                      "use a kernel built with CONFIG_DEBUG_INFO_BTF=y");
 }
 
@@ -75,14 +75,14 @@ Result<std::uint32_t> pid_namespace_inum(const EnvironmentPaths& paths) {
   auto num = starts_with(link, "pid:[") && ends_with(link, "]") ? parse_int(link.substr(5, link.size() - 6))
                                                                   : std::nullopt;
   if (!num || *num <= 0 || *num > 0xFFFFFFFFll)
-    return make_error("cannot read pmtrace's PID namespace from " + paths.pid_ns + " ('" + link + "')");
+    return cannot_trace_error("cannot read pmtrace's PID namespace from " + paths.pid_ns + " ('" + link + "')");
   auto inum = static_cast<std::uint32_t>(*num);
   if (inum == 0xEFFFFFFCu) return std::uint32_t{0};
   char self[32] = {};
   ssize_t m = ::readlink(paths.proc_self.c_str(), self, sizeof self - 1);
   std::string here = std::to_string(::getpid());
   if (m > 0 && std::string(self, static_cast<std::size_t>(m)) != here) {
-    return make_error("the /proc pmtrace reads belongs to another PID namespace than pmtrace's own (" + link +
+    return cannot_trace_error("the /proc pmtrace reads belongs to another PID namespace than pmtrace's own (" + link +
                           "): it calls pmtrace " + std::string(self, static_cast<std::size_t>(m)) + ", pmtrace is " +
                           here + ", so no pid it reads would be the kernel's",
                       "mount a /proc for this namespace (unshare -p -f --mount-proc), or run pmtrace on the host");
@@ -118,14 +118,14 @@ Result<void> check_bpf_maps(const EnvironmentPaths& paths) {
                                     "container runtimes install by default"
                                   : "a capability it needs is missing from pmtrace's bounding set, or a security "
                                     "module (SELinux, AppArmor, lockdown) refuses it";
-    return make_error("the bpf() system call is not permitted here although pmtrace runs privileged: " + why,
+    return cannot_trace_error("the bpf() system call is not permitted here although pmtrace runs privileged: " + why,
                       "run pmtrace on the host, or let the container use eBPF: systemd-nspawn "
                       "--capability=CAP_BPF,CAP_PERFMON --system-call-filter='bpf perf_event_open'; docker "
                       "--cap-add BPF --cap-add PERFMON --security-opt seccomp=unconfined; or --backend ptrace");
   }
   if (err == EINVAL && create(BPF_MAP_TYPE_ARRAY, 4, 4, 1) == 0)
-    return make_error("this kernel has no BPF ring buffer (added in Linux 5.8)", "upgrade the kernel");
-  return errno_error("failed to create a BPF map", err,
+    return cannot_trace_error("this kernel has no BPF ring buffer (added in Linux 5.8)", "upgrade the kernel");
+  return cannot_trace_errno("failed to create a BPF map", err,
                      "check kernel.unprivileged_bpf_disabled, the memlock limit (ulimit -l) and seccomp");
 }
 

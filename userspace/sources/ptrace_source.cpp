@@ -171,7 +171,7 @@ Result<void> PtraceSource::track_pid(std::uint32_t pid) {
   for (pid_t tid : tids) {
     if (::ptrace(PTRACE_SEIZE, tid, 0, opts) != 0) {
       if (errno == ESRCH) continue;  // a thread that just ended
-      return errno_error("cannot trace pid " + std::to_string(pid) + " (thread " + std::to_string(tid) + ")");
+      return cannot_trace_errno("cannot trace pid " + std::to_string(pid) + " (thread " + std::to_string(tid) + ")");
     }
     // Stop it once so syscall tracing can start; the stop arrives in poll().
     ::ptrace(PTRACE_INTERRUPT, tid, 0, 0);

@@ -10,18 +10,47 @@
 
 namespace pm {
 
+// What kind of problem an error is: each has one exit status (exit_status_of,
+// README "Exit status"). Decided where the error is made.
+enum class ErrorKind {
+  usage,          // 2: the command line, a target or a configuration is wrong
+  cannot_trace,   // 3: this machine or these privileges do not let pmtrace trace, or write what it was asked to
+  damaged_input,  // 4: a recording that cannot be read, or not whole
+  internal,       // 70: a bug in pmtrace (EX_SOFTWARE)
+};
+
+// Exit statuses, the same for every command. The one mapping from errors is
+// exit_status_of; 0 and 1 are the investigation's answer.
+enum ExitStatus : int {
+  kExitOk = 0,            // nothing went wrong (a healthy service, or one stopped on purpose)
+  kExitFailureFound = 1,  // the service failed, or a check failed
+  kExitUsage = 2,
+  kExitCannotTrace = 3,   // also: the capture saw no process of the service (verdict not_seen)
+  kExitDamagedInput = 4,
+  kExitInternal = 70,
+};
+
 struct Error {
   std::string message;  // "failed to <verb> <object>: <reason>"
   int err = 0;          // errno, when one caused it
   std::string hint;     // what the user can do about it, may be empty
+  ErrorKind kind = ErrorKind::usage;
 
   // "message (errno N)"; the hint is printed on its own line by the CLI.
   std::string describe() const;
 };
 
-// Builds an Error from errno: "<what>: <strerror> (errno N)".
+int exit_status_of(ErrorKind kind);
+
+// Builds an Error from errno: "<what>: <strerror> (errno N)". A usage error
+// unless made by one of the kinds' own makers below.
 Error errno_error(const std::string& what, int err = errno, std::string hint = {});
 Error make_error(std::string message, std::string hint = {});
+// The same, of another kind.
+Error cannot_trace_error(std::string message, std::string hint = {});
+Error cannot_trace_errno(const std::string& what, int err = errno, std::string hint = {});
+Error damaged_input_error(std::string message, std::string hint = {});
+Error internal_error(std::string message);
 
 template <typename T>
 class [[nodiscard]] Result {
