@@ -1,6 +1,7 @@
 // The one reader of gunicorn's command line (analysis/gunicorn_args).
 #include <catch2/catch.hpp>
 
+#include "analysis/aggregator.h"
 #include "analysis/gunicorn_args.h"
 
 using pm::analysis::parse_gunicorn_args;
@@ -55,4 +56,9 @@ TEST_CASE("gunicorn args: the app among values of options pmtrace does not know"
   CHECK(parse_gunicorn_args({"gunicorn", "m.wsgi:application", "--future-option", "meats"}).app == "m.wsgi:application");
   CHECK(parse_gunicorn_args({"gunicorn", "--future-option", "/srv/x", "m.wsgi"}).app == "m.wsgi");
   CHECK(parse_gunicorn_args({"gunicorn", "--future-option", "42", "m.wsgi"}).app == "m.wsgi");
+}
+
+TEST_CASE("gunicorn args: which command lines run gunicorn", "[gunicorn_args]") {
+  CHECK(pm::analysis::runs_gunicorn({"python3", "-m", "gunicorn", "app:app"}));
+  CHECK_FALSE(pm::analysis::runs_gunicorn({"python3", "manage.py", "runserver"}));
 }

@@ -30,7 +30,7 @@ static void serving_worker(Trace& t) {
 
 static std::vector<rules::Finding> db_findings(const Trace& t) { return rules::database_connect(t.agg); }
 
-TEST_CASE("database-connect: libpq's non-blocking connect answered by a reset is refused", "[rules]") {
+TEST_CASE("database-connect: libpq's non-blocking connect answered by a reset is refused", "[rules][database-connect]") {
   Trace t;
   serving_worker(t);
   const std::uint64_t at = kT0 + 4 * kS + 2 * kMs;
@@ -66,7 +66,7 @@ TEST_CASE("database-connect: libpq's non-blocking connect answered by a reset is
 // does (checked on this machine with TCP_INFO right after connect()). So
 // inet_sock_set_state (tcp_connect) is emitted before sys_exit_connect.
 TEST_CASE("database-connect: loopback refusal, state change seen before connect() returns, is one finding",
-          "[rules]") {
+          "[rules][database-connect]") {
   Trace t;
   serving_worker(t);
   const std::uint64_t start = kT0 + 4 * kS + 2 * kMs;
@@ -81,7 +81,7 @@ TEST_CASE("database-connect: loopback refusal, state change seen before connect(
 }
 
 TEST_CASE("database-connect: a healthy loopback connect, established inside connect(), is no finding",
-          "[rules]") {
+          "[rules][database-connect]") {
   Trace t;
   serving_worker(t);
   const std::uint64_t start = kT0 + 4 * kS + 2 * kMs;
@@ -95,7 +95,7 @@ TEST_CASE("database-connect: a healthy loopback connect, established inside conn
   CHECK(t.agg.pending_connects().empty());
 }
 
-TEST_CASE("database-connect: libpq's connect_timeout=2 gives up on a host that drops SYNs", "[rules]") {
+TEST_CASE("database-connect: libpq's connect_timeout=2 gives up on a host that drops SYNs", "[rules][database-connect]") {
   Trace t;
   serving_worker(t);
   const std::uint64_t at = kT0 + 4 * kS + 2 * kMs;
@@ -127,7 +127,7 @@ static void stall_until_worker_killed(Trace& t, bool socket_close_seen) {
   if (socket_close_seen) t.tcp(501, at + 30 * kS + 15 * kUs, kTcpClose, 30 * kS, inet("10.20.0.5", 5432));
 }
 
-TEST_CASE("database-connect: a connect in flight until its worker died stalled for 30 s", "[rules]") {
+TEST_CASE("database-connect: a connect in flight until its worker died stalled for 30 s", "[rules][database-connect]") {
   Trace t;
   stall_until_worker_killed(t, false);
   auto f = db_findings(t);
@@ -140,7 +140,7 @@ TEST_CASE("database-connect: a connect in flight until its worker died stalled f
 }
 
 TEST_CASE("database-connect: the stalled socket's close at exit does not make a second finding",
-          "[rules]") {
+          "[rules][database-connect]") {
   Trace t;
   stall_until_worker_killed(t, true);
   auto f = db_findings(t);
@@ -150,7 +150,7 @@ TEST_CASE("database-connect: the stalled socket's close at exit does not make a 
   CHECK(f[0].title == "PostgreSQL at 10.20.0.5:5432 did not answer: connect stalled for 30.0 s until its process ended");
 }
 
-TEST_CASE("database-connect: a connect still in flight when the trace ends stalled until the trace ended", "[rules]") {
+TEST_CASE("database-connect: a connect still in flight when the trace ends stalled until the trace ended", "[rules][database-connect]") {
   Trace t;
   serving_worker(t);
   t.connect(501, kT0 + 5 * kS, kDbFd, inet("10.20.0.5", 5432), EINPROGRESS, 30 * kUs);
@@ -160,7 +160,7 @@ TEST_CASE("database-connect: a connect still in flight when the trace ends stall
   CHECK(f[0].title == "PostgreSQL at 10.20.0.5:5432 did not answer: connect stalled for 12.0 s until the trace ended");
 }
 
-TEST_CASE("database-connect: the PostgreSQL unix socket is missing", "[rules]") {
+TEST_CASE("database-connect: the PostgreSQL unix socket is missing", "[rules][database-connect]") {
   Trace t;
   serving_worker(t);
   t.connect(501, kT0 + 4 * kS + 2 * kMs, kDbFd, unix_socket("/var/run/postgresql/.s.PGSQL.5432"), ENOENT, 9 * kUs);
@@ -179,7 +179,7 @@ TEST_CASE("database-connect: the PostgreSQL unix socket is missing", "[rules]") 
 // A PostgreSQL killed with SIGKILL leaves its socket file behind: connect()
 // finds the file and nobody listening, ECONNREFUSED. The file exists.
 TEST_CASE("database-connect: a stale unix socket (ECONNREFUSED) is not reported as missing",
-          "[rules]") {
+          "[rules][database-connect]") {
   Trace t;
   serving_worker(t);
   t.connect(501, kT0 + 4 * kS + 2 * kMs, kDbFd, unix_socket("/var/run/postgresql/.s.PGSQL.5432"), ECONNREFUSED,
@@ -192,7 +192,7 @@ TEST_CASE("database-connect: a stale unix socket (ECONNREFUSED) is not reported 
 // redis-py (no socket_connect_timeout) connects blocking: on loopback the
 // reset ends SYN_SENT inside the call (tcp_connect first), then connect()
 // returns ECONNREFUSED. One connect() is one attempt.
-TEST_CASE("database-connect: a blocking loopback refusal counts as one attempt", "[rules]") {
+TEST_CASE("database-connect: a blocking loopback refusal counts as one attempt", "[rules][database-connect]") {
   Trace t;
   serving_worker(t);
   const std::uint64_t start = kT0 + 4 * kS + 2 * kMs;
@@ -205,7 +205,7 @@ TEST_CASE("database-connect: a blocking loopback refusal counts as one attempt",
   CHECK(has_fact(f[0], "1 attempt seen"));
 }
 
-TEST_CASE("database-connect: a healthy non-blocking connect is no finding", "[rules]") {
+TEST_CASE("database-connect: a healthy non-blocking connect is no finding", "[rules][database-connect]") {
   Trace t;
   serving_worker(t);
   const std::uint64_t at = kT0 + 4 * kS + 2 * kMs;
@@ -218,7 +218,7 @@ TEST_CASE("database-connect: a healthy non-blocking connect is no finding", "[ru
   CHECK(rules::run_rules(t.agg).empty());
 }
 
-TEST_CASE("database-connect: refused connects to a port that is no database are not its business", "[rules]") {
+TEST_CASE("database-connect: refused connects to a port that is no database are not its business", "[rules][database-connect]") {
   Trace t;
   serving_worker(t);
   const std::uint64_t at = kT0 + 4 * kS + 2 * kMs;
@@ -235,7 +235,7 @@ TEST_CASE("database-connect: refused connects to a port that is no database are 
 // hundred healthy requests PostgreSQL restarts and refuses: that refusal is
 // what the report must show, however many healthy connects came before.
 TEST_CASE("database-connect: a refusal after hundreds of healthy per-request connects is still found",
-          "[rules]") {
+          "[rules][database-connect]") {
   Trace t;
   serving_worker(t);
   std::uint64_t at = kT0 + 5 * kS;
@@ -256,7 +256,7 @@ TEST_CASE("database-connect: a refusal after hundreds of healthy per-request con
 // makes ::1 the first; a PostgreSQL with listen_addresses='127.0.0.1' resets
 // it and libpq connects to 127.0.0.1 at once. The service is healthy.
 TEST_CASE("database-connect: ::1 refused and 127.0.0.1 accepted in the same libpq connect is no failure",
-          "[rules]") {
+          "[rules][database-connect]") {
   Trace t;
   serving_worker(t);
   SockAddr v6;

@@ -104,7 +104,7 @@ const std::string kExportSecretProblem =
 }  // namespace
 
 TEST_CASE("environment-file: `export SECRET_KEY=` dropped by systemd, then KeyError: 'SECRET_KEY' at boot",
-          "[rules][envfile-rule]") {
+          "[rules][environment-file][envfile-rule]") {
   Trace t;
   t.agg.add_env_file(env_file(kEnvPath, "export SECRET_KEY=abc\nDATABASE_URL=postgres://u:p@db/x\n"));
   // What the parser made of the file, as the session stores it.
@@ -140,7 +140,7 @@ TEST_CASE("environment-file: `export SECRET_KEY=` dropped by systemd, then KeyEr
 }
 
 TEST_CASE("environment-file: `DATABASE_URL==postgres://...` and Django's ImproperlyConfigured naming DATABASE_URL",
-          "[rules][envfile-rule]") {
+          "[rules][environment-file][envfile-rule]") {
   Trace t;
   t.agg.add_env_file(env_file(kEnvPath, "SECRET_KEY=abc\nDATABASE_URL==postgres://u:p@db:5432/shop\n"));
   const auto& info = t.agg.env_files().at(0);
@@ -185,7 +185,7 @@ TEST_CASE("environment-file: `DATABASE_URL==postgres://...` and Django's Imprope
   CHECK(all[1].rule == "gunicorn-boot-failure");
 }
 
-TEST_CASE("environment-file: an env-file issue the app did not miss is a warning only", "[rules][envfile-rule]") {
+TEST_CASE("environment-file: an env-file issue the app did not miss is a warning only", "[rules][environment-file][envfile-rule]") {
   Trace t;
   t.agg.add_env_file(env_file(kEnvPath, "SECRET_KEY=abc\nexport DEBUG=0\n"));
   gunicorn_boot(t);  // both workers heartbeat: the app imported
@@ -211,7 +211,7 @@ TEST_CASE("environment-file: an env-file issue the app did not miss is a warning
   CHECK(all[0].rule == "environment-file");
 }
 
-TEST_CASE("environment-file: a required EnvironmentFile= that is missing is a failure", "[rules][envfile-rule]") {
+TEST_CASE("environment-file: a required EnvironmentFile= that is missing is a failure", "[rules][environment-file][envfile-rule]") {
   Trace t;
   t.agg.add_env_file(env_file(kEnvPath, std::nullopt));
   // systemd refuses to start the unit: only the operator's systemctl runs.
@@ -231,7 +231,7 @@ TEST_CASE("environment-file: a required EnvironmentFile= that is missing is a fa
   CHECK(contains(f[0].explanation, "result 'resources'"));
 }
 
-TEST_CASE("environment-file: a missing optional (-) EnvironmentFile= is nothing", "[rules][envfile-rule]") {
+TEST_CASE("environment-file: a missing optional (-) EnvironmentFile= is nothing", "[rules][environment-file][envfile-rule]") {
   Trace t;
   t.agg.add_env_file(env_file(kEnvPath, "SECRET_KEY=abc\nDATABASE_URL=postgres://u:p@db/x\n"));
   t.agg.add_env_file(env_file("-/etc/shop/env.local", std::nullopt));
@@ -243,7 +243,7 @@ TEST_CASE("environment-file: a missing optional (-) EnvironmentFile= is nothing"
 }
 
 TEST_CASE("environment-file: a KeyError for a name no EnvironmentFile= sets, and the service failed",
-          "[rules][envfile-rule]") {
+          "[rules][environment-file][envfile-rule]") {
   Trace t;
   t.agg.add_env_file(env_file(kEnvPath, "SECRET_KEY=abc\nDATABASE_URL=postgres://u:p@db/x\n"));
   REQUIRE(t.agg.env_files().at(0).issues.empty());
@@ -266,7 +266,7 @@ TEST_CASE("environment-file: a KeyError for a name no EnvironmentFile= sets, and
   CHECK(all[1].rule == "gunicorn-boot-failure");
 }
 
-TEST_CASE("environment-file: the same KeyError in a service that did not fail is nothing", "[rules][envfile-rule]") {
+TEST_CASE("environment-file: the same KeyError in a service that did not fail is nothing", "[rules][environment-file][envfile-rule]") {
   Trace t;
   t.agg.add_env_file(env_file(kEnvPath, "SECRET_KEY=abc\nDATABASE_URL=postgres://u:p@db/x\n"));
   gunicorn_boot(t);
@@ -283,7 +283,7 @@ TEST_CASE("environment-file: the same KeyError in a service that did not fail is
 }
 
 TEST_CASE("environment-file: no EnvironmentFile= at all: nothing from this rule, even with a KeyError",
-          "[rules][envfile-rule]") {
+          "[rules][environment-file][envfile-rule]") {
   Trace t;
   workers_fail_to_boot(t, [](std::uint32_t pid) { return django_key_error(pid, "SECRET_KEY"); });
   CHECK(rules::environment_file(t.agg).empty());
@@ -301,7 +301,7 @@ TEST_CASE("environment-file: no EnvironmentFile= at all: nothing from this rule,
 // Django settings keys, not environment variables, yet every capitalised word
 // of an ImproperlyConfigured message is read as a variable the app missed.
 TEST_CASE("environment-file: Django's 'Please supply the ENGINE value' names no environment variable",
-          "[rules][envfile-rule]") {
+          "[rules][environment-file][envfile-rule]") {
   Trace t;
   t.agg.add_env_file(env_file(kEnvPath, "SECRET_KEY=abc\nexport DATABASE_URL=postgres://u:p@db/x\n"));
   workers_fail_to_boot(t, [](std::uint32_t pid) {
@@ -329,7 +329,7 @@ TEST_CASE("environment-file: Django's 'Please supply the ENGINE value' names no 
 // line: here DATABASE_URL (set by Environment= in the unit, so in no env
 // file) is read fine and the connect to the database is refused.
 TEST_CASE("environment-file: os.environ['X'] in a traceback that ends in another error is no missing X",
-          "[rules][envfile-rule]") {
+          "[rules][environment-file][envfile-rule]") {
   Trace t;
   t.agg.add_env_file(env_file(kEnvPath, "SECRET_KEY=abc\n"));
   workers_fail_to_boot(t, [](std::uint32_t pid) {

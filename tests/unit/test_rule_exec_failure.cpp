@@ -46,7 +46,7 @@ static void broken_venv(Trace& t) {
   t.paths["/srv/app/venv/bin/python3"] = symlink_to("/usr/bin/python3.9", false);
 }
 
-TEST_CASE("exec-failure: execvp's PATH search that finds gunicorn later is no failure", "[rules]") {
+TEST_CASE("exec-failure: execvp's PATH search that finds gunicorn later is no failure", "[rules][exec-failure]") {
   // ExecStart=/usr/bin/env gunicorn ...: env's execvp tries each PATH entry.
   Trace t;
   t.task(600, 1, "(env)");
@@ -67,7 +67,7 @@ TEST_CASE("exec-failure: execvp's PATH search that finds gunicorn later is no fa
   CHECK(rules::run_rules(t.agg).empty());
 }
 
-TEST_CASE("exec-failure: a virtualenv whose python is a dangling symlink, last in the PATH search", "[rules]") {
+TEST_CASE("exec-failure: a virtualenv whose python is a dangling symlink, last in the PATH search", "[rules][exec-failure]") {
   // PATH=/usr/local/bin:/srv/app/venv/bin; env gives up: exit 127.
   Trace t;
   broken_venv(t);
@@ -94,7 +94,7 @@ TEST_CASE("exec-failure: a virtualenv whose python is a dangling symlink, last i
   CHECK(f[0].evidence[1].as<Exit>()->code() == 127);
 }
 
-TEST_CASE("exec-failure: systemd's ExecStart= of the broken virtualenv exits 203/EXEC", "[rules]") {
+TEST_CASE("exec-failure: systemd's ExecStart= of the broken virtualenv exits 203/EXEC", "[rules][exec-failure]") {
   Trace t;
   broken_venv(t);
   t.task(700, 1, "(gunicorn)");
@@ -113,7 +113,7 @@ TEST_CASE("exec-failure: systemd's ExecStart= of the broken virtualenv exits 203
 // failed exec is a gunicorn that simply is not there, and the one that
 // explains the failure is the virtualenv's.
 TEST_CASE("exec-failure: the broken virtualenv is still the cause when execvp tried more PATH entries after it",
-          "[rules]") {
+          "[rules][exec-failure]") {
   Trace t;
   broken_venv(t);
   t.task(600, 1, "(env)");
@@ -128,7 +128,7 @@ TEST_CASE("exec-failure: the broken virtualenv is still the cause when execvp tr
   CHECK(f[0].title == "/srv/app/venv/bin/gunicorn exists, but its interpreter /srv/app/venv/bin/python3 does not");
 }
 
-TEST_CASE("exec-failure: a program that is not there at all", "[rules]") {
+TEST_CASE("exec-failure: a program that is not there at all", "[rules][exec-failure]") {
   Trace t;
   t.task(700, 1, "(gunicorn)");
   t.exec_failed(700, kT0, "/srv/app/venv/bin/gunicorn", ENOENT);  // no such file: the lookup finds nothing
@@ -139,7 +139,7 @@ TEST_CASE("exec-failure: a program that is not there at all", "[rules]") {
   CHECK(f[0].fix.find("correct ExecStart=") == 0);
 }
 
-TEST_CASE("exec-failure: a wrapper script's exec of gunicorn fails after the wrapper itself started", "[rules]") {
+TEST_CASE("exec-failure: a wrapper script's exec of gunicorn fails after the wrapper itself started", "[rules][exec-failure]") {
   // The earlier, successful exec (the wrapper) is no PATH search that succeeded.
   Trace t;
   t.task(700, 1, "(start.sh)");
@@ -152,7 +152,7 @@ TEST_CASE("exec-failure: a wrapper script's exec of gunicorn fails after the wra
   CHECK(f[0].title == "/srv/app/.venv/bin/gunicorn does not exist");
 }
 
-TEST_CASE("exec-failure: WorkingDirectory= is a symlink to a release that is gone (200/CHDIR)", "[rules]") {
+TEST_CASE("exec-failure: WorkingDirectory= is a symlink to a release that is gone (200/CHDIR)", "[rules][exec-failure]") {
   Trace t;
   t.paths["/srv/app/current"] = symlink_to("/srv/app/releases/20240611-1", false);
   t.task(700, 1, "(gunicorn)");
@@ -173,7 +173,7 @@ TEST_CASE("exec-failure: WorkingDirectory= is a symlink to a release that is gon
   CHECK(f[0].evidence[1].as<Exit>()->code() == 200);
 }
 
-TEST_CASE("exec-failure: a working directory that does not exist", "[rules]") {
+TEST_CASE("exec-failure: a working directory that does not exist", "[rules][exec-failure]") {
   Trace t;
   t.task(700, 1, "(gunicorn)");
   t.chdir_failed(700, kT0, "/srv/shop", ENOENT);
@@ -183,7 +183,7 @@ TEST_CASE("exec-failure: a working directory that does not exist", "[rules]") {
   CHECK(f[0].title == "working directory /srv/shop does not exist");
 }
 
-TEST_CASE("exec-failure: a chdir that fails in a process that then exits 0 is no failure", "[rules]") {
+TEST_CASE("exec-failure: a chdir that fails in a process that then exits 0 is no failure", "[rules][exec-failure]") {
   // A helper script: `cd /srv/app/current/static 2>/dev/null || true`.
   Trace t;
   t.paths["/srv/app/current"] = symlink_to("/srv/app/releases/20240611-1", false);
@@ -196,7 +196,7 @@ TEST_CASE("exec-failure: a chdir that fails in a process that then exits 0 is no
   CHECK(rules::exec_failure(t.agg).empty());
 }
 
-TEST_CASE("exec-failure: a chdir failure in a process still running is no failure", "[rules]") {
+TEST_CASE("exec-failure: a chdir failure in a process still running is no failure", "[rules][exec-failure]") {
   Trace t;
   gunicorn_boot(t);
   t.chdir_failed(501, kT0 + 3 * kS, "/srv/app/uploads", ENOENT);
@@ -204,7 +204,7 @@ TEST_CASE("exec-failure: a chdir failure in a process still running is no failur
 }
 
 TEST_CASE("exec-failure: a script with CRLF line endings names an interpreter ending in a carriage return",
-          "[rules]") {
+          "[rules][exec-failure]") {
   Trace t;
   t.paths["/srv/app/bin/start"] = regular(0100755, "#!/usr/bin/python3\r");
   t.task(710, 1, "(start)");

@@ -29,7 +29,7 @@ void migrate(Trace& t, int status) {
 
 }  // namespace
 
-TEST_CASE("exec-start-pre: a failing ExecStartPre= stops the start before ExecStart=", "[rules]") {
+TEST_CASE("exec-start-pre: a failing ExecStartPre= stops the start before ExecStart=", "[rules][exec-start-pre]") {
   Trace t;
   t.unit(migrating_unit());
   migrate(t, 1);
@@ -49,14 +49,14 @@ TEST_CASE("exec-start-pre: a failing ExecStartPre= stops the start before ExecSt
   CHECK(contains(f->fix, "ExecStartPre=-/usr/bin/python3"));
 }
 
-TEST_CASE("exec-start-pre: a '-' line's failure is ignored by systemd, and by the rule", "[rules]") {
+TEST_CASE("exec-start-pre: a '-' line's failure is ignored by systemd, and by the rule", "[rules][exec-start-pre]") {
   Trace t;
   t.unit(migrating_unit(true));
   migrate(t, 1);
   CHECK(rules::exec_start_pre(t.agg).empty());
 }
 
-TEST_CASE("exec-start-pre: ExecStart='s gunicorn runs the same python3 and is not the pre command", "[rules]") {
+TEST_CASE("exec-start-pre: ExecStart='s gunicorn runs the same python3 and is not the pre command", "[rules][exec-start-pre]") {
   Trace t;
   t.unit(migrating_unit());
   migrate(t, 0);
@@ -69,7 +69,7 @@ TEST_CASE("exec-start-pre: ExecStart='s gunicorn runs the same python3 and is no
   CHECK(rules::runs_start_helper(*t.agg.process(690), *t.agg.unit_context("shop.service")));
 }
 
-TEST_CASE("exec-start-pre: a failing ExecStartPost= fails a start that had begun", "[rules]") {
+TEST_CASE("exec-start-pre: a failing ExecStartPost= fails a start that had begun", "[rules][exec-start-pre]") {
   Trace t;
   auto u = migrating_unit();
   u.exec_start_pre.clear();

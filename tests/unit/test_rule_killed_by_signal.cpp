@@ -19,26 +19,7 @@
 
 #include "trace_builder.h"
 
-// The stop systemd makes (KillMode=mixed, as gunicorn's deploy docs advise):
-// SIGTERM (then SIGCONT) from PID 1 to the master only; the master passes
-// SIGTERM on to each worker, the workers exit 0, the kernel's SIGCHLDs reach
-// the master, and the master exits 0.
-static void systemd_stop(Trace& t, std::uint64_t at) {
-  t.signal(1, at, 500, SIGTERM);
-  t.signal(1, at + 15 * kUs, 500, SIGCONT);
-  t.deliver(500, at + 60 * kUs, SIGTERM, 1, kNrSelect, -1, -EINTR);
-  t.signal(500, at + 1 * kMs, 501, SIGTERM);
-  t.signal(500, at + 1 * kMs + 30 * kUs, 502, SIGTERM);
-  t.deliver(501, at + 1 * kMs + 80 * kUs, SIGTERM, 500, kNrSelect, -1, -EINTR);
-  t.deliver(502, at + 1 * kMs + 90 * kUs, SIGTERM, 500, kNrSelect, -1, -EINTR);
-  t.exit(501, at + 210 * kMs, 0);
-  t.signal(501, at + 210 * kMs + 5 * kUs, 500, SIGCHLD, kCldExited);
-  t.exit(502, at + 215 * kMs, 0);
-  t.signal(502, at + 215 * kMs + 5 * kUs, 500, SIGCHLD, kCldExited);
-  t.exit(500, at + 300 * kMs, 0);
-}
-
-TEST_CASE("killed-by-signal: PID 1 stops gunicorn 3 s after start, the master's cascade is evidence", "[rules]") {
+TEST_CASE("killed-by-signal: PID 1 stops gunicorn 3 s after start, the master's cascade is evidence", "[rules][killed-by-signal]") {
   Trace t;
   gunicorn_boot(t);
   systemd_stop(t, kT0 + 3 * kS);
@@ -87,7 +68,7 @@ TEST_CASE("killed-by-signal: PID 1 stops gunicorn 3 s after start, the master's 
   CHECK(all[0].rule == "killed-by-signal");
 }
 
-TEST_CASE("killed-by-signal: workers not booted yet are counted as running, not booted", "[rules]") {
+TEST_CASE("killed-by-signal: workers not booted yet are counted as running, not booted", "[rules][killed-by-signal]") {
   Trace t;
   t.task(500, 1, "(gunicorn)");
   t.exec(500, kT0, "/usr/bin/gunicorn", kGunicornArgv, "/usr/bin/python3");
@@ -109,7 +90,7 @@ TEST_CASE("killed-by-signal: workers not booted yet are counted as running, not 
 // (unit_kill_context -> cg_kill_recursive); the master's own SIGTERMs then
 // find them already pending. That is still one stop of one service.
 TEST_CASE("killed-by-signal: KillMode=control-group stop is one finding, not one per process",
-          "[rules]") {
+          "[rules][killed-by-signal]") {
   Trace t;
   gunicorn_boot(t);
   const std::uint64_t at = kT0 + 3 * kS;
@@ -160,7 +141,7 @@ static void master_stops_after(Trace& t, std::uint64_t at, std::uint32_t master,
   t.exit(master, at + d + 50 * kMs, 0);
 }
 
-TEST_CASE("killed-by-signal: the traced script that started gunicorn stops it: its supervisor", "[rules]") {
+TEST_CASE("killed-by-signal: the traced script that started gunicorn stops it: its supervisor", "[rules][killed-by-signal]") {
   Trace t;
   deploy_script_starts_gunicorn(t);
   REQUIRE(t.agg.process(400)->role == analysis::Role::supervisor);
@@ -181,7 +162,7 @@ TEST_CASE("killed-by-signal: the traced script that started gunicorn stops it: i
   CHECK(f[0].preflight.empty());  // a supervisor's stop: nothing doctor reads in the unit
 }
 
-TEST_CASE("killed-by-signal: a /bin/kill the supervising script ran counts as the supervisor", "[rules]") {
+TEST_CASE("killed-by-signal: a /bin/kill the supervising script ran counts as the supervisor", "[rules][killed-by-signal]") {
   Trace t;
   deploy_script_starts_gunicorn(t);
   t.fork(400, kT0 + 10 * kS - 2 * kMs, 404);
@@ -197,7 +178,7 @@ TEST_CASE("killed-by-signal: a /bin/kill the supervising script ran counts as th
         std::string::npos);
 }
 
-TEST_CASE("killed-by-signal: an operator's kill from outside the service is info, not a failure", "[rules]") {
+TEST_CASE("killed-by-signal: an operator's kill from outside the service is info, not a failure", "[rules][killed-by-signal]") {
   Trace t;
   gunicorn_boot(t);
   // `sudo kill 500` in a login shell: /usr/bin/kill, not traced, uid 0.
@@ -216,7 +197,7 @@ TEST_CASE("killed-by-signal: an operator's kill from outside the service is info
   for (const auto& g : rules::run_rules(t.agg)) CHECK(g.severity != rules::Severity::failure);
 }
 
-TEST_CASE("killed-by-signal: signals that were not delivered, and SIGCHLD, are no stop", "[rules]") {
+TEST_CASE("killed-by-signal: signals that were not delivered, and SIGCHLD, are no stop", "[rules][killed-by-signal]") {
   Trace t;
   gunicorn_boot(t);
   // A SIGTERM the kernel dropped: the master was already exiting
@@ -231,7 +212,7 @@ TEST_CASE("killed-by-signal: signals that were not delivered, and SIGCHLD, are n
   CHECK(rules::killed_by_signal(t.agg).empty());
 }
 
-TEST_CASE("killed-by-signal: a worker's halt-time SIGTERMs from its master are never a finding", "[rules]") {
+TEST_CASE("killed-by-signal: a worker's halt-time SIGTERMs from its master are never a finding", "[rules][killed-by-signal]") {
   // Boot failure: both workers exit 3; the master's halt() sends SIGTERM to
   // the one it has not reaped yet (a zombie: ignored) and exits 3.
   Trace t;
@@ -244,7 +225,7 @@ TEST_CASE("killed-by-signal: a worker's halt-time SIGTERMs from its master are n
   CHECK(rules::killed_by_signal(t.agg).empty());
 }
 
-TEST_CASE("killed-by-signal: the OOM killer's SIGKILL is left to oom-kill", "[rules]") {
+TEST_CASE("killed-by-signal: the OOM killer's SIGKILL is left to oom-kill", "[rules][killed-by-signal]") {
   Trace t;
   gunicorn_boot(t);
   // __oom_kill_process(): SIGKILL first (in the allocating task, here the
@@ -262,7 +243,7 @@ TEST_CASE("killed-by-signal: the OOM killer's SIGKILL is left to oom-kill", "[ru
   CHECK(all[0].rule == "oom-kill");
 }
 
-TEST_CASE("killed-by-signal: a kernel SIGKILL without an OOM record is reported", "[rules]") {
+TEST_CASE("killed-by-signal: a kernel SIGKILL without an OOM record is reported", "[rules][killed-by-signal]") {
   Trace t;
   gunicorn_boot(t);
   t.signal(501, kT0 + 20 * kS, 501, SIGKILL, kSiKernel);  // e.g. cgroup.kill
@@ -273,7 +254,7 @@ TEST_CASE("killed-by-signal: a kernel SIGKILL without an OOM record is reported"
   CHECK(f[0].fix.find("the kernel killed it without an OOM record") == 0);
 }
 
-TEST_CASE("killed-by-signal: SIGSEGV from the kernel is a native crash", "[rules]") {
+TEST_CASE("killed-by-signal: SIGSEGV from the kernel is a native crash", "[rules][killed-by-signal]") {
   Trace t;
   gunicorn_boot(t);
   // force_sig_fault() runs in the faulting worker: sender == target, si_code SEGV_MAPERR.
@@ -300,7 +281,7 @@ TEST_CASE("killed-by-signal: SIGSEGV from the kernel is a native crash", "[rules
 // `systemctl reload` with ExecReload=/bin/kill -s HUP $MAINPID: the kill runs
 // in the unit's cgroup (so it is traced), gunicorn's master handles SIGHUP by
 // reloading: new workers, SIGTERM to the old ones, and it keeps running.
-TEST_CASE("killed-by-signal: SIGHUP to the master is a reload, not a stop", "[rules]") {
+TEST_CASE("killed-by-signal: SIGHUP to the master is a reload, not a stop", "[rules][killed-by-signal]") {
   Trace t;
   gunicorn_boot(t);
   const std::uint64_t at = kT0 + 60 * kS;

@@ -37,7 +37,7 @@ static void oom_kills_worker(Trace& t, std::uint32_t allocating, bool with_limit
   t.heartbeat(503, at + 900 * kMs);
 }
 
-TEST_CASE("oom-kill: the OOM killer's SIGKILL of a worker, with its cgroup's memory limit", "[rules]") {
+TEST_CASE("oom-kill: the OOM killer's SIGKILL of a worker, with its cgroup's memory limit", "[rules][oom-kill]") {
   Trace t;
   oom_kills_worker(t, 502, true);
   auto f = rules::oom_kill(t.agg);
@@ -67,7 +67,7 @@ TEST_CASE("oom-kill: the OOM killer's SIGKILL of a worker, with its cgroup's mem
   CHECK(all[0].rule == "oom-kill");
 }
 
-TEST_CASE("oom-kill: the victim need not be the task that allocated", "[rules]") {
+TEST_CASE("oom-kill: the victim need not be the task that allocated", "[rules][oom-kill]") {
   Trace t;
   oom_kills_worker(t, 501, true);  // worker 501's allocation picks 502, the biggest
   auto f = rules::oom_kill(t.agg);
@@ -80,7 +80,7 @@ TEST_CASE("oom-kill: the victim need not be the task that allocated", "[rules]")
 // signal_generate precedes the oom_victim record: the evidence should still
 // hold the kill, and in time order.
 TEST_CASE("oom-kill: the kernel's SIGKILL, sent just before mark_victim, is in the evidence",
-          "[rules]") {
+          "[rules][oom-kill]") {
   Trace t;
   oom_kills_worker(t, 502, true);
   auto f = rules::oom_kill(t.agg);
@@ -94,7 +94,7 @@ TEST_CASE("oom-kill: the kernel's SIGKILL, sent just before mark_victim, is in t
     CHECK(f[0].evidence[i - 1].hdr.ts_ns <= f[0].evidence[i].hdr.ts_ns);
 }
 
-TEST_CASE("oom-kill: no memory limit read: the title names none", "[rules]") {
+TEST_CASE("oom-kill: no memory limit read: the title names none", "[rules][oom-kill]") {
   Trace t;
   oom_kills_worker(t, 502, false);
   auto f = rules::oom_kill(t.agg);
@@ -102,7 +102,7 @@ TEST_CASE("oom-kill: no memory limit read: the title names none", "[rules]") {
   CHECK(f[0].title == "gunicorn worker (pid 502, uid 33 gid 33) killed by the kernel's OOM killer 20.0 s after start");
 }
 
-TEST_CASE("oom-kill: SIGKILLs without an OOM record are not OOM kills", "[rules]") {
+TEST_CASE("oom-kill: SIGKILLs without an OOM record are not OOM kills", "[rules][oom-kill]") {
   Trace t;
   gunicorn_boot(t);
   t.agg.set_memory_limit(500, kLimit);

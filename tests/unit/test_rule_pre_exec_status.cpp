@@ -15,19 +15,9 @@ analysis::UnitContext shop_unit() {
   return u;
 }
 
-const rules::Finding* only(const std::vector<rules::Finding>& fs, const std::string& rule) {
-  const rules::Finding* found = nullptr;
-  for (const auto& f : fs)
-    if (f.rule == rule) {
-      REQUIRE_FALSE(found);
-      found = &f;
-    }
-  return found;
-}
-
 }  // namespace
 
-TEST_CASE("pre-exec-status: User= names no account: 217/USER, the program never ran", "[rules]") {
+TEST_CASE("pre-exec-status: User= names no account: 217/USER, the program never ran", "[rules][pre-exec-status]") {
   Trace t;
   auto u = shop_unit();
   u.user = "meats";
@@ -47,7 +37,7 @@ TEST_CASE("pre-exec-status: User= names no account: 217/USER, the program never 
   CHECK(f->evidence.back().hdr.pid == 700);
 }
 
-TEST_CASE("pre-exec-status: a sandbox path that does not exist: 226/NAMESPACE names the paths", "[rules]") {
+TEST_CASE("pre-exec-status: a sandbox path that does not exist: 226/NAMESPACE names the paths", "[rules][pre-exec-status]") {
   Trace t;
   auto u = shop_unit();
   u.protect_system = "strict";
@@ -66,7 +56,7 @@ TEST_CASE("pre-exec-status: a sandbox path that does not exist: 226/NAMESPACE na
                          "ReadWritePaths=-/srv/shop/media"));
 }
 
-TEST_CASE("pre-exec-status: look-alikes are not systemd's setup failing", "[rules]") {
+TEST_CASE("pre-exec-status: look-alikes are not systemd's setup failing", "[rules][pre-exec-status]") {
   Trace t;
   t.unit(shop_unit());
   SECTION("a program that ran and exited 217 on its own") {
@@ -96,7 +86,7 @@ TEST_CASE("pre-exec-status: look-alikes are not systemd's setup failing", "[rule
   }
 }
 
-TEST_CASE("pre-exec-status: a credential's source that does not exist: 243/CREDENTIALS names it", "[rules]") {
+TEST_CASE("pre-exec-status: a credential's source that does not exist: 243/CREDENTIALS names it", "[rules][pre-exec-status]") {
   Trace t;
   auto u = shop_unit();
   u.load_credentials = {"db-password:/etc/shop/db-password", "api-token"};

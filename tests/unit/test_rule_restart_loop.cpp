@@ -34,7 +34,7 @@ void boot_failures(Trace& t, int starts, std::uint64_t every = 600 * kMs) {
 
 }  // namespace
 
-TEST_CASE("restart-loop: five failed starts in the interval, then start-limit-hit", "[rules]") {
+TEST_CASE("restart-loop: five failed starts in the interval, then start-limit-hit", "[rules][restart-loop]") {
   Trace t;
   t.unit(restarting_unit());
   boot_failures(t, 5);
@@ -57,7 +57,7 @@ TEST_CASE("restart-loop: five failed starts in the interval, then start-limit-hi
   CHECK(all.back().rule == "restart-loop");
 }
 
-TEST_CASE("restart-loop: still restarting when the trace ended is no start-limit-hit", "[rules]") {
+TEST_CASE("restart-loop: still restarting when the trace ended is no start-limit-hit", "[rules][restart-loop]") {
   Trace t;
   t.unit(restarting_unit());
   boot_failures(t, 3);
@@ -69,7 +69,7 @@ TEST_CASE("restart-loop: still restarting when the trace ended is no start-limit
 }
 
 TEST_CASE("restart-loop: the trace ended right after the last start, but systemd said it refused the next",
-          "[rules]") {
+          "[rules][restart-loop]") {
   auto u = restarting_unit();
   u.start_limit_burst = 3;
   for (const char* said : {"shop.service: Start request repeated too quickly.",
@@ -88,7 +88,7 @@ TEST_CASE("restart-loop: the trace ended right after the last start, but systemd
   }
 }
 
-TEST_CASE("restart-loop: an ExecStartPre= that fails every time is each start's ending", "[rules]") {
+TEST_CASE("restart-loop: an ExecStartPre= that fails every time is each start's ending", "[rules][restart-loop]") {
   Trace t;
   auto u = restarting_unit();
   u.exec_start_pre = {"/srv/shop/bin/check-db"};
@@ -115,7 +115,7 @@ TEST_CASE("restart-loop: an ExecStartPre= that fails every time is each start's 
   CHECK(contains(fs[0].title, "start-limit-hit"));
 }
 
-TEST_CASE("restart-loop: look-alikes", "[rules]") {
+TEST_CASE("restart-loop: look-alikes", "[rules][restart-loop]") {
   Trace t;
   SECTION("one failure is no loop") {
     t.unit(restarting_unit());

@@ -34,7 +34,7 @@ static void murder(Trace& t, std::uint32_t worker, std::uint64_t at, int nr, int
   t.fork(500, at + 1 * kS + 10 * kMs, 503);
 }
 
-TEST_CASE("worker-timeout: a worker stuck 30 s in a blocking connect to an HTTP API", "[rules]") {
+TEST_CASE("worker-timeout: a worker stuck 30 s in a blocking connect to an HTTP API", "[rules][worker-timeout]") {
   Trace t;
   gunicorn_boot(t);
   t.accept(501, kT0 + 4 * kS, 10, inet("127.0.0.1", 50312));
@@ -74,7 +74,7 @@ TEST_CASE("worker-timeout: a worker stuck 30 s in a blocking connect to an HTTP 
   CHECK(all[0].rule == "worker-timeout");
 }
 
-TEST_CASE("worker-timeout: a worker in poll() on an established PostgreSQL connection: a slow query", "[rules]") {
+TEST_CASE("worker-timeout: a worker in poll() on an established PostgreSQL connection: a slow query", "[rules][worker-timeout]") {
   Trace t;
   gunicorn_boot(t);
   t.accept(501, kT0 + 4 * kS, 10, inet("127.0.0.1", 50312));
@@ -96,7 +96,7 @@ TEST_CASE("worker-timeout: a worker in poll() on an established PostgreSQL conne
 // The same, with the loopback handshake as the kernel orders it: ESTABLISHED
 // is set inside connect(), so tcp_connect comes before sys_exit_connect.
 TEST_CASE("worker-timeout: a slow query on a loopback connection established inside connect()",
-          "[rules]") {
+          "[rules][worker-timeout]") {
   Trace t;
   gunicorn_boot(t);
   t.accept(501, kT0 + 4 * kS, 10, inet("127.0.0.1", 50312));
@@ -113,7 +113,7 @@ TEST_CASE("worker-timeout: a slow query on a loopback connection established ins
   CHECK(contains(f[0].fix, "statement_timeout"));
 }
 
-TEST_CASE("worker-timeout: a worker in poll() on a PostgreSQL connect that never completed", "[rules]") {
+TEST_CASE("worker-timeout: a worker in poll() on a PostgreSQL connect that never completed", "[rules][worker-timeout]") {
   // libpq without connect_timeout: connect() = EINPROGRESS, then poll() until the master's timeout.
   Trace t;
   gunicorn_boot(t);
@@ -130,7 +130,7 @@ TEST_CASE("worker-timeout: a worker in poll() on a PostgreSQL connect that never
   CHECK(contains(f[0].fix, "connect_timeout=5"));
 }
 
-TEST_CASE("worker-timeout: --timeout from the command line is the one named", "[rules]") {
+TEST_CASE("worker-timeout: --timeout from the command line is the one named", "[rules][worker-timeout]") {
   Trace t;
   auto argv = kGunicornArgv;
   argv.insert(argv.end() - 1, "--timeout=90");
@@ -144,7 +144,7 @@ TEST_CASE("worker-timeout: --timeout from the command line is the one named", "[
   CHECK(f[0].fix.find("find the slow call (py-spy dump --pid WORKER") == 0);
 }
 
-TEST_CASE("worker-timeout: the master's SIGTERMs to its workers in a normal stop are no timeout", "[rules]") {
+TEST_CASE("worker-timeout: the master's SIGTERMs to its workers in a normal stop are no timeout", "[rules][worker-timeout]") {
   Trace t;
   gunicorn_boot(t);
   const std::uint64_t at = kT0 + 3 * kS;
@@ -159,7 +159,7 @@ TEST_CASE("worker-timeout: the master's SIGTERMs to its workers in a normal stop
   CHECK(rules::worker_timeout(t.agg).empty());
 }
 
-TEST_CASE("worker-timeout: SIGABRT from someone other than the worker's master is no timeout", "[rules]") {
+TEST_CASE("worker-timeout: SIGABRT from someone other than the worker's master is no timeout", "[rules][worker-timeout]") {
   // systemd's TimeoutStartFailureMode=abort: PID 1 sends SIGABRT to the master.
   Trace t;
   gunicorn_boot(t);

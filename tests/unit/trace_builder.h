@@ -1,7 +1,8 @@
 // A builder of kernel-shaped event sequences for rule and checkpoint tests:
 // headers filled the way the BPF programs fill them (the sender's context for
 // signals, the connecting task for TCP results, comm "gunicorn" for workers).
-// Test-only: included by tests/unit/test_rule_*.cpp and test_checkpoints.cpp.
+// Test-only: included by tests/unit/test_rule_*.cpp, test_healthy_start.cpp,
+// test_checkpoints.cpp and test_investigation.cpp.
 #pragma once
 
 #include <fcntl.h>
@@ -60,15 +61,51 @@ struct Trace {
   analysis::Aggregator agg;
   std::map<std::uint32_t, Task> tasks;
   std::map<std::string, analysis::FileFacts> paths;            // lstat view for set_path_lookup
+  std::map<std::string, analysis::FileFacts> files;            // stat view for set_file_lookup
+  // The host's /etc/passwd and /etc/group (Debian's www-data is 33), for the
+  // names the session reads at report time.
+  std::map<std::uint32_t, std::string> users = {{0, "root"}, {33, "www-data"}};
+  std::map<std::uint32_t, std::string> groups = {{0, "root"}, {33, "www-data"}};
   std::vector<Event> fed;
 
   Trace() {
     tasks[1] = Task{0, "systemd", 0, 1};  // PID 1 lives in init.scope
-    agg.set_path_lookup([this](const std::string& p) -> std::optional<analysis::FileFacts> {
-      auto it = paths.find(p);
-      if (it == paths.end()) return std::nullopt;
-      return it->second;
-    });
+    agg.set_path_lookup([this](const std::string& p) { return lookup(paths, p); });
+    agg.set_file_lookup([this](const std::string& p) { return lookup(files, p); });
+    agg.set_name_lookups([this](std::uint32_t id) { return name(users, id); },
+                         [this](std::uint32_t id) { return name(groups, id); });
+  }
+  Trace(const Trace&) = delete;  // the lookups point at this one
+
+  static std::optional<analysis::FileFacts> lookup(const std::map<std::string, analysis::FileFacts>& m,
+                                                   const std::string& path) {
+    auto it = m.find(path);
+    if (it == m.end()) return std::nullopt;
+    return it->second;
+  }
+  static std::string name(const std::map<std::uint32_t, std::string>& m, std::uint32_t id) {
+    auto it = m.find(id);
+    return it == m.end() ? "" : it->second;
+  }
+
+  // A file or directory (no symlink: stat and lstat agree), its owner and
+  // group named the way the host's lookup names them.
+  void file(const std::string& path, std::uint32_t uid, std::uint32_t gid, std::uint32_t mode) {
+    analysis::FileFacts f;
+    f.uid = uid;
+    f.gid = gid;
+    f.mode = mode;
+    f.owner = name(users, uid);
+    f.group = name(groups, gid);
+    files[path] = paths[path] = f;
+  }
+  // Every directory from / down to dir: root:root, mode 0755 unless told.
+  void dirs(const std::string& dir, std::uint32_t uid = 0, std::uint32_t gid = 0, std::uint32_t mode = 040755) {
+    file("/", uid, gid, mode);
+    for (auto slash = dir.find('/', 1); dir.size() > 1; slash = dir.find('/', slash + 1)) {
+      file(dir.substr(0, slash), uid, gid, mode);
+      if (slash == std::string::npos) break;
+    }
   }
 
   // A task that exists before the trace sees it start (a shell, PID 1's child).
@@ -117,6 +154,16 @@ struct Trace {
     x.argv = std::move(argv);
     x.old_tid = pid;
     return feed(make(EventType::exec, pid, ts, x));
+  }
+  // systemd's child for a unit's command execs filename: PID 1 forks it and
+  // names it "(NAME)" until it execs, NAME the program's last 8 characters
+  // (rename_process_from_path).
+  Event spawn(std::uint32_t pid, std::uint64_t ts, std::string filename, std::vector<std::string> argv,
+              std::string interp = "") {
+    auto slash = filename.rfind('/');
+    std::string base = filename.substr(slash == std::string::npos ? 0 : slash + 1);
+    task(pid, 1, "(" + base.substr(base.size() > 8 ? base.size() - 8 : 0) + ")");
+    return exec(pid, ts, std::move(filename), std::move(argv), std::move(interp));
   }
   Event exec_failed(std::uint32_t pid, std::uint64_t ts, std::string filename, int err) {
     ExecFailed x;
@@ -253,12 +300,78 @@ const std::vector<std::string> kGunicornArgv = {"/usr/bin/python3", "/usr/bin/gu
 // imported the app.
 [[maybe_unused]] void gunicorn_boot(Trace& t, std::uint32_t master = 500, std::vector<std::uint32_t> workers = {501, 502},
                    std::vector<std::string> argv = kGunicornArgv) {
-  t.task(master, 1, "(gunicorn)");
-  t.exec(master, kT0, "/usr/bin/gunicorn", std::move(argv), "/usr/bin/python3");
+  t.spawn(master, kT0, "/usr/bin/gunicorn", std::move(argv), "/usr/bin/python3");
   t.bind(master, kT0 + 380 * kMs, 5, inet("127.0.0.1", 8000));
   t.listen(master, kT0 + 380 * kMs + 20 * kUs, inet("127.0.0.1", 8000));
   for (std::size_t i = 0; i < workers.size(); ++i) t.fork(master, kT0 + 400 * kMs + i * 5 * kMs, workers[i]);
   for (std::size_t i = 0; i < workers.size(); ++i) t.heartbeat(workers[i], kT0 + 1200 * kMs + i * 40 * kMs);
+}
+
+// gunicorn_boot's master, sent SIGTERM at `at` by `sender`: it passes SIGTERM
+// on to each worker, the workers exit 0, the kernel's SIGCHLDs reach the
+// master, and the master exits 0.
+[[maybe_unused]] void gunicorn_terminates(Trace& t, std::uint32_t sender, std::uint64_t at) {
+  t.deliver(500, at + 60 * kUs, SIGTERM, sender, kNrSelect, -1, -EINTR);
+  t.signal(500, at + 1 * kMs, 501, SIGTERM);
+  t.signal(500, at + 1 * kMs + 30 * kUs, 502, SIGTERM);
+  t.deliver(501, at + 1 * kMs + 80 * kUs, SIGTERM, 500, kNrSelect, -1, -EINTR);
+  t.deliver(502, at + 1 * kMs + 90 * kUs, SIGTERM, 500, kNrSelect, -1, -EINTR);
+  t.exit(501, at + 210 * kMs, 0);
+  t.signal(501, at + 210 * kMs + 5 * kUs, 500, SIGCHLD, kCldExited);
+  t.exit(502, at + 215 * kMs, 0);
+  t.signal(502, at + 215 * kMs + 5 * kUs, 500, SIGCHLD, kCldExited);
+  t.exit(500, at + 300 * kMs, 0);
+}
+
+// The stop systemd makes (KillMode=mixed, as gunicorn's deploy docs advise):
+// SIGTERM (then SIGCONT) from PID 1 to gunicorn_boot's master only.
+[[maybe_unused]] void systemd_stop(Trace& t, std::uint64_t at) {
+  t.signal(1, at, 500, SIGTERM);
+  t.signal(1, at + 15 * kUs, 500, SIGCONT);
+  gunicorn_terminates(t, 1, at);
+}
+
+// ExecStart=/srv/venv/bin/gunicorn -b 127.0.0.1:8000 meats.wsgi:application:
+// a virtualenv's console script, which the kernel runs through its #! line,
+// the virtualenv's python.
+const std::vector<std::string> kVenvGunicornArgv = {"/srv/venv/bin/python3", "/srv/venv/bin/gunicorn", "-b",
+                                                    "127.0.0.1:8000", "meats.wsgi:application"};
+
+// systemd's child for the unit execs the virtualenv's gunicorn: the master.
+[[maybe_unused]] Event venv_gunicorn(Trace& t, std::uint32_t master = 500, std::uint64_t ts = kT0) {
+  return t.spawn(master, ts, "/srv/venv/bin/gunicorn", kVenvGunicornArgv, "/srv/venv/bin/python3");
+}
+
+// A gunicorn worker that dies before it has booted (arbiter.py): forked at
+// `at`, it writes each of `writes` to stderr and exits `code` (3,
+// WORKER_BOOT_ERROR: any exception; 4, APP_LOAD_ERROR: no such app object);
+// the kernel's SIGCHLD reaches the master, which logs why and halts with the
+// same code. Returns the master's exit.
+[[maybe_unused]] Event worker_fails_to_boot(Trace& t, std::uint32_t master, std::uint32_t worker, int code,
+                                            const std::vector<std::string>& writes,
+                                            std::uint64_t at = kT0 + 400 * kMs) {
+  t.fork(master, at, worker);
+  std::uint64_t ts = at + 300 * kMs;
+  for (const auto& w : writes) t.write(worker, ts += 100 * kUs, 2, w);
+  t.exit(worker, ts += 2 * kMs, code << 8);
+  t.signal(worker, ts + 5 * kUs, master, SIGCHLD, kCldExited);
+  const std::string log = "[2024-06-11 10:00:01 +0000] [" + std::to_string(master) + "] [INFO] ";
+  t.write(master, ts += 1 * kMs, 2, log + "Shutting down: Master\n");
+  t.write(master, ts += 50 * kUs, 2,
+          log + "Reason: " + (code == 3 ? "Worker failed to boot." : "App failed to load.") + "\n");
+  return t.exit(master, ts += 20 * kMs, code << 8);
+}
+
+// The one finding of `rule` among run_rules' (which sets the rule id); null
+// when there is none, a failed check when there are more.
+[[maybe_unused]] const rules::Finding* only(const std::vector<rules::Finding>& fs, const std::string& rule) {
+  const rules::Finding* found = nullptr;
+  for (const auto& f : fs)
+    if (f.rule == rule) {
+      REQUIRE_FALSE(found);
+      found = &f;
+    }
+  return found;
 }
 
 [[maybe_unused]] bool contains(const std::string& hay, const std::string& needle) { return hay.find(needle) != std::string::npos; }
