@@ -450,13 +450,11 @@ static __always_inline void blocked_in(struct pm_ev_signal_deliver *e)
 		nr = BPF_CORE_READ(regs, orig_ax);
 		e->syscall_nr = nr;
 		e->syscall_ret = BPF_CORE_READ(regs, ax);
-		switch (nr) {
-		case 0: case 1: case 17: case 18: case 19: case 20: /* read write pread pwrite readv writev */
-		case 42: case 43: case 44: case 45: case 46: case 47: /* connect accept sendto recvfrom sendmsg recvmsg */
-		case 288: /* accept4 */
+		switch (pm_syscall_fd_kind(nr)) {
+		case PM_SC_FD_ARG0:
 			e->syscall_fd = (__s32)BPF_CORE_READ(regs, di);
 			break;
-		case 7: case 271: { /* poll, ppoll: the first descriptor waited on */
+		case PM_SC_FD_POLLFD: { /* the first descriptor waited on */
 			struct pollfd pfd = {};
 
 			if (bpf_probe_read_user(&pfd, sizeof(pfd), (void *)BPF_CORE_READ(regs, di)) == 0)

@@ -212,6 +212,32 @@ struct pm_ev_milestone {
 	struct pm_sockaddr addr;  /* accept: the peer */
 };
 
+/* How a system call names the descriptor it waits on, for
+ * pm_ev_signal_deliver.syscall_fd: the one table the BPF side and the ptrace
+ * backend share. x86_64 numbers (arch/x86/entry/syscalls/syscall_64.tbl); on
+ * another architecture no call is classified (syscall_fd stays -1). */
+#define PM_SC_FD_NONE 0   /* no descriptor, or not one pmtrace reads */
+#define PM_SC_FD_ARG0 1   /* the first argument is the descriptor */
+#define PM_SC_FD_POLLFD 2 /* the first argument points at the first struct pollfd */
+static inline int pm_syscall_fd_kind(long nr)
+{
+#if defined(__TARGET_ARCH_x86) || defined(__x86_64__)
+	switch (nr) {
+	case 0: case 1: case 17: case 18: case 19: case 20: /* read write pread64 pwrite64 readv writev */
+	case 42: case 43: case 44: case 45: case 46: case 47: /* connect accept sendto recvfrom sendmsg recvmsg */
+	case 288: /* accept4 */
+		return PM_SC_FD_ARG0;
+	case 7: case 271: /* poll, ppoll */
+		return PM_SC_FD_POLLFD;
+	default:
+		return PM_SC_FD_NONE;
+	}
+#else
+	(void)nr;
+	return PM_SC_FD_NONE;
+#endif
+}
+
 /* Key of the watch_cgpaths map: a cgroup path relative to the cgroup2 root,
  * NUL-padded. */
 struct pm_cgpath_key {

@@ -1,3 +1,4 @@
+#include <csignal>
 #include "analysis/aggregator.h"
 
 #include <arpa/inet.h>
@@ -356,7 +357,7 @@ void Aggregator::on_event(const model::Event& e) {
     case EventType::signal_generate: {
       const auto* s = e.as<model::SignalGenerate>();
       // SIGCHLD is bookkeeping, and a signal that was not delivered did nothing.
-      if (s->sig != 17 && s->result == 0) keep(signals_, e);
+      if (s->sig != SIGCHLD && s->result == 0) keep(signals_, e);
       break;
     }
     case EventType::bind:

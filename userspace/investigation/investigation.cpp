@@ -1,3 +1,4 @@
+#include <csignal>
 #include "investigation/investigation.h"
 
 #include <algorithm>
@@ -30,7 +31,6 @@ namespace pm::investigation {
 namespace {
 
 constexpr std::size_t kTimelineKeep = 4000;
-constexpr int kSigchld = 17;
 
 std::string ending(const model::Exit& x) {
   if (x.signal()) return "was killed by " + model::signal_name(x.signal());
@@ -240,7 +240,7 @@ bool significant(const model::Event& e) {
       return !e.as<model::TcpConnect>()->established();
     case EventType::signal_generate: {
       const auto* s = e.as<model::SignalGenerate>();
-      return s->sig != kSigchld && s->sig != 0;
+      return s->sig != SIGCHLD && s->sig != 0;
     }
     case EventType::signal_deliver:
       return model::terminating_signal(e.as<model::SignalDeliver>()->sig);
@@ -288,7 +288,7 @@ Summary Investigation::summarize(std::uint64_t end_ns) {
   // did not fail by itself; the master's own end and the findings say why.
   auto ended_by_master = [&](const analysis::ProcessEnd& f) {
     int sig = f.exit.signal();
-    if (sig != 15 && sig != 3 && sig != 2) return false;
+    if (sig != SIGTERM && sig != SIGQUIT && sig != SIGINT) return false;
     const analysis::Process* p = agg_.process(f.pid);
     const analysis::Process* master = p ? agg_.gunicorn_master_of(f.pid) : nullptr;
     if (!master || master->pid == f.pid) return false;

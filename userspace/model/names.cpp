@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/syscall.h>
 
 #include <cerrno>
 #include <cstdio>
@@ -95,7 +96,8 @@ std::string si_code_name(int code) {
 
 bool terminating_signal(int sig) {
   switch (sig) {
-    case 1: case 2: case 3: case 4: case 6: case 7: case 8: case 9: case 11: case 13: case 14: case 15: case 24: case 25:
+    case SIGHUP: case SIGINT: case SIGQUIT: case SIGILL: case SIGABRT: case SIGBUS: case SIGFPE: case SIGKILL:
+    case SIGSEGV: case SIGPIPE: case SIGALRM: case SIGTERM: case SIGXCPU: case SIGXFSZ:
       return true;
     default:
       return false;
@@ -107,16 +109,21 @@ std::string syscall_name(int nr) {
     int nr;
     const char* name;
   };
-  // arch/x86/entry/syscalls/syscall_64.tbl
+  // The calls a process waits in, by this architecture's numbers
+  // (<sys/syscall.h>; a call the architecture lacks is left out).
+#define PM_CALL(name) {SYS_##name, #name}
   static const Call calls[] = {
-      {0, "read"},        {1, "write"},          {7, "poll"},          {17, "pread64"},    {18, "pwrite64"},
-      {19, "readv"},      {20, "writev"},        {23, "select"},       {34, "pause"},      {35, "nanosleep"},
-      {42, "connect"},    {43, "accept"},        {44, "sendto"},       {45, "recvfrom"},   {46, "sendmsg"},
-      {47, "recvmsg"},    {61, "wait4"},         {73, "flock"},        {74, "fsync"},      {202, "futex"},
-      {230, "clock_nanosleep"}, {232, "epoll_wait"}, {270, "pselect6"}, {271, "ppoll"},  {281, "epoll_pwait"},
-      {128, "rt_sigtimedwait"}, {130, "rt_sigsuspend"}, {247, "waitid"},
-      {288, "accept4"},   {441, "epoll_pwait2"},
+      PM_CALL(read),     PM_CALL(write),   PM_CALL(pread64),    PM_CALL(pwrite64),      PM_CALL(readv),
+      PM_CALL(writev),   PM_CALL(nanosleep), PM_CALL(connect),  PM_CALL(accept),        PM_CALL(sendto),
+      PM_CALL(recvfrom), PM_CALL(sendmsg), PM_CALL(recvmsg),    PM_CALL(wait4),         PM_CALL(flock),
+      PM_CALL(fsync),    PM_CALL(futex),   PM_CALL(clock_nanosleep), PM_CALL(pselect6), PM_CALL(ppoll),
+      PM_CALL(epoll_pwait), PM_CALL(rt_sigtimedwait), PM_CALL(rt_sigsuspend), PM_CALL(waitid), PM_CALL(accept4),
+      PM_CALL(epoll_pwait2),
+#ifdef SYS_poll
+      PM_CALL(poll),     PM_CALL(select),  PM_CALL(pause),      PM_CALL(epoll_wait),
+#endif
   };
+#undef PM_CALL
   if (nr < 0) return "";
   for (const auto& c : calls)
     if (c.nr == nr) return c.name;

@@ -4,6 +4,7 @@
 // SIGTERM on to its workers, their exits) and what to change for that sender.
 // Signals the gunicorn master sends its own workers are the cascade or the
 // worker-timeout rule; OOM kills are the oom-kill rule.
+#include <csignal>
 #include <map>
 #include <set>
 
@@ -34,10 +35,10 @@ std::string what_to_change(const Sender& s, int sig) {
              "(supervisord startsecs/stopwaitsecs, a deploy script's wait, a platform's boot timeout for $PORT) "
              "and what it expects from the service (a port open in time, a ready file, a pid file)";
     case SenderKind::kernel:
-      if (sig == 11 || sig == 7 || sig == 4 || sig == 8)
+      if (sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE)
         return "the process crashed in native code: run it with PYTHONFAULTHANDLER=1 to get the Python stack, and "
                "check the versions of compiled extensions (psycopg2, lxml, numpy) against the interpreter";
-      if (sig == 24 || sig == 25) return "a resource limit was hit (LimitCPU=/LimitFSIZE=, ulimit): raise it";
+      if (sig == SIGXCPU || sig == SIGXFSZ) return "a resource limit was hit (LimitCPU=/LimitFSIZE=, ulimit): raise it";
       return "the kernel killed it without an OOM record: look for cgroup.kill, a CPU or file-size limit, or a "
              "ptrace/seccomp policy";
     case SenderKind::operator_tool:
@@ -54,10 +55,10 @@ bool outside_stop(const analysis::Aggregator& agg, const model::Event& g, Sender
   if (!model::terminating_signal(s->sig)) return false;
   const analysis::Process* target = agg.process(s->target_pid);
   if (!target) return false;  // not one of the traced processes
-  if (s->sig == 1 && (target->role == analysis::Role::gunicorn_master || !target->exit)) return false;
+  if (s->sig == SIGHUP && (target->role == analysis::Role::gunicorn_master || !target->exit)) return false;
   sender = signal_sender(agg, g);
   if (sender.kind == SenderKind::gunicorn_master || sender.kind == SenderKind::self) return false;
-  if (sender.kind == SenderKind::kernel && s->sig == 9 && is_oom_victim(agg, s->target_pid)) return false;
+  if (sender.kind == SenderKind::kernel && s->sig == SIGKILL && is_oom_victim(agg, s->target_pid)) return false;
   if (is_start_timeout(agg, g)) return false;  // the start-timeout rule's
   // A process inside the service signalling a sibling is not a stop from outside.
   return !(agg.process(sender.pid) && sender.kind == SenderKind::other);
@@ -141,7 +142,7 @@ std::vector<Finding> killed_by_signal(const analysis::Aggregator& agg) {
       if (p.heartbeat_ns && *p.heartbeat_ns <= g.hdr.ts_ns) ++booted;
     }
 
-    f.title = describe_process(*target) + " " + (s->sig == 9 ? "killed" : "stopped") + " by " +
+    f.title = describe_process(*target) + " " + (s->sig == SIGKILL ? "killed" : "stopped") + " by " +
               model::signal_name(s->sig) + " from " + sender.text + " " + after_start_text(agg, g.hdr.ts_ns);
     if (workers) f.title += ", while " + std::to_string(workers) + " worker" + (workers > 1 ? "s were" : " was") + " running";
     if (!on_purpose.empty()) f.title += " (" + on_purpose + ")";

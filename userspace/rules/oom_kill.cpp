@@ -2,6 +2,7 @@
 // sender process (SI_KERNEL); oom:mark_victim names the victim. gunicorn logs
 // "Perhaps out of memory?" for any SIGKILL of a worker, its own worker-timeout
 // kill included: only this record proves an OOM kill.
+#include <csignal>
 #include <algorithm>
 
 #include "model/names.h"
@@ -24,7 +25,7 @@ std::vector<Finding> oom_kill(const analysis::Aggregator& agg) {
       const auto* s = g.as<model::SignalGenerate>();
       // The kernel sends its SIGKILL just before it marks the victim.
       std::uint64_t apart = g.hdr.ts_ns > e.hdr.ts_ns ? g.hdr.ts_ns - e.hdr.ts_ns : e.hdr.ts_ns - g.hdr.ts_ns;
-      if (s->target_pid == v->victim_pid && s->sig == 9 && s->from_kernel && apart < 1000000000ull) {
+      if (s->target_pid == v->victim_pid && s->sig == SIGKILL && s->from_kernel && apart < 1000000000ull) {
         f.evidence.push_back(g);
         break;
       }

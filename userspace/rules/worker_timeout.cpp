@@ -3,6 +3,7 @@
 // default), and SIGKILL on a later pass if it is still there. The worker was
 // stuck in one call for that long: the signal's delivery says which call, on
 // which descriptor, and the aggregator knows what that descriptor connected to.
+#include <csignal>
 #include <set>
 
 #include "analysis/checkpoints.h"
@@ -39,7 +40,7 @@ std::vector<Finding> worker_timeout(const analysis::Aggregator& agg) {
   std::set<std::uint32_t> done;
   for (const auto& g : agg.signals()) {
     const auto* s = g.as<model::SignalGenerate>();
-    if (s->sig != 6 || signal_sender(agg, g).kind != SenderKind::gunicorn_master) continue;
+    if (s->sig != SIGABRT || signal_sender(agg, g).kind != SenderKind::gunicorn_master) continue;
     const analysis::Process* worker = agg.process(s->target_pid);
     if (!worker || !done.insert(worker->pid).second) continue;
     const analysis::Process* master = agg.process(g.hdr.pid);
@@ -51,7 +52,7 @@ std::vector<Finding> worker_timeout(const analysis::Aggregator& agg) {
     // What the worker was in when the SIGABRT arrived (or the SIGKILL).
     const analysis::Blocked* blocked = nullptr;
     for (const auto& b : worker->blocked)
-      if (b.ts_ns >= g.hdr.ts_ns && (b.sig == 6 || b.sig == 9)) {
+      if (b.ts_ns >= g.hdr.ts_ns && (b.sig == SIGABRT || b.sig == SIGKILL)) {
         blocked = &b;
         break;
       }
@@ -66,7 +67,7 @@ std::vector<Finding> worker_timeout(const analysis::Aggregator& agg) {
     bool killed = false;
     for (const auto& k : agg.signals()) {
       const auto* ks = k.as<model::SignalGenerate>();
-      if (ks->target_pid == worker->pid && ks->sig == 9 && k.hdr.ts_ns > g.hdr.ts_ns) {
+      if (ks->target_pid == worker->pid && ks->sig == SIGKILL && k.hdr.ts_ns > g.hdr.ts_ns) {
         f.evidence.push_back(k);
         killed = true;
         break;

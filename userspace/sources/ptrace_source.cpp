@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -15,30 +16,31 @@
 #include <fstream>
 
 #include "model/decode.h"
+#include "pmtrace.h"
 #include "util/strings.h"
 
 namespace pm::sources {
 namespace {
 
-// x86_64 system call numbers (arch/x86/entry/syscalls/syscall_64.tbl).
+// The system calls it decodes, by this architecture's numbers (<sys/syscall.h>).
 enum Nr : std::uint64_t {
-  kWrite = 1,
-  kConnect = 42,
-  kAccept = 43,
-  kBind = 49,
-  kListen = 50,
-  kGetsockopt = 55,
-  kExecve = 59,
-  kKill = 62,
-  kChdir = 80,
-  kFchmod = 91,
-  kTkill = 200,
-  kTgkill = 234,
-  kOpenat = 257,
-  kUtimensat = 280,
-  kAccept4 = 288,
-  kExecveat = 322,
-  kOpenat2 = 437,
+  kWrite = SYS_write,
+  kConnect = SYS_connect,
+  kAccept = SYS_accept,
+  kBind = SYS_bind,
+  kListen = SYS_listen,
+  kGetsockopt = SYS_getsockopt,
+  kExecve = SYS_execve,
+  kKill = SYS_kill,
+  kChdir = SYS_chdir,
+  kFchmod = SYS_fchmod,
+  kTkill = SYS_tkill,
+  kTgkill = SYS_tgkill,
+  kOpenat = SYS_openat,
+  kUtimensat = SYS_utimensat,
+  kAccept4 = SYS_accept4,
+  kExecveat = SYS_execveat,
+  kOpenat2 = SYS_openat2,
 };
 
 constexpr std::size_t kHead = 256, kTail = 256, kPath = 256;
@@ -400,11 +402,12 @@ void PtraceSource::on_signal(pid_t tid, int sig, const EventFn& fn) {
     s.syscall_nr = static_cast<int>(last.nr);
     s.syscall_ret = t.last_rval;
     int first_fd = -1;
-    if (last.nr == 7 || last.nr == 271) {  // poll, ppoll: the first pollfd's descriptor
-      if (read_mem(tid, last.args[0], &first_fd, sizeof first_fd)) s.syscall_fd = first_fd;
-    } else if (last.nr <= 1 || (last.nr >= 17 && last.nr <= 20) || (last.nr >= 42 && last.nr <= 47) ||
-               last.nr == kAccept4) {  // calls on a descriptor, as the BPF side reports them
-      s.syscall_fd = static_cast<int>(last.args[0]);
+    switch (pm_syscall_fd_kind(static_cast<long>(last.nr))) {  // as the BPF side reports it
+      case PM_SC_FD_POLLFD:
+        if (read_mem(tid, last.args[0], &first_fd, sizeof first_fd)) s.syscall_fd = first_fd;
+        break;
+      case PM_SC_FD_ARG0: s.syscall_fd = static_cast<int>(last.args[0]); break;
+      default: break;
     }
   }
   d.body = s;
