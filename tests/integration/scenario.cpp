@@ -197,15 +197,16 @@ const char* mode_name(Mode m) {
 }
 
 namespace {
-// With PM_EXAMPLES_DIR set, every scenario also leaves its text report there
-// (tools/rule-examples.sh collects them for docs/rules.md).
-std::vector<std::string> text_report_args(Mode mode) {
+// With PM_EXAMPLES_DIR set, every scenario also leaves its recording there
+// (tools/rule-examples.sh explains each into the golden report beside it).
+void keep_example(Mode mode, const std::string& recording) {
   const char* dir = std::getenv("PM_EXAMPLES_DIR");
-  if (!dir || !*dir) return {};
+  if (!dir || !*dir) return;
   std::string name = Catch::getResultCapture().getCurrentTestName();
   for (auto& c : name)
     if (!std::isalnum(static_cast<unsigned char>(c))) c = '-';
-  return {"--text-report", std::string(dir) + "/" + name + "." + mode_name(mode) + ".txt"};
+  std::ifstream in(recording, std::ios::binary);
+  std::ofstream(std::string(dir) + "/" + name + "." + mode_name(mode) + ".pmt", std::ios::binary) << in.rdbuf();
 }
 }  // namespace
 
@@ -258,7 +259,6 @@ Output diagnose(Mode mode, FakeUnit& unit, const Scenario& s) {
     std::vector<std::string> args{"run",  "--json",   "--unit",  unit.name, "--timeout", limit,
                                   "--settle", s.settle, "--record", recording};
     if (mode == Mode::run_ptrace) args.insert(args.end(), {"--backend", "ptrace"});
-    for (const auto& a : text_report_args(mode)) args.push_back(a);
     args.push_back("--");
     args.insert(args.end(), start.begin(), start.end());
     std::thread during(s.during ? s.during : [] {});
@@ -266,7 +266,6 @@ Output diagnose(Mode mode, FakeUnit& unit, const Scenario& s) {
     during.join();
   } else {
     std::vector<std::string> args{"attach", "--json", "--unit", unit.name, "--duration", limit, "--record", recording};
-    for (const auto& a : text_report_args(mode)) args.push_back(a);
     Background bg(args, unit.env());
     if (!bg.wait_ready()) return bg.stop(SIGINT);
     unit.create_cgroup();  // the service manager starts the unit now
@@ -284,6 +283,7 @@ Output diagnose(Mode mode, FakeUnit& unit, const Scenario& s) {
   }
   unit.kill_all();
   check_replay(o, recording);
+  keep_example(mode, recording);
   return o;
 }
 

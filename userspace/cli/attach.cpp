@@ -111,7 +111,7 @@ int cmd_attach(const AttachOptions& opts) {
   auto t0 = model::Clock::monotonic_ns();
   auto src = open_source(cfg, opts.common, kind == "pid", false);
   if (!src) return report_error(src.error());
-  if (std::string((*src)->name()) == "ptrace")
+  if ((*src)->backend() == sources::Backend::ptrace)
     for (auto pid : seeds)
       if (auto r = (*src)->track_pid(pid); !r) return report_error(r.error());
   // Processes that appeared between reading /proc and the probes attaching

@@ -47,7 +47,8 @@ Result<std::unique_ptr<sources::Source>> open_source(const sources::BpfConfig& c
   }
   auto bpf = open_bpf(cfg, common);
   if (bpf) return std::unique_ptr<sources::Source>(std::move(*bpf));
-  if (common.backend == "bpf" || !ptrace_ok || starts_with(bpf.error().message, "--ringbuf-size"))
+  // A usage error (a bad --ringbuf-size) is the user's to fix, whatever the backend.
+  if (common.backend == "bpf" || !ptrace_ok || bpf.error().kind == ErrorKind::usage)
     return bpf.error();
   spdlog::warn("eBPF cannot be used ({}): using the ptrace backend", bpf.error().message);
   return std::unique_ptr<sources::Source>(std::make_unique<sources::PtraceSource>(kill_on_exit));

@@ -101,7 +101,7 @@ int cmd_run(const RunOptions& opts) {
   auto t0 = model::Clock::monotonic_ns();
   auto src = open_source(cfg, opts.common, true, true);
   if (!src) return report_error(src.error());
-  bool traced_by_ptrace = std::string((*src)->name()) == "ptrace";
+  bool traced_by_ptrace = (*src)->backend() == sources::Backend::ptrace;
   if (traced_by_ptrace && !scopes.empty())
     spdlog::warn("the ptrace backend follows the command's process tree only, not the unit's cgroup");
 

@@ -38,6 +38,7 @@ class BpfSource final : public Source {
   BpfSource(const BpfSource&) = delete;
   BpfSource& operator=(const BpfSource&) = delete;
 
+  Backend backend() const override { return Backend::bpf; }
   const char* name() const override { return "bpf"; }
   Result<int> poll(int timeout_ms, const EventFn& fn) override;
   Result<void> track_pid(std::uint32_t pid) override;

@@ -34,6 +34,7 @@ class PtraceSource final : public Source {
   PtraceSource(const PtraceSource&) = delete;
   PtraceSource& operator=(const PtraceSource&) = delete;
 
+  Backend backend() const override { return Backend::ptrace; }
   const char* name() const override { return "ptrace"; }
   Result<int> poll(int timeout_ms, const EventFn& fn) override;
   // Seizes a process (run: the gated child, before it execs).

@@ -21,6 +21,7 @@ class ReplaySource final : public Source {
   explicit ReplaySource(std::unique_ptr<record::Reader> reader) : reader_(std::move(reader)) {}
   void set_fact_handler(FactFn fn) { on_fact_ = std::move(fn); }
 
+  Backend backend() const override { return Backend::replay; }
   const char* name() const override { return backend_.c_str(); }
   Result<int> poll(int timeout_ms, const EventFn& fn) override;
   Result<void> track_pid(std::uint32_t) override { return {}; }

@@ -16,9 +16,14 @@ namespace pm::sources {
 
 using EventFn = std::function<void(model::Event&&)>;
 
+// Which kind of source: what callers decide on (never its name).
+enum class Backend { bpf, ptrace, replay };
+
 class Source {
  public:
   virtual ~Source() = default;
+  virtual Backend backend() const = 0;
+  // "bpf", "ptrace", or for a replay the backend that made the recording.
   virtual const char* name() const = 0;
 
   // Delivers the events available, waiting at most timeout_ms for some.

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <vector>
 
@@ -136,7 +137,14 @@ namespace pm::target {
 
 std::vector<analysis::PortHolder> host_port_holders(std::uint16_t port) {
   std::vector<analysis::PortHolder> out;
+  const auto self = static_cast<std::uint32_t>(::getpid());
   for (const auto& p : Procfs().listening_on(port)) out.push_back({p.pid, p.comm, p.argv});
+  // pmtrace itself holds the socket only as a copy inherited from the process
+  // that started it (which passes it on to the command): naming pmtrace as the
+  // holder would hide the one to stop.
+  if (out.size() > 1)
+    out.erase(std::remove_if(out.begin(), out.end(), [&](const analysis::PortHolder& h) { return h.pid == self; }),
+              out.end());
   return out;
 }
 
