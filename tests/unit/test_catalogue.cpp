@@ -8,6 +8,7 @@
 
 #include "model/decode.h"
 #include "model/event.h"
+#include "model/event_fields.h"
 #include "model/event_json.h"
 #include "pmtrace.h"
 
@@ -94,4 +95,20 @@ TEST_CASE("catalogue: docs/architecture.md's type table has a row for every type
     INFO(row);
     CHECK(doc.find(row) != std::string::npos);
   }
+}
+
+TEST_CASE("fields: the watch window's size estimate walks the same field declarations as JSON", "[catalogue][fields]") {
+  Exec x;
+  x.filename = "/usr/bin/gunicorn";
+  x.interp = "/usr/bin/python3";
+  x.argv = {"gunicorn", "app:app"};
+  CHECK(string_bytes(x) == 17 + 16 + 8 + 7 + 2 * sizeof(std::string));
+  Connect c;
+  c.addr.address = "127.0.0.1";
+  CHECK(string_bytes(c) == 9);
+  SignalDeliver d;  // numbers only
+  CHECK(string_bytes(d) == 0);
+  Milestone m;
+  m.peer.path = "/run/app.sock";
+  CHECK(string_bytes(m) == 13);
 }

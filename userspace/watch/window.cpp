@@ -1,35 +1,11 @@
 #include "watch/window.h"
 
+#include "model/event_fields.h"
+
 namespace pm::watch {
-namespace {
-
-std::size_t strings(const model::SockAddr& a) { return a.address.size() + a.path.size(); }
-std::size_t strings(const model::Exec& p) {
-  std::size_t n = p.filename.size() + p.interp.size();
-  for (const auto& a : p.argv) n += a.size() + sizeof(std::string);
-  return n;
-}
-std::size_t strings(const model::ExecFailed& p) { return p.filename.size(); }
-std::size_t strings(const model::SignalGenerate& p) { return p.target_comm.size(); }
-std::size_t strings(const model::OpenFailed& p) { return p.path.size(); }
-std::size_t strings(const model::Connect& p) { return strings(p.addr); }
-std::size_t strings(const model::TcpConnect& p) { return strings(p.peer); }
-std::size_t strings(const model::Bind& p) { return strings(p.addr); }
-std::size_t strings(const model::Listen& p) { return strings(p.addr); }
-std::size_t strings(const model::Write& p) { return p.head.size() + p.tail.size(); }
-std::size_t strings(const model::OomVictim& p) { return p.victim_comm.size(); }
-std::size_t strings(const model::CgroupAdopt& p) { return p.path.size(); }
-std::size_t strings(const model::ChdirFailed& p) { return p.path.size(); }
-std::size_t strings(const model::Milestone& p) { return strings(p.peer); }
-template <typename T>
-std::size_t strings(const T&) {
-  return 0;
-}
-
-}  // namespace
 
 std::size_t approx_bytes(const model::Event& e) {
-  return sizeof(model::Event) + e.hdr.comm.size() + std::visit([](const auto& p) { return strings(p); }, e.body);
+  return sizeof(model::Event) + e.hdr.comm.size() + model::string_bytes(e.body);
 }
 
 void Window::push(model::Event e) {
