@@ -1,6 +1,7 @@
 // The event catalogue (bpf/pmtrace_events.def): every row reaches the names,
 // the payload variant, the decoder, the JSON and the docs' type table.
 #include <catch2/catch.hpp>
+#include <algorithm>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -111,4 +112,21 @@ TEST_CASE("fields: the watch window's size estimate walks the same field declara
   Milestone m;
   m.peer.path = "/run/app.sock";
   CHECK(string_bytes(m) == 13);
+}
+
+TEST_CASE("floor: bpf/floor.bpf.c holds an empty program on every tracepoint pmtrace.bpf.c attaches to", "[floor]") {
+  auto sections = [](const std::string& text) {
+    std::vector<std::string> out;
+    const std::string tag = "SEC(\"";
+    for (auto at = text.find(tag); at != std::string::npos; at = text.find(tag, at + 1)) {
+      auto name = text.substr(at + tag.size(), text.find('"', at + tag.size()) - at - tag.size());
+      if (name.rfind("tp", 0) == 0) out.push_back(name);
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+  };
+  auto pm = sections(read_doc("bpf/pmtrace.bpf.c"));
+  auto floor = sections(read_doc("bpf/floor.bpf.c"));
+  CHECK(pm.size() >= 20);
+  CHECK(floor == pm);
 }

@@ -10,7 +10,10 @@
 # (the configurations are interleaved, so drift hits all of them alike). Then:
 # the bystander cost (the workload untraced while `pmtrace attach` traces a
 # sleeping process), attach latency, exit latency (`run -- true`, attach after
-# SIGINT), pmtrace's peak RSS and lost events.
+# SIGINT), pmtrace's peak RSS and lost events. And the floor: each workload
+# untraced while build/tools/pmtrace_floor holds an empty BPF program on every
+# tracepoint pmtrace uses (what attached tracepoints cost by themselves), so
+# pmtrace's and the bystander's figures are also shown against the floor.
 # Needs root, cc, strace; GNU time (/usr/bin/time) for RSS.
 # It is a measurement, not a test: it prints PASS/MISS per target and exits 0
 # (2 only when it could not measure).
@@ -19,6 +22,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 pmtrace=${PMTRACE:-$top/build/pmtrace}
+floor=${PMTRACE_FLOOR:-$top/build/tools/pmtrace_floor}
 quick=0
 reps=""
 
@@ -37,6 +41,7 @@ done
 die() { echo "run.sh: $*" >&2; exit 2; }
 [[ $EUID -eq 0 ]] || die "pmtrace needs root: run as root"
 [[ -x $pmtrace ]] || die "no pmtrace at $pmtrace (build: cmake -S . -B build && cmake --build build --target pmtrace)"
+[[ -x $floor ]] || die "no floor program at $floor (build: cmake --build build --target pmtrace_floor)"
 command -v cc >/dev/null || die "no C compiler (apt-get install gcc)"
 command -v strace >/dev/null || die "no strace (apt-get install strace)"
 gnu_time=/usr/bin/time
@@ -61,6 +66,8 @@ strace_n() { local n=$(($1 / 20)); echo $((n > 0 ? n : 1)); }
 
 # Targets (ratios to untraced, measured in this run).
 t_mixed=1.3 t_opens=2.0 t_connects=1.1 t_bystander=1.2 t_attach_ms=100 t_rss_mib=50 t_exit_ms=300
+# Against the floor (docs/performance.md): pmtrace's own share on top of it.
+t_floor_opens=1.15 t_floor_mixed=1.10 t_floor_bystander=1.05
 
 work=$(mktemp -d /tmp/pmtrace-bench-run.XXXXXX)
 bg_pids=()
@@ -146,6 +153,29 @@ run_pmtrace() {
 
 others() { pgrep -x pmtrace | grep -vxF -e "${bystander_pid:-0}" | tr '\n' ' ' || true; }
 
+# Waits up to 10 s until FILE holds LINE, while PID still runs.
+wait_for_line() {
+  local pid=$1 file=$2 line=$3 what=$4 i
+  for ((i = 0; i < 200; i++)); do
+    grep -q "$line" "$file" && return 0
+    kill -0 "$pid" 2>/dev/null || die "$what exited: $(tail -n3 "${file%.*}.err")"
+    sleep 0.05
+  done
+  die "$what did not get ready in 10 s"
+}
+
+# Every mode untraced while the floor is attached (appends to F[mode]).
+run_floor_round() {
+  local fpid m
+  "$floor" >"$work/floor.out" 2>"$work/floor.err" &
+  fpid=$!
+  bg_pids+=("$fpid")
+  wait_for_line "$fpid" "$work/floor.out" "floor attached" "the floor program"
+  for m in "${modes[@]}"; do F[$m]+=" $(run_untraced "$m" "${N[$m]}")"; done
+  kill -INT "$fpid"
+  wait "$fpid" || true
+}
+
 kernel=$(uname -r)
 commit=$(git -C "$top" rev-parse --short HEAD 2>/dev/null || echo unknown)
 dirty=$(git -C "$top" status --porcelain -- userspace bpf 2>/dev/null | wc -l)
@@ -157,8 +187,8 @@ o=$(others)
 echo
 
 # ---- 1. ns/op untraced, under pmtrace run (text, json), under strace -----------
-declare -A U P J S T RSS LOST JLOST WALL
-for m in "${modes[@]}"; do U[$m]="" P[$m]="" J[$m]="" S[$m]="" T[$m]="" RSS[$m]="" LOST[$m]="" JLOST[$m]="" WALL[$m]=""; done
+declare -A U P J S T F RSS LOST JLOST WALL
+for m in "${modes[@]}"; do U[$m]="" P[$m]="" J[$m]="" S[$m]="" T[$m]="" F[$m]="" RSS[$m]="" LOST[$m]="" JLOST[$m]="" WALL[$m]=""; done
 last_json_summary=""
 for ((r = 1; r <= reps; r++)); do
   printf '  run %d/%d:' "$r" "$reps" >&2
@@ -178,6 +208,8 @@ for ((r = 1; r <= reps; r++)); do
     run_pmtrace ptrace "$m" "$(strace_n "${N[$m]}")"
     T[$m]+=" $pm_ns"
   done
+  printf ' floor' >&2
+  run_floor_round
   echo >&2
 done
 
@@ -205,6 +237,20 @@ echo "  ns/op: median of $reps runs; ratio: to untraced; lost: most events one r
 echo "  wall_s: median wall time of 'pmtrace run' (text), start to exit, report included;"
 echo "  rss_MiB: pmtrace's peak RSS, the most of any run of that mode (GNU time %M)"
 echo "  ptrace: pmtrace run --backend ptrace -- workload, at N/20 like strace (both stop the process on its syscalls)"
+echo
+
+declare -A MF RF PF JF
+echo "the floor: the workload untraced while empty BPF programs hold every tracepoint pmtrace uses"
+printf '%-9s %9s %9s %6s | %14s %14s
+' mode untraced floor ratio "pmtrace/floor" "--json/floor"
+for m in "${modes[@]}"; do
+  # shellcheck disable=SC2086
+  MF[$m]=$(median ${F[$m]})
+  RF[$m]=$(ratio "${MF[$m]}" "${MU[$m]}") PF[$m]=$(ratio "${MP[$m]}" "${MF[$m]}") JF[$m]=$(ratio "${MJ[$m]}" "${MF[$m]}")
+  printf '%-9s %9.1f %9.1f %5sx | %13sx %13sx
+' "$m" "${MU[$m]}" "${MF[$m]}" "${RF[$m]}" "${PF[$m]}" "${JF[$m]}"
+done
+echo "  floor ratio: to untraced, the kernel's share; pmtrace/floor: pmtrace's own share on top of it"
 echo
 
 # ---- 2. attach latency and bystander cost -----------------------------------------
@@ -250,12 +296,7 @@ done
 "$pmtrace" attach --pid "$sleeper" --duration 30m >"$work/attach.out" 2>"$work/attach.err" &
 bystander_pid=$!
 bg_pids+=("$bystander_pid")
-for ((i = 0; i < 200; i++)); do
-  grep -q "tracing ready" "$work/attach.err" && break
-  kill -0 "$bystander_pid" 2>/dev/null || die "pmtrace attach exited: $(tail -n3 "$work/attach.err")"
-  sleep 0.05
-done
-grep -q "tracing ready" "$work/attach.err" || die "pmtrace attach did not get ready in 10 s"
+wait_for_line "$bystander_pid" "$work/attach.err" "tracing ready" "pmtrace attach"
 declare -A B MB RB
 for m in "${modes[@]}"; do B[$m]=""; done
 for ((r = 1; r <= reps; r++)); do
@@ -266,14 +307,16 @@ wait "$bystander_pid" || true
 attach_events=$(sed -n 's/^\([0-9]*\) events in .*/\1/p' "$work/attach.out" | tail -n1)
 
 echo "bystander: the workload untraced while 'pmtrace attach --pid <sleeping pid>' runs (it captured ${attach_events:-?} events)"
-printf '%-9s %9s %9s %6s\n' mode untraced bystander ratio
-worst_b=0 worst_m=""
+printf '%-9s %9s %9s %6s %14s\n' mode untraced bystander ratio "vs the floor"
+declare -A BF
+worst_b=0 worst_m="" worst_bf=0 worst_bf_m=""
 for m in "${modes[@]}"; do
   # shellcheck disable=SC2086
   MB[$m]=$(median ${B[$m]})
-  RB[$m]=$(ratio "${MB[$m]}" "${MU[$m]}")
+  RB[$m]=$(ratio "${MB[$m]}" "${MU[$m]}") BF[$m]=$(ratio "${MB[$m]}" "${MF[$m]}")
   le "${RB[$m]}" "$worst_b" || { worst_b=${RB[$m]}; worst_m=$m; }
-  printf '%-9s %9.1f %9.1f %5sx\n' "$m" "${MU[$m]}" "${MB[$m]}" "${RB[$m]}"
+  le "${BF[$m]}" "$worst_bf" || { worst_bf=${BF[$m]}; worst_bf_m=$m; }
+  printf '%-9s %9.1f %9.1f %5sx %13sx\n' "$m" "${MU[$m]}" "${MB[$m]}" "${RB[$m]}" "${BF[$m]}"
 done
 echo
 
@@ -311,6 +354,9 @@ printf '%-46s %9sx %9sx  %s\n' "open storm, pmtrace run / untraced" "${RP[opens]
 printf '%-46s %9sx %9sx  %s\n' "refused connects, pmtrace run / untraced" "${RP[connects]}" "<= $t_connects" "$(verdict le "${RP[connects]}" $t_connects)"
 printf '%-46s %9sx %9sx  %s\n' "bystander, mixed / untraced" "${RB[mixed]}" "<= $t_bystander" "$(verdict le "${RB[mixed]}" $t_bystander)"
 printf '%-46s %9sx %9sx  %s\n' "bystander, worst mode ($worst_m) / untraced" "$worst_b" "<= $t_bystander" "$(verdict le "$worst_b" $t_bystander)"
+printf '%-46s %9sx %9sx  %s\n' "open storm, pmtrace run / floor" "${PF[opens]}" "<= $t_floor_opens" "$(verdict le "${PF[opens]}" $t_floor_opens)"
+printf '%-46s %9sx %9sx  %s\n' "mixed, pmtrace run / floor" "${PF[mixed]}" "<= $t_floor_mixed" "$(verdict le "${PF[mixed]}" $t_floor_mixed)"
+printf '%-46s %9sx %9sx  %s\n' "bystander, worst mode ($worst_bf_m) / floor" "$worst_bf" "<= $t_floor_bystander" "$(verdict le "$worst_bf" $t_floor_bystander)"
 printf '%-46s %10s %10s  %s\n' "lost events, JSON mixed runs (lost.total, max)" "$json_lost" "0" "$(verdict test "$json_lost" -eq 0)"
 printf '%-46s %10s %10s  %s\n' "lost events, every pmtrace run above (sum)" "$text_lost" "0" "$(verdict test "$text_lost" -eq 0)"
 printf '%-46s %7s ms %7s ms  %s\n' "attach: tracing ready (pmtrace's figure)" "$attach_ms" "< $t_attach_ms" "$(verdict lt "$attach_ms" $t_attach_ms)"
