@@ -118,7 +118,7 @@ TEST_CASE("environment-file: `export SECRET_KEY=` dropped by systemd, then KeyEr
   auto f = rules::environment_file(t.agg);
   REQUIRE(f.size() == 1);  // both workers missed it: one finding
   CHECK(f[0].severity == rules::Severity::failure);
-  CHECK(f[0].rank == 8);
+  CHECK(f[0].rank == rules::rank::unit_setting);
   CHECK(f[0].ts_ns == kT0);
   CHECK(f[0].title == "SECRET_KEY is missing in the service: systemd does not read /etc/shop/env line 1 as meant");
   INFO(facts_text(f[0]));
@@ -162,7 +162,7 @@ TEST_CASE("environment-file: `DATABASE_URL==postgres://...` and Django's Imprope
   INFO(titles(f));
   REQUIRE(f.size() == 1);
   CHECK(f[0].severity == rules::Severity::failure);
-  CHECK(f[0].rank == 8);
+  CHECK(f[0].rank == rules::rank::unit_setting);
   // systemd does set it (to "=postgres://..."): the wrong value, not a missing one.
   CHECK(f[0].title ==
         "DATABASE_URL has the wrong value in the service: systemd does not read /etc/shop/env line 2 as meant");
@@ -194,7 +194,7 @@ TEST_CASE("environment-file: an env-file issue the app did not miss is a warning
   auto f = rules::environment_file(t.agg);
   REQUIRE(f.size() == 1);
   CHECK(f[0].severity == rules::Severity::warning);
-  CHECK(f[0].rank == 60);
+  CHECK(f[0].rank == rules::rank::incidental);
   CHECK(f[0].title ==
         "/etc/shop/env line 2: systemd ignores this line: 'export DEBUG' is not a valid variable name (an "
         "EnvironmentFile= is not a shell script: drop 'export'); it logs the whole assignment, value included, as "
@@ -224,7 +224,10 @@ TEST_CASE("environment-file: a required EnvironmentFile= that is missing is a fa
   auto f = rules::environment_file(t.agg);
   REQUIRE(f.size() == 1);
   CHECK(f[0].severity == rules::Severity::failure);
-  CHECK(f[0].rank == 8);
+  auto reported = rules::run_rules(t.agg);  // the rank its PM_RULE declares
+  REQUIRE_FALSE(reported.empty());
+  CHECK(reported[0].rule == "environment-file");
+  CHECK(reported[0].rank == rules::rank::unit_setting);
   CHECK(f[0].title == "EnvironmentFile /etc/shop/env of shop.service cannot be read");
   CHECK(f[0].fix ==
         "create /etc/shop/env (readable by root), or write EnvironmentFile=-/etc/shop/env if the file is optional");
@@ -253,7 +256,7 @@ TEST_CASE("environment-file: a KeyError for a name no EnvironmentFile= sets, and
   INFO(titles(f));
   REQUIRE(f.size() == 1);
   CHECK(f[0].severity == rules::Severity::failure);
-  CHECK(f[0].rank == 9);
+  CHECK(f[0].rank == rules::rank::before_exec);
   CHECK(f[0].ts_ns == kT0);
   CHECK(f[0].title == "STRIPE_API_KEY is missing in the service: no EnvironmentFile= of shop.service sets it");
   CHECK(f[0].explanation == "The application reads STRIPE_API_KEY from its environment and failed without it.");

@@ -268,7 +268,7 @@ TEST_CASE("killed-by-signal: SIGSEGV from the kernel is a native crash", "[rules
   auto f = rules::killed_by_signal(t.agg);
   REQUIRE(f.size() == 1);
   CHECK(f[0].severity == rules::Severity::failure);
-  CHECK(f[0].rank == 12);
+  CHECK(f[0].rank == rules::rank::kernel_kill);
   CHECK(f[0].title == "gunicorn worker (pid 502, uid 33 gid 33) stopped by SIGSEGV from the kernel 5.0 s after start");
   CHECK(f[0].fix.find("the process crashed in native code: run it with PYTHONFAULTHANDLER=1") == 0);
   REQUIRE(f[0].evidence.size() == 2);

@@ -43,7 +43,11 @@ TEST_CASE("oom-kill: the OOM killer's SIGKILL of a worker, with its cgroup's mem
   auto f = rules::oom_kill(t.agg);
   REQUIRE(f.size() == 1);
   CHECK(f[0].severity == rules::Severity::failure);
-  CHECK(f[0].rank == 12);
+  // Reported with the rank its PM_RULE declares (the finding sets none).
+  auto reported = rules::run_rules(t.agg);
+  REQUIRE_FALSE(reported.empty());
+  CHECK(reported[0].rule == "oom-kill");
+  CHECK(reported[0].rank == rules::rank::kernel_kill);
   CHECK(f[0].title ==
         "gunicorn worker (pid 502, uid 33 gid 33) killed by the kernel's OOM killer 20.0 s after start "
         "(cgroup memory limit 512M)");

@@ -17,7 +17,6 @@ std::vector<Finding> address_in_use(const analysis::Aggregator& agg) {
     Finding& f = it->second;
     if (f.evidence.size() < 6) f.evidence.push_back(e);
     if (!inserted) continue;
-    f.rank = rank::port;
     f.ts_ns = e.hdr.ts_ns;
     const analysis::Process* p = agg.process(e.hdr.pid);
     std::string who = p ? describe_process(*p) : e.hdr.comm + " (pid " + std::to_string(e.hdr.pid) + ")";

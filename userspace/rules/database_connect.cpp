@@ -168,7 +168,6 @@ std::vector<Finding> database_connect(const analysis::Aggregator& agg) {
   std::vector<Finding> out;
   for (auto& [key, p] : problems) {
     Finding f;
-    f.rank = rank::dependency;
     f.ts_ns = p.ts_ns;
     f.title = title_for(p);
     f.evidence = std::move(p.evidence);

@@ -60,7 +60,6 @@ std::vector<Finding> environment_file(const analysis::Aggregator& agg) {
     if (!file.readable) {
       if (file.optional) continue;
       Finding f;
-      f.rank = rank::unit_setting;
       f.ts_ns = agg.start_ns();
       f.title = "EnvironmentFile " + file.path + " of " + file.unit + " cannot be read";
       f.explanation = "systemd refuses to start a unit whose EnvironmentFile= is missing unless the path is "

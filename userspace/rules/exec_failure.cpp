@@ -125,7 +125,6 @@ std::vector<Finding> exec_failure(const analysis::Aggregator& agg) {
     }
     const auto* x = last.as<model::ExecFailed>();
     Finding f;
-    f.rank = rank::exec;
     f.ts_ns = last.hdr.ts_ns;
     f.evidence.push_back(last);
     explain_exec(agg, x->filename, x->err, f);
@@ -141,7 +140,6 @@ std::vector<Finding> exec_failure(const analysis::Aggregator& agg) {
     if (!p || !p->exit || !p->exit->failed() || !done.insert(e.hdr.pid).second) continue;
     const auto* c = e.as<model::ChdirFailed>();
     Finding f;
-    f.rank = rank::exec;
     f.ts_ns = e.hdr.ts_ns;
     f.evidence.push_back(e);
     f.evidence.push_back(exit_event(*p));

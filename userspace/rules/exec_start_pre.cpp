@@ -78,7 +78,6 @@ std::vector<Finding> exec_start_pre(const analysis::Aggregator& agg) {
       for (const auto& [qpid, q] : agg.processes())
         if (q.unit == unit && runs_exec_start(q, *u) && *q.exec_ns > *p.exec_ns && !runs_command(q, line, "")) main_ran = true;
       Finding f;
-      f.rank = rank::unit_setting;
       f.ts_ns = p.exit_ns;
       f.title = std::string(key) + line + " of " + unit + " " + exit_text(*p.exit) +
                 (post ? ": systemd fails the start and stops the service"

@@ -20,7 +20,7 @@ using RuleFn = std::vector<Finding> (*)(const analysis::Aggregator&);
 struct RuleInfo {
   const char* id;                  // as in docs/rules.md and Finding::rule
   Severity severity;               // of its findings, unless one is on purpose (info) or minor (warning)
-  int rank;                        // of its findings (rank::), unless a finding says otherwise
+  int rank;                        // of its findings (rank::) that do not set their own
   std::vector<CheckId> preflight;  // doctor's checks that find its cause before a start ({}: per finding)
   RuleFn fn;
   const char* file;                // its source file
@@ -40,36 +40,17 @@ const std::vector<RuleInfo>& all_rules();
 // Runs every rule; findings ordered root cause first (rank, then time).
 std::vector<Finding> run_rules(const analysis::Aggregator& agg);
 
-// The rules, one file each.
-std::vector<Finding> permission_denied(const analysis::Aggregator& agg);
-std::vector<Finding> address_in_use(const analysis::Aggregator& agg);
-std::vector<Finding> gunicorn_boot_failure(const analysis::Aggregator& agg);
-std::vector<Finding> missing_python_module(const analysis::Aggregator& agg);
-std::vector<Finding> killed_by_signal(const analysis::Aggregator& agg);
-std::vector<Finding> database_connect(const analysis::Aggregator& agg);
-std::vector<Finding> exec_failure(const analysis::Aggregator& agg);
-std::vector<Finding> oom_kill(const analysis::Aggregator& agg);
-std::vector<Finding> worker_timeout(const analysis::Aggregator& agg);
-std::vector<Finding> environment_file(const analysis::Aggregator& agg);
-std::vector<Finding> start_timeout(const analysis::Aggregator& agg);
-std::vector<Finding> pre_exec_status(const analysis::Aggregator& agg);
-std::vector<Finding> exec_start_pre(const analysis::Aggregator& agg);
-std::vector<Finding> restart_loop(const analysis::Aggregator& agg);
-#define PM_RULE_DECLARE(fn) const RuleInfo& fn##_rule();
-PM_RULE_DECLARE(permission_denied)
-PM_RULE_DECLARE(address_in_use)
-PM_RULE_DECLARE(gunicorn_boot_failure)
-PM_RULE_DECLARE(missing_python_module)
-PM_RULE_DECLARE(killed_by_signal)
-PM_RULE_DECLARE(database_connect)
-PM_RULE_DECLARE(exec_failure)
-PM_RULE_DECLARE(oom_kill)
-PM_RULE_DECLARE(worker_timeout)
-PM_RULE_DECLARE(environment_file)
-PM_RULE_DECLARE(start_timeout)
-PM_RULE_DECLARE(pre_exec_status)
-PM_RULE_DECLARE(exec_start_pre)
-PM_RULE_DECLARE(restart_loop)
+// The rules, one file each, in the order docs/rules.md lists them and
+// run_rules runs them: each file defines the function and, with PM_RULE, its
+// RuleInfo (function_rule()).
+#define PM_RULES(X)                                                                                       \
+  X(permission_denied) X(address_in_use) X(missing_python_module) X(gunicorn_boot_failure) X(pre_exec_status) \
+  X(exec_start_pre) X(start_timeout) X(killed_by_signal) X(database_connect) X(exec_failure) X(oom_kill)     \
+  X(worker_timeout) X(environment_file) X(restart_loop)
+#define PM_RULE_DECLARE(fn)                                  \
+  std::vector<Finding> fn(const analysis::Aggregator& agg); \
+  const RuleInfo& fn##_rule();
+PM_RULES(PM_RULE_DECLARE)
 #undef PM_RULE_DECLARE
 
 // Helpers shared by rules.

@@ -33,7 +33,6 @@ std::vector<Finding> gunicorn_boot_failure(const analysis::Aggregator& agg) {
     int code = p.exit->code();
 
     Finding f;
-    f.rank = rank::boot;
     f.ts_ns = p.exit_ns;
     f.title = code == 3 ? "gunicorn worker failed to boot (exit code 3)" : "gunicorn could not load the app (exit code 4)";
     if (error) f.title += ": " + *error;

@@ -36,7 +36,6 @@ std::vector<Finding> missing_python_module(const analysis::Aggregator& agg) {
     if (!module || !modules.insert(*module).second) continue;
     std::string python = interpreter_of(agg, p);
     Finding f;
-    f.rank = rank::dependency;
     f.ts_ns = p.exit ? p.exit_ns : p.first_ns;
     f.title = "Python module '" + *module + "' is missing for " + python;
     model::Event w;

@@ -16,7 +16,6 @@ std::vector<Finding> oom_kill(const analysis::Aggregator& agg) {
     const auto* v = e.as<model::OomVictim>();
     const analysis::Process* p = agg.process(v->victim_pid);
     Finding f;
-    f.rank = rank::kernel_kill;
     f.ts_ns = e.hdr.ts_ns;
     std::string who = p ? describe_process(*p) : v->victim_comm + " (pid " + std::to_string(v->victim_pid) + ")";
     f.title = who + " killed by the kernel's OOM killer " + after_start_text(agg, e.hdr.ts_ns);

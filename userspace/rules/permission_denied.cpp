@@ -122,7 +122,6 @@ std::vector<Finding> permission_denied(const analysis::Aggregator& agg) {
     std::string user = agg.user_name(e.hdr.uid), group = agg.group_name(e.hdr.gid);
 
     Finding f;
-    f.rank = rank::exec;
     f.ts_ns = e.hdr.ts_ns;
     f.evidence.push_back(e);
     f.title = who + " may not " + op + " " + o->path + " (" + model::errno_name(o->err) + ")";

@@ -96,7 +96,6 @@ std::vector<Finding> pre_exec_status(const analysis::Aggregator& agg) {
     const Status& st = it->second;
     const analysis::UnitContext* u = agg.unit_context(p.unit);
     Finding f;
-    f.rank = rank::before_exec;
     f.ts_ns = p.exit_ns;
     std::string status = std::to_string(p.exit->code()) + "/" + st.name;
     f.title = "systemd could not start " + p.unit + ": its child for the command exited " + status +

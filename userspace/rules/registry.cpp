@@ -10,10 +10,9 @@ namespace pm::rules {
 
 const std::vector<RuleInfo>& all_rules() {
   static const std::vector<RuleInfo> rules = {
-      permission_denied_rule(), address_in_use_rule(),   missing_python_module_rule(), gunicorn_boot_failure_rule(),
-      pre_exec_status_rule(),   exec_start_pre_rule(),   start_timeout_rule(),         killed_by_signal_rule(),
-      database_connect_rule(),  exec_failure_rule(),     oom_kill_rule(),              worker_timeout_rule(),
-      environment_file_rule(),  restart_loop_rule(),
+#define PM_RULE_INFO(fn) fn##_rule(),
+      PM_RULES(PM_RULE_INFO)
+#undef PM_RULE_INFO
   };
   return rules;
 }
@@ -25,6 +24,7 @@ std::vector<Finding> run_rules(const analysis::Aggregator& agg) {
     for (auto& f : found) {
       f.rule = r.id;
       if (f.preflight.empty()) f.preflight = r.preflight;
+      if (f.rank == rank::unranked) f.rank = r.rank;
       // The same finding again (each start of a Restart= loop fails alike):
       // one finding that says how often and when.
       auto same = std::find_if(out.begin(), out.end(),

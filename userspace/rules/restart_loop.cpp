@@ -83,7 +83,6 @@ std::vector<Finding> restart_loop(const analysis::Aggregator& agg) {
     // How the last start ended: its failure, else its first command.
     const analysis::Process* last = attempts.back().failure ? attempts.back().failure : starts.back();
     Finding f;
-    f.rank = rank::consequence;
     f.ts_ns = last->exit_ns ? last->exit_ns : last->first_ns;
     double span = static_cast<double>(f.ts_ns - starts.front()->first_ns) / 1e9;
     std::vector<std::string> how;

@@ -80,7 +80,6 @@ std::vector<Finding> start_timeout(const analysis::Aggregator& agg) {
   double after = (stop->hdr.ts_ns - start_of(agg, scope)) / 1e9;
 
   Finding f;
-  f.rank = rank::boot;
   f.ts_ns = stop->hdr.ts_ns;
   bool notify = u->type == "notify" || u->type == "notify-reload";
   std::string waiting = notify ? "READY=1" : u->type == "forking" ? "the main process to fork and exit" : "the start to complete";

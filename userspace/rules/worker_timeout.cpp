@@ -47,7 +47,6 @@ std::vector<Finding> worker_timeout(const analysis::Aggregator& agg) {
     std::string timeout = master ? analysis::parse_gunicorn_args(master->argv).timeout : "30";
 
     Finding f;
-    f.rank = rank::worker;
     f.ts_ns = g.hdr.ts_ns;
     // What the worker was in when the SIGABRT arrived (or the SIGKILL).
     const analysis::Blocked* blocked = nullptr;
