@@ -1,10 +1,8 @@
 // The checks of pmtrace doctor, one group a file, and what they share: the
 // unit, the service user, the command line and the environment the service
-// will get (Context), and the user-credential test every path check uses.
+// will get (Context), and the machine they read (Context::host).
 // Internal to doctor/.
 #pragma once
-
-#include <sys/types.h>
 
 #include <map>
 #include <string>
@@ -12,18 +10,9 @@
 
 #include "analysis/gunicorn_args.h"
 #include "doctor/doctor.h"
+#include "doctor/host.h"
 
 namespace pm::doctor {
-
-struct User {
-  std::string name = "root", group = "root";
-  uid_t uid = 0;
-  gid_t gid = 0;
-  std::string home = "/root";
-  bool exists = true;
-  bool dynamic = false;  // DynamicUser=yes: made by systemd at start
-  std::vector<gid_t> extra_groups;  // SupplementaryGroups=
-};
 
 // One Django system-check message (check --deploy).
 struct DjangoMessage {
@@ -53,9 +42,11 @@ struct AppProbe {
 };
 
 struct Context {
-  Context(const target::UnitFile& u, const Options& o) : unit(u), opts(o) {}
+  Context(const target::UnitFile& u, const Options& o, const Host& h)
+      : unit(u), opts(o), host(h), defaults(h.manager_defaults()) {}
   const target::UnitFile& unit;
   Options opts;
+  const Host& host;  // the machine: every check reaches it through this
   User user;
   std::vector<std::string> argv;  // ExecStart='s first command
   std::string program;            // its program, found as systemd finds it
@@ -70,7 +61,7 @@ struct Context {
   std::map<std::string, std::string> env;  // Environment= and EnvironmentFile=, as systemd sets them
   std::map<std::string, std::pair<std::string, int>> env_where;  // where an env file set it: file, line
   std::string workdir;                     // WorkingDirectory= ("" when unset: /)
-  target::ManagerDefaults defaults = target::read_manager_defaults();  // system.conf: what unset settings mean
+  target::ManagerDefaults defaults;  // system.conf: what unset settings mean
   AppProbe app;
 
   // "file:line" of a setting, for evidence.
@@ -90,24 +81,17 @@ struct Context {
 // The PATH systemd gives services (and searches for ExecStart= programs).
 inline constexpr const char* kServicePath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
-// The "#!" line of the file a path finally names, symlinks followed ("" when none).
-std::string shebang_of(const std::string& path);
 // A NAME=VALUE word into the environment (a word without '=' is skipped).
 void set_assignment(std::map<std::string, std::string>& env, const std::string& word);
 
 Check make(CheckId id, Status st, std::string title, std::vector<std::string> evidence = {},
            std::string fix = {});
 
-// Drops this (forked) process to the user's uid, gid and groups; false on failure.
-bool become(const User& user);
-// Whether `user` may access `path` with `mode` (R_OK, W_OK, X_OK), checked
-// with that user's own credentials in a child (root passes every access()).
-bool user_can(const User& user, const std::string& path, int mode);
 // "0750 root:www-data".
-std::string mode_text(const std::string& path);
+std::string mode_text(const Host& host, const std::string& path);
 // A path that must exist: its problem ("X does not exist", "X is a symlink to
 // Y, which does not exist"), or "" when it does.
-std::string missing_why(const std::string& path);
+std::string missing_why(const Host& host, const std::string& path);
 // Whether systemd would say yes to a boolean setting ("yes", "true", "on", "1").
 bool unit_bool(const std::string& v);
 

@@ -3,27 +3,14 @@
 // unit's environment and interpreter, under a time limit. With
 // --run-app-checks the same child runs Django's deployment checks and lists
 // unapplied migrations (this runs the application's code, hence the flag).
-#include <fcntl.h>
-#include <poll.h>
-#include <sys/prctl.h>
-#include <sys/stat.h>
-#include <signal.h>
 #include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
-#include <csignal>
 #include <nlohmann/json.hpp>
 
 #include "doctor/checks.h"
-#include "model/names.h"
 #include "rules/traceback.h"
-#include "target/cgroup.h"
-#include "target/host.h"
 #include "util/strings.h"
-#include "util/subprocess.h"
 
 namespace pm::doctor {
 namespace {
@@ -86,12 +73,6 @@ finally:
         w.write(json.dumps(out))
 )PY";
 
-long long now_ms() {
-  timespec ts{};
-  ::clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
-
 // The Python that runs the app: ExecStart's program when it is python, else
 // the #! interpreter of the gunicorn script ("" when neither).
 std::string python_of(const Context& c) {
@@ -103,13 +84,13 @@ std::string python_of(const Context& c) {
     prog = base + "/" + prog;
   }
   if (starts_with(basename_of(prog), "python")) return prog;
-  std::string line = shebang_of(prog);  // a venv's bin/ may hold symlinks: followed
+  std::string line = c.host.shebang(prog);  // a venv's bin/ may hold symlinks: followed
   if (line.empty()) return "";
   std::string interp = shebang_interpreter(line);
   if (basename_of(interp) == "env") {  // #!/usr/bin/env python3
     auto words = split(line.substr(2), ' ');
     for (std::size_t i = 1; i < words.size(); ++i)
-      if (!starts_with(words[i], "-")) return find_in_path(words[i]);
+      if (!starts_with(words[i], "-")) return c.host.find_in_path(words[i]);
     return "";
   }
   return starts_with(basename_of(interp), "python") ? interp : "";
@@ -128,89 +109,6 @@ std::vector<std::string> service_environ(const Context& c) {
   return out;
 }
 
-std::string blocked_syscall(pid_t pid) {
-  auto text = read_file("/proc/" + std::to_string(pid) + "/syscall");
-  if (!text) return "";
-  auto nr = parse_int(text->substr(0, text->find(' ')));
-  if (!nr) return "";
-  return *nr < 0 ? "" : model::syscall_name(static_cast<int>(*nr));
-}
-
-// A cgroup of its own for the import: whatever the app starts stays in it
-// (setsid and setpgid do not leave a cgroup) and is killed with it. Without
-// a writable cgroup2 mount the process group is all there is.
-class Jail {
- public:
-  Jail() {
-    // Orphans of the app (a double fork) are reparented to doctor, not to a
-    // PID 1 that may never reap them.
-    ::prctl(PR_SET_CHILD_SUBREAPER, 1);
-    auto root = target::cgroup2_mount();
-    if (!root) return;
-    dir_ = *root + "/pmtrace-doctor-" + std::to_string(::getpid());
-    if (::mkdir(dir_.c_str(), 0755) != 0 && errno != EEXIST) dir_.clear();
-  }
-  ~Jail() { kill_all(); }
-  Jail(const Jail&) = delete;
-  Jail& operator=(const Jail&) = delete;
-  // In the forked child, still root: move itself in.
-  void enter() const {
-    if (dir_.empty()) return;
-    int fd = ::open((dir_ + "/cgroup.procs").c_str(), O_WRONLY | O_CLOEXEC);
-    if (fd < 0) return;
-    (void)!::write(fd, "0", 1);
-    ::close(fd);
-  }
-  void kill_all() {
-    if (dir_.empty()) return;
-    for (int round = 0; round < 100; ++round) {
-      auto procs = target::cgroup_procs(dir_);
-      if (procs.empty()) break;
-      for (auto p : procs) ::kill(static_cast<pid_t>(p), SIGKILL);
-      ::usleep(10000);
-      while (::waitpid(-1, nullptr, WNOHANG) > 0) {  // orphans come to us (subreaper): reap them
-      }
-    }
-    ::rmdir(dir_.c_str());
-    dir_.clear();
-  }
-
- private:
-  std::string dir_;
-};
-
-// SIGINT, SIGTERM and SIGHUP caught while the import runs, then raised again
-// once it is cleaned up.
-volatile std::sig_atomic_t g_caught = 0;
-class Interrupts {
- public:
-  Interrupts() {
-    struct sigaction sa{};
-    sa.sa_handler = [](int sig) { g_caught = sig; };
-    ::sigemptyset(&sa.sa_mask);
-    for (int i = 0; i < 3; ++i) ::sigaction(kSignals[i], &sa, &old_[i]);
-  }
-  ~Interrupts() { restore(); }
-  bool caught() const { return g_caught != 0; }
-  void reraise() {
-    restore();
-    if (int sig = g_caught) {
-      g_caught = 0;
-      ::raise(sig);
-    }
-  }
-
- private:
-  void restore() {
-    if (restored_) return;
-    for (int i = 0; i < 3; ++i) ::sigaction(kSignals[i], &old_[i], nullptr);
-    restored_ = true;
-  }
-  static constexpr int kSignals[3] = {SIGINT, SIGTERM, SIGHUP};
-  struct sigaction old_[3] {};
-  bool restored_ = false;
-};
-
 }  // namespace
 
 void probe_app(Context& c) {
@@ -220,110 +118,25 @@ void probe_app(Context& c) {
   a.python = python_of(c);
   a.spec = c.g.app;
   if (a.python.empty()) return;
-  int out_pipe[2], res_pipe[2];
-  if (::pipe2(out_pipe, O_CLOEXEC) != 0) return;
-  if (::pipe2(res_pipe, O_CLOEXEC) != 0) {
-    ::close(out_pipe[0]);
-    ::close(out_pipe[1]);
-    return;
-  }
-  std::vector<std::string> argv = {a.python, "-B", "-c", kProbe, a.spec, c.opts.run_app_checks ? "1" : "0"};
-  for (const auto& p : c.g.pythonpath) argv.push_back(c.absolute(p));
-  std::vector<std::string> envs = service_environ(c);
-  std::vector<char*> av, ev;
-  for (auto& s : argv) av.push_back(s.data());
-  av.push_back(nullptr);
-  for (auto& s : envs) ev.push_back(s.data());
-  ev.push_back(nullptr);
-  std::string dir = c.app_dir();
-  Jail jail;
-  long long start = now_ms();
-  pid_t pid = ::fork();
-  if (pid < 0) return;
-  if (pid == 0) {
-    ::setpgid(0, 0);
-    jail.enter();
-    int devnull = ::open("/dev/null", O_RDONLY);
-    ::dup2(devnull, 0);
-    ::dup2(out_pipe[1], 1);
-    ::dup2(out_pipe[1], 2);
-    ::dup2(res_pipe[1], 3);
-    if (!become(c.user) || ::chdir(dir.c_str()) != 0) ::_exit(126);
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // after the uid change, which clears it
-    if (::getppid() == 1) ::_exit(126);   // doctor already gone
-    ::execve(av[0], av.data(), ev.data());
-    ::_exit(127);
-  }
-  ::close(out_pipe[1]);
-  ::close(res_pipe[1]);
+  ChildRun run;
+  run.argv = {a.python, "-B", "-c", kProbe, a.spec, c.opts.run_app_checks ? "1" : "0"};
+  for (const auto& p : c.g.pythonpath) run.argv.push_back(c.absolute(p));
+  run.env = service_environ(c);
+  run.dir = c.app_dir();
+  run.timeout_ms = c.opts.import_timeout_ms;
+  ChildResult r = c.host.run_as(c.user, run);
+  if (!r.started) return;
   a.ran = true;
-  // Ctrl-C, SIGTERM or SIGHUP while the app imports: kill it (and all it
-  // started) first, then die of the same signal.
-  Interrupts interrupts;
-  std::string result;
-  pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {res_pipe[0], POLLIN, 0}};
-  int status = 0;
-  bool reaped = false;
-  auto stop = [&](bool timed_out) {
-    if (timed_out && !a.timed_out) {
-      a.timed_out = true;
-      a.blocked_in = blocked_syscall(pid);
-    }
-    ::kill(pid, SIGKILL);  // itself, even if it left its process group
-    ::kill(-pid, SIGKILL);
-    jail.kill_all();
-  };
-  // Until the probe has exited and its answer is read. Its output pipe may
-  // stay open in something it left running: that is not waited for.
-  for (;;) {
-    if (!reaped && ::waitpid(pid, &status, WNOHANG) == pid) reaped = true;
-    if (reaped && fds[1].fd < 0) break;
-    if (interrupts.caught()) {
-      stop(false);
-      break;
-    }
-    long long left = c.opts.import_timeout_ms - (now_ms() - start);
-    if (left <= 0) {
-      stop(true);
-      break;
-    }
-    int n = ::poll(fds, 2, static_cast<int>(std::min<long long>(left, 100)));
-    if (n < 0 && errno != EINTR) break;
-    for (auto& f : fds) {
-      if (f.fd < 0 || !(f.revents & (POLLIN | POLLHUP | POLLERR))) continue;
-      char buf[4096];
-      ssize_t r = ::read(f.fd, buf, sizeof buf);
-      if (r <= 0) {
-        ::close(f.fd);
-        f.fd = -1;
-        continue;
-      }
-      std::string& to = &f == &fds[0] ? a.output : result;
-      to.append(buf, static_cast<std::size_t>(r));
-      if (to.size() > (1u << 20)) to.erase(0, to.size() - (1u << 20));
-    }
-  }
-  if (fds[0].fd >= 0) {  // what is already in the output pipe
-    ::fcntl(fds[0].fd, F_SETFL, O_NONBLOCK);
-    char buf[4096];
-    ssize_t r;
-    while ((r = ::read(fds[0].fd, buf, sizeof buf)) > 0) a.output.append(buf, static_cast<std::size_t>(r));
-  }
-  for (auto& f : fds)
-    if (f.fd >= 0) ::close(f.fd);
-  if (!reaped)
-    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
-  ::kill(-pid, SIGKILL);  // anything the app left behind
-  jail.kill_all();
-  interrupts.reraise();
-  a.ms = now_ms() - start;
-  if (a.output.size() > 65536) a.output.erase(0, a.output.size() - 65536);
-  auto j = nlohmann::json::parse(result, nullptr, false);
+  a.timed_out = r.timed_out;
+  a.blocked_in = r.blocked_in;
+  a.output = r.output;
+  a.ms = r.ms;
+  int status = r.status;
+  auto j = nlohmann::json::parse(r.answer, nullptr, false);
   if (!j.is_object()) {
     if (!a.timed_out)
       a.error = WIFEXITED(status) && WEXITSTATUS(status) == 126
-                    ? "could not become " + c.user.name + " in " + dir
+                    ? "could not become " + c.user.name + " in " + run.dir
                     : "the interpreter " + a.python + " did not run the probe (exit " +
                           std::to_string(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status)) + ")";
     return;

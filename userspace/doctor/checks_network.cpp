@@ -1,10 +1,7 @@
 // The network a start needs: gunicorn's bind address and the database.
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <poll.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -12,36 +9,10 @@
 
 #include "doctor/checks.h"
 #include "target/environ.h"
-#include "target/procfs.h"
 #include "util/redact.h"
 #include "util/strings.h"
 
 namespace pm::doctor {
-namespace {
-
-// Connects with a deadline: 0, or the errno (ETIMEDOUT when no answer came).
-int connect_with_timeout(const sockaddr* sa, socklen_t len, int timeout_ms) {
-  int fd = ::socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) return errno;
-  int err = 0;
-  if (::connect(fd, sa, len) != 0) {
-    err = errno;
-    if (err == EINPROGRESS) {
-      pollfd p{fd, POLLOUT, 0};
-      int n = ::poll(&p, 1, timeout_ms);
-      if (n == 0) {
-        err = ETIMEDOUT;
-      } else {
-        socklen_t l = sizeof err;
-        ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &l);
-      }
-    }
-  }
-  ::close(fd);
-  return err;
-}
-
-}  // namespace
 
 Check check_bind(const Context& c, const std::string& bind) {
   const User& user = c.user;
@@ -57,30 +28,13 @@ Check check_bind(const Context& c, const std::string& bind) {
   auto port = colon == std::string::npos ? std::optional<long long>(8000) : parse_int(bind.substr(colon + 1));
   if (!port || *port <= 0 || *port > 65535) return make(CheckId::bind, Status::failure, "--bind " + bind + " has no valid port");
   if (host.empty() || host == "0.0.0.0" || host == "localhost") host = host == "localhost" ? "127.0.0.1" : "0.0.0.0";
-  sockaddr_storage ss{};
-  socklen_t len = 0;
-  if (v6) {
-    auto* sa6 = reinterpret_cast<sockaddr_in6*>(&ss);
-    sa6->sin6_family = AF_INET6;
-    sa6->sin6_port = htons(static_cast<std::uint16_t>(*port));
-    if (::inet_pton(AF_INET6, host.c_str(), &sa6->sin6_addr) != 1)
-      return make(CheckId::bind, Status::skipped, "--bind " + bind + ": not an IPv6 address, not checked");
-    len = sizeof *sa6;
-  } else {
-    auto* sa = reinterpret_cast<sockaddr_in*>(&ss);
-    sa->sin_family = AF_INET;
-    sa->sin_port = htons(static_cast<std::uint16_t>(*port));
-    if (::inet_pton(AF_INET, host.c_str(), &sa->sin_addr) != 1)
-      return make(CheckId::bind, Status::skipped, "--bind " + bind + ": a host name, not resolved (doctor stays offline)");
-    len = sizeof *sa;
-  }
-  int fd = ::socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  int one = 1;
-  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  int rc = ::bind(fd, reinterpret_cast<sockaddr*>(&ss), len);
-  int err = errno;
-  ::close(fd);
-  if (rc == 0) {
+  // An address in the right family, or not checked (a probe never resolves names).
+  unsigned char scratch[sizeof(in6_addr)];
+  if (::inet_pton(v6 ? AF_INET6 : AF_INET, host.c_str(), scratch) != 1)
+    return make(CheckId::bind, Status::skipped, "--bind " + bind + (v6 ? ": not an IPv6 address, not checked"
+                                                                        : ": a host name, not resolved (doctor stays offline)"));
+  int err = c.host.bind_probe(host, static_cast<std::uint16_t>(*port), v6);
+  if (err == 0) {
     if (*port < 1024 && user.uid != 0) {
       // The capability systemd can hand the user (systemd.exec(5)).
       for (const auto* s : c.unit.list("Service", "AmbientCapabilities"))
@@ -96,7 +50,7 @@ Check check_bind(const Context& c, const std::string& bind) {
   if (err == EADDRINUSE) {
     std::vector<std::string> evidence{"bind(" + bind + "): EADDRINUSE"};
     std::string holder;
-    for (const auto& p : target::Procfs().listening_on(static_cast<std::uint16_t>(*port))) {
+    for (const auto& p : c.host.listeners(static_cast<std::uint16_t>(*port))) {
       std::string who = p.comm + " (pid " + std::to_string(p.pid) + ")";
       if (holder.empty()) holder = who;
       evidence.push_back("listening on port " + std::to_string(*port) + ": " + who + ": " + join(redact_argv(p.argv), " "));
@@ -118,18 +72,15 @@ Check check_database(const Context& c) {
   if (!db) return make(CheckId::database, Status::skipped, "DATABASE_URL does not parse (see settings)");
   const auto& a = db->addr;
   if (a.family == AF_UNIX) {
-    struct stat st{};
-    if (::stat(a.path.c_str(), &st) != 0 || !S_ISSOCK(st.st_mode))
+    if (c.host.stat(a.path).type != FileType::socket)
       return make(CheckId::database, Status::failure, db->what + " socket " + a.path + " does not exist",
                   {"DATABASE_URL -> " + a.to_string()}, "start the database (systemctl start postgresql) or fix the host in DATABASE_URL");
     return make(CheckId::database, Status::ok, db->what + " socket " + a.path + " exists");
   }
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_port = htons(a.port);
-  if (::inet_pton(AF_INET, a.address.c_str(), &sa.sin_addr) != 1)
+  in_addr scratch{};
+  if (::inet_pton(AF_INET, a.address.c_str(), &scratch) != 1)
     return make(CheckId::database, Status::skipped, db->what + " at " + a.to_string() + ": a host name, not resolved (doctor stays offline)");
-  int err = connect_with_timeout(reinterpret_cast<sockaddr*>(&sa), sizeof sa, timeout_ms);
+  int err = c.host.connect_probe(a.address, a.port, timeout_ms);
   if (err == 0) return make(CheckId::database, Status::ok, db->what + " at " + a.to_string() + " accepts connections");
   if (err == ETIMEDOUT)
     return make(CheckId::database, Status::failure,

@@ -5,11 +5,9 @@
 // Fixes are precise: the one file or directory, owned by the user, or the
 // systemd setting that makes the directory at each start (LogsDirectory=,
 // RuntimeDirectory=, StateDirectory=, CacheDirectory=); never a blanket mode.
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "doctor/checks.h"
-#include "target/host.h"
 #include "util/strings.h"
 
 namespace pm::doctor {
@@ -31,7 +29,7 @@ bool unit_sets(const Context& c, const Managed& m, const std::string& rel) {
 
 // Why a fix must not be scripted on `path`, or "": the script runs as root,
 // and the paths come from the unit and from the app's own settings.
-std::string unsafe_for_fix(const std::string& path) {
+std::string unsafe_for_fix(const Host& host, const std::string& path) {
   for (char ch : path)
     if (static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f) return "it holds control characters";
   if (path.empty() || path[0] != '/') return "it is not an absolute path";
@@ -49,9 +47,9 @@ std::string unsafe_for_fix(const std::string& path) {
   std::string prefix;
   for (const auto& part : split(path, '/')) {
     prefix += "/" + part;
-    auto f = target::host_path_lookup()(prefix);
-    if (!f) break;  // the rest does not exist yet
-    if (f->symlink) return prefix + " is a symlink (to " + f->link_target + ")";
+    auto f = host.lstat(prefix);
+    if (!f.exists) break;  // the rest does not exist yet
+    if (f.type == FileType::symlink) return prefix + " is a symlink (to " + f.link_target + ")";
   }
   return "";
 }
@@ -62,10 +60,7 @@ std::string parent_of(const std::string& path) {
   return slash == 0 ? "/" : path.substr(0, slash);
 }
 
-bool exists(const std::string& path) {
-  struct stat st{};
-  return ::stat(path.c_str(), &st) == 0;
-}
+bool exists(const Host& host, const std::string& path) { return host.stat(path).exists; }
 
 enum class Change { create, chown, setting };
 
@@ -74,21 +69,21 @@ enum class Change { create, chown, setting };
 // name (MEDIA_ROOT) get at most a directory made where there is none.
 Check guarded(const Context& c, Check k, const std::string& target, const std::string& label, Change change,
               bool from_app) {
-  std::string why = unsafe_for_fix(target);
-  auto f = target::host_path_lookup()(target);
-  auto owner = target::host_file_lookup()(target);
+  std::string why = unsafe_for_fix(c.host, target);
+  bool there = c.host.lstat(target).exists;
+  auto owner = c.host.stat(target);
   auto under = [&](const std::string& top) { return !top.empty() && top != "/" && (target == top || starts_with(target, top + "/")); };
   if (why.empty() && change == Change::setting) {
     if (target.find_first_of(" \t:%\\") != std::string::npos)
       why = "its name has a character systemd reads differently in a *Directory= setting (space, ':', '%', '\\')";
-    else if (f && owner && owner->uid != c.user.uid)
-      why = "it exists, owned by " + (owner->owner.empty() ? std::to_string(owner->uid) : owner->owner) +
+    else if (there && owner.exists && owner.uid != c.user.uid)
+      why = "it exists, owned by " + (owner.owner.empty() ? std::to_string(owner.uid) : owner.owner) +
             ", and systemd would chown it, recursively, to " + c.user.name + " at each start";
   }
   if (why.empty() && change == Change::chown) {
     if (under(c.app_dir()) || under(c.workdir)) why = "it is the service's code";
-    else if (owner && owner->uid != 0 && owner->uid != c.user.uid)
-      why = "it belongs to " + (owner->owner.empty() ? std::to_string(owner->uid) : owner->owner);
+    else if (owner.exists && owner.uid != 0 && owner.uid != c.user.uid)
+      why = "it belongs to " + (owner.owner.empty() ? std::to_string(owner.uid) : owner.owner);
     else if (from_app) {
       // Plausible, but only the app says this directory is its own: for a person to confirm.
       k.commands.clear();
@@ -143,36 +138,36 @@ Check check_writable(const Context& c, CheckId id, const std::string& label, con
                                     managed->second + " for " + u.name + " at start (" + managed->first->setting +
                                     "=" + managed->second + ")");
   auto with_setting = [&](Check k) { return with_setting_for(c, *managed, std::move(k)); };
-  if (kind != PathKind::entry && exists(path)) {
+  if (kind != PathKind::entry && exists(c.host, path)) {
     int need = kind == PathKind::dir ? W_OK | X_OK : W_OK;
-    if (user_can(u, path, need)) return make(id, Status::ok, u.name + " can write " + label + " " + path);
-    Check k = make(id, Status::failure, u.name + " cannot write " + label + " " + path, {path + ": " + mode_text(path)});
+    if (c.host.can(u, path, need)) return make(id, Status::ok, u.name + " can write " + label + " " + path);
+    Check k = make(id, Status::failure, u.name + " cannot write " + label + " " + path, {path + ": " + mode_text(c.host, path)});
     if (managed) return guarded(c, with_setting(std::move(k)), std::string(managed->first->top) + "/" + managed->second, label, Change::setting, from_app);
     k.fix = "chown " + owner + " " + shell_word(path) + "  (that " + (kind == PathKind::dir ? "directory" : "file") + " only)";
     k.commands.push_back("chown " + owner + " " + shell_word(path));
-    if (auto f = target::host_file_lookup()(path); f && !(f->mode & 0200)) k.commands.push_back("chmod u+w " + shell_word(path));
+    if (auto f = c.host.stat(path); f.exists && !(f.mode & 0200)) k.commands.push_back("chmod u+w " + shell_word(path));
     return guarded(c, std::move(k), path, label, Change::chown, from_app);
   }
   // The file is made at start: its directory must exist and take new entries.
-  if (auto why = missing_why(dir); !why.empty()) {
+  if (auto why = missing_why(c.host, dir); !why.empty()) {
     Check k = make(id, Status::failure, label + " " + path + ": its directory " + why, {raw});
     if (managed) return guarded(c, with_setting(std::move(k)), std::string(managed->first->top) + "/" + managed->second, label, Change::setting, from_app);
     k.fix = "install -d " + as_user + " -m 0750 " + shell_word(dir);
     k.commands.push_back(k.fix);
     return guarded(c, std::move(k), dir, label, Change::create, from_app);
   }
-  if (user_can(u, dir, W_OK | X_OK))
+  if (c.host.can(u, dir, W_OK | X_OK))
     return make(id, Status::ok, u.name + " can create " + label + " " + path);
   // (gunicorn opens its log files before anything else and exits 1 with
   // "Error: 'PATH' isn't writable"; a pid file or socket fails the same start.)
   Check k = make(id, Status::failure, u.name + " cannot create " + label + " " + path + " in " + dir,
-                 {dir + ": " + mode_text(dir)});
+                 {dir + ": " + mode_text(c.host, dir)});
   if (managed) return guarded(c, with_setting(std::move(k)), std::string(managed->first->top) + "/" + managed->second, label, Change::setting, from_app);
-  auto dir_facts = target::host_file_lookup()(dir);
+  auto dir_facts = c.host.stat(dir);
   // The app's own code directory is never handed to the service user.
   bool code_dir = dir == c.app_dir() || dir == c.workdir;
-  if (kind == PathKind::file && (dir == "/var/log" || dir == "/tmp" || dir == "/var/tmp" || code_dir || !dir_facts ||
-                                 dir_facts->uid == 0)) {
+  if (kind == PathKind::file && (dir == "/var/log" || dir == "/tmp" || dir == "/var/tmp" || code_dir || !dir_facts.exists ||
+                                 dir_facts.uid == 0)) {
     // A shared directory: make the one file the user's, leave the directory.
     k.fix = "install " + as_user + " -m 0640 /dev/null " + shell_word(path) +
             "  (the file made once, owned by " + u.name + "; the directory stays as it is)";
@@ -244,12 +239,12 @@ std::vector<Check> check_paths(const Context& c) {
       out.push_back(check_writable(c, CheckId::writable, "STATIC_ROOT (collectstatic)", statics, PathKind::dir, !c.app.static_root.empty()));
     } else {
       std::string path = c.absolute(statics);
-      if (!exists(path))
+      if (!exists(c.host, path))
         out.push_back(make(CheckId::writable, Status::warning, "STATIC_ROOT " + path + " does not exist: the static files were not collected",
                            {}, "python manage.py collectstatic --noinput (as part of the deploy)"));
-      else if (!user_can(c.user, path, R_OK | X_OK))
+      else if (!c.host.can(c.user, path, R_OK | X_OK))
         out.push_back(make(CheckId::writable, Status::failure, c.user.name + " cannot read STATIC_ROOT " + path,
-                           {path + ": " + mode_text(path)}, "chmod o+rx " + shell_word(path)));
+                           {path + ": " + mode_text(c.host, path)}, "chmod o+rx " + shell_word(path)));
       else
         out.push_back(make(CheckId::writable, Status::ok, c.user.name + " can read STATIC_ROOT " + path));
     }

@@ -11,7 +11,6 @@
 
 #include "doctor/checks.h"
 #include "target/environ.h"
-#include "target/host.h"
 #include "util/strings.h"
 
 namespace pm::doctor {
@@ -63,7 +62,7 @@ DbWait database_wait(const Context& c) {
     }
   }
   long long retries = 6;
-  if (auto t = read_file("/proc/sys/net/ipv4/tcp_syn_retries")) retries = parse_int(trim(*t)).value_or(6);
+  if (auto t = c.host.read_file("/proc/sys/net/ipv4/tcp_syn_retries")) retries = parse_int(trim(*t)).value_or(6);
   retries = std::clamp(retries, 1LL, 20LL);
   w.ms = ((1LL << (retries + 1)) - 1) * 1000;
   w.why = std::string(q == std::string::npos ? "DATABASE_URL has no connect_timeout" : "DATABASE_URL's connect_timeout waits forever") +
@@ -90,7 +89,7 @@ void add_connect_timeout(const Context& c, Check& k) {
   }
   k.fix = "append " + add + " to DATABASE_URL (" + src->second.first + " line " + std::to_string(src->second.second) + ")" +
           (k.fix.empty() ? "" : "; " + k.fix);
-  auto lines = split(read_file(src->second.first).value_or(""), '\n', false);
+  auto lines = split(c.host.read_file(src->second.first).value_or(""), '\n', false);
   if (src->second.second < 1 || src->second.second > static_cast<int>(lines.size())) return;
   std::string text = lines[src->second.second - 1];
   std::string corrected = text;

@@ -1,9 +1,5 @@
 // What systemd does before the service's program runs: the user and group,
 // the program and its interpreter, the working directory, the environment.
-#include <glob.h>
-#include <grp.h>
-#include <pwd.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -14,7 +10,6 @@
 #include "doctor/checks.h"
 #include "target/envfile.h"
 #include "target/environ.h"
-#include "target/host.h"
 #include "util/redact.h"
 #include "util/strings.h"
 
@@ -22,11 +17,11 @@ namespace pm::doctor {
 namespace {
 
 // systemd's PATH for services, where ExecStart= programs without a '/' are found.
-std::string find_program(const std::string& name) {
+std::string find_program(const Host& host, const std::string& name) {
   if (name.find('/') != std::string::npos) return name;
   for (const auto& dir : split(kServicePath, ':')) {
     std::string p = dir + "/" + name;
-    if (::access(p.c_str(), X_OK) == 0) return p;
+    if (host.can(User{}, p, X_OK)) return p;  // as root, doctor itself
   }
   return name;
 }
@@ -125,7 +120,7 @@ void read_wrapper(Context& c) {
         // A bare "gunicorn" after an activate or PATH= is the one in that bin/.
         c.gunicorn_program = words[i].find('/') != std::string::npos ? words[i]
                              : !venv_bin.empty()                    ? venv_bin + "/" + words[i]
-                                                                    : find_program(words[i]);
+                                                                    : find_program(c.host, words[i]);
         c.g = analysis::parse_gunicorn_args(argv);
         return;
       }
@@ -159,14 +154,14 @@ std::string wrapper_text(const Context& c, std::string& name) {
     name = c.argv[0] + " -c";
     return c.argv[2];
   }
-  auto f = target::host_path_lookup()(c.program);
-  if (!f) return "";
-  std::string interp = basename_of(shebang_interpreter(f->shebang));
-  if (interp != "sh" && interp != "bash" && interp != "dash" && f->shebang.find("env bash") == std::string::npos &&
-      f->shebang.find("env sh") == std::string::npos)
+  // (lstat: a symlink's #! line is not read)
+  std::string shebang = c.host.lstat(c.program).type == FileType::regular ? c.host.shebang(c.program) : "";
+  std::string interp = basename_of(shebang_interpreter(shebang));
+  if (interp != "sh" && interp != "bash" && interp != "dash" && shebang.find("env bash") == std::string::npos &&
+      shebang.find("env sh") == std::string::npos)
     return "";
   name = c.program;
-  return read_file(c.program).value_or("");
+  return c.host.read_file(c.program).value_or("");
 }
 
 Check check_user(Context& c) {
@@ -174,9 +169,9 @@ Check check_user(Context& c) {
   if (unit_bool(c.value("Service", "DynamicUser"))) {
     user.dynamic = true;
     user.name = "nobody";  // the checks that need a user run as an unprivileged one
-    if (auto* pw = ::getpwnam("nobody")) {
-      user.uid = pw->pw_uid;
-      user.gid = pw->pw_gid;
+    if (auto pw = c.host.user_by_name("nobody")) {
+      user.uid = pw->id;
+      user.gid = pw->gid;
     }
     return make(CheckId::user, Status::skipped, "DynamicUser=yes: systemd makes the user at start (paths checked as nobody)");
   }
@@ -197,7 +192,7 @@ Check check_user(Context& c) {
   if (us && !us->value.empty()) {
     user.name = us->value;
     auto uid = parse_int(us->value);
-    struct passwd* pw = uid ? ::getpwuid(static_cast<uid_t>(*uid)) : ::getpwnam(us->value.c_str());
+    auto pw = uid ? c.host.user_by_id(static_cast<std::uint32_t>(*uid)) : c.host.user_by_name(us->value);
     if (!pw && uid && *uid > 0 && *uid < 4294967295LL) {
       // systemd runs a numeric User= without a passwd entry (no home, no name).
       user.uid = static_cast<uid_t>(*uid);
@@ -217,32 +212,32 @@ Check check_user(Context& c) {
       user.exists = false;
       return missing_account(*us, "useradd --system --no-create-home --shell /usr/sbin/nologin " + shell_word(us->value), "217/USER");
     }
-    user.name = pw->pw_name;
-    user.uid = pw->pw_uid;
-    user.gid = pw->pw_gid;
-    user.home = pw->pw_dir;
+    user.name = pw->name;
+    user.uid = pw->id;
+    user.gid = pw->gid;
+    user.home = pw->home;
   }
   if (gs && !gs->value.empty()) {
     auto gid = parse_int(gs->value);
-    struct group* gr = gid ? ::getgrgid(static_cast<gid_t>(*gid)) : ::getgrnam(gs->value.c_str());
+    auto gr = gid ? c.host.group_by_id(static_cast<std::uint32_t>(*gid)) : c.host.group_by_name(gs->value);
     if (!gr && !valid_user_name(gs->value))
       return make(CheckId::user, Status::failure, "Group=" + gs->value + " is not a valid group name", {Context::where(*gs)},
                   "a name of letters, digits, '_' and '-', not starting with '-' or a digit");
     if (!gr) {
       return missing_account(*gs, "groupadd --system " + shell_word(gs->value), "216/GROUP");
     }
-    user.gid = gr->gr_gid;
+    user.gid = gr->id;
   }
-  if (auto* gr = ::getgrgid(user.gid)) user.group = gr->gr_name;
+  if (auto gr = c.host.group_by_id(user.gid)) user.group = gr->name;
   else user.group = std::to_string(user.gid);
   for (const auto* sg : c.unit.list("Service", "SupplementaryGroups"))
     for (const auto& name : split(c.expand(sg->value), ' ')) {
       auto gid = parse_int(name);
-      struct group* gr = gid ? ::getgrgid(static_cast<gid_t>(*gid)) : ::getgrnam(name.c_str());
+      auto gr = gid ? c.host.group_by_id(static_cast<std::uint32_t>(*gid)) : c.host.group_by_name(name);
       if (!gr)
         return make(CheckId::user, Status::failure, "SupplementaryGroups= names " + name + ", which does not exist on this machine",
                     {Context::where(*sg)}, "groupadd --system " + shell_word(name) + "  (or remove it from SupplementaryGroups=)");
-      user.extra_groups.push_back(gr->gr_gid);
+      user.extra_groups.push_back(gr->id);
     }
   return make(CheckId::user, Status::ok,
               "runs as " + user.name + " (uid " + std::to_string(user.uid) + ", gid " + std::to_string(user.gid) + ")");
@@ -283,7 +278,7 @@ Check check_exec(Context& c) {
     c.argv = expanded;
   }
   learn_secrets_from_argv(c.argv);  // gunicorn -e SECRET_KEY=..., --password ...
-  std::string prog = find_program(cmd->path);
+  std::string prog = find_program(c.host, cmd->path);
   c.program = prog;
   // ExecStart=@/usr/bin/gunicorn meats-master ...: argv[0] is a name, the path says gunicorn.
   std::vector<std::string> as_run = c.argv;
@@ -296,22 +291,21 @@ Check check_exec(Context& c) {
     read_wrapper(c);
   }
   for (const auto& e : c.g.env) set_assignment(c.env, e);  // gunicorn -e KEY=VALUE: set in the app over the unit's
-  if (auto why = missing_why(prog); !why.empty())
+  if (auto why = missing_why(c.host, prog); !why.empty())
     return make(CheckId::exec, Status::failure, "ExecStart= names a program that is not there: " + why, {where},
                 "install it, or fix the path in ExecStart=; systemd fails the start with 203/EXEC");
-  struct stat pst{};
-  if (::stat(prog.c_str(), &pst) == 0 && !S_ISREG(pst.st_mode))
+  if (auto pst = c.host.stat(prog); pst.exists && pst.type != FileType::regular)
     return make(CheckId::exec, Status::failure, "ExecStart= names " + prog + ", which is not a regular file", {where},
                 "point ExecStart= at the program itself; systemd fails the start with 203/EXEC");
   if (!c.user.exists) return make(CheckId::exec, Status::skipped, "the user does not exist (see user)");
   // A script is read by its interpreter: the user needs r as well as x.
-  std::string line = shebang_of(prog);
+  std::string line = c.host.shebang(prog);
   int need = line.empty() ? X_OK : R_OK | X_OK;
-  if (!user_can(c.user, prog, need)) {
+  if (!c.host.can(c.user, prog, need)) {
     std::string mode = line.empty() ? "o+x" : "o+rx";
     Check k = make(CheckId::exec, Status::failure,
                    prog + " is not " + (line.empty() ? "executable" : "readable and executable") + " by " + c.user.name,
-                   {where, prog + ": " + mode_text(prog)},
+                   {where, prog + ": " + mode_text(c.host, prog)},
                    "chmod " + mode + " " + shell_word(prog) + "  (and every directory above it must be enterable by " +
                        c.user.name + ")");
     k.commands.push_back("chmod " + mode + " " + shell_word(prog));
@@ -320,7 +314,7 @@ Check check_exec(Context& c) {
   if (!line.empty()) {
     std::string interp = shebang_interpreter(line);
     if (!interp.empty()) {
-      if (auto why = missing_why(interp); !why.empty()) {
+      if (auto why = missing_why(c.host, interp); !why.empty()) {
         std::string venv = prog.substr(0, prog.rfind("/bin/"));
         return make(CheckId::exec, Status::failure,
                     prog + " is a script whose interpreter is missing: " + why, {where, prog + ": " + line},
@@ -334,7 +328,7 @@ Check check_exec(Context& c) {
   // (A wrapper's gunicorn named through a variable or a relative path is
   // found only in the shell; the import check says so.)
   if (!c.wrapper.empty() && c.gunicorn_program[0] == '/' && c.gunicorn_program.find('$') == std::string::npos)
-    if (auto why = missing_why(c.gunicorn_program); !why.empty())
+    if (auto why = missing_why(c.host, c.gunicorn_program); !why.empty())
       return make(CheckId::exec, Status::failure, c.wrapper + " runs gunicorn from a path that is not there: " + why, {where},
                   "fix the gunicorn path in " + c.wrapper + " (the virtualenv's bin/gunicorn)");
   c.exec_ok = true;
@@ -353,24 +347,22 @@ Check check_workdir(Context& c) {
   c.workdir = dir;
   std::string where = Context::where(*wd);
   c.workdir_ok = false;
-  if (auto why = missing_why(dir); !why.empty())
+  if (auto why = missing_why(c.host, dir); !why.empty())
     return make(CheckId::working_directory, optional ? Status::warning : Status::failure, "WorkingDirectory= " + why,
                 {where}, "create it or point WorkingDirectory= at the deployed code; systemd fails the start with 200/CHDIR");
-  struct stat st{};
-  ::stat(dir.c_str(), &st);
-  if (!S_ISDIR(st.st_mode))
+  if (c.host.stat(dir).type != FileType::directory)
     return make(CheckId::working_directory, Status::failure, "WorkingDirectory=" + dir + " is not a directory", {where});
   // systemd needs x to chdir; Python also lists the directory to import from it.
   bool python_app = c.gunicorn && c.g.chdir.empty() && c.wrapper_cd.empty();
   int need = python_app ? R_OK | X_OK : X_OK;
-  if (c.user.exists && !user_can(c.user, dir, need)) {
-    bool enters = user_can(c.user, dir, X_OK);
+  if (c.user.exists && !c.host.can(c.user, dir, need)) {
+    bool enters = c.host.can(c.user, dir, X_OK);
     std::string mode = python_app ? "rx" : "x";
     Check k = make(CheckId::working_directory, Status::failure,
                    c.user.name + (enters ? " can enter but not list WorkingDirectory=" + dir +
                                                " (Python finds no module in a directory it cannot list)"
                                          : " cannot enter WorkingDirectory=" + dir),
-                   {where, dir + ": " + mode_text(dir)},
+                   {where, dir + ": " + mode_text(c.host, dir)},
                    "chmod o+" + mode + " " + shell_word(dir) + "  (or chgrp " + shell_word(c.user.group) + " " +
                        shell_word(dir) + " && chmod g+" + mode + " " + shell_word(dir) + ")");
     k.commands.push_back("chmod o+" + mode + " " + shell_word(dir));
@@ -389,7 +381,10 @@ std::vector<Check> check_environment(Context& c) {
     for (const auto& word : words ? words->argv : split(s->value, ' ')) set_assignment(c.env, word);
   }
   // Each EnvironmentFile= as systemd reads it (specifiers, wildcards).
-  for (const auto& f : target::read_environment_files(c.unit, c.user.name)) {
+  target::EnvFileSource files;
+  files.read = [&c](const std::string& p) { return c.host.read_file(p); };
+  files.glob = [&c](const std::string& p) { return c.host.glob(p); };
+  for (const auto& f : target::read_environment_files(c.unit, c.user.name, files)) {
     const std::string& path = f.path;
     if (!f.readable) {
       out.push_back(make(CheckId::environment_file, f.optional ? Status::ok : Status::failure,

@@ -1,17 +1,9 @@
 #include "doctor/doctor.h"
 
-#include <grp.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <algorithm>
-#include <cerrno>
 #include <cstdio>
-#include <cstdlib>
 #include <vector>
 
 #include "doctor/checks.h"
-#include "target/host.h"
 #include "util/strings.h"
 
 namespace pm::doctor {
@@ -26,56 +18,23 @@ Check make(CheckId id, Status st, std::string title, std::vector<std::string> ev
   return c;
 }
 
-bool become(const User& user) {
-  if (::initgroups(user.name.c_str(), user.gid) != 0 && ::setgroups(0, nullptr) != 0) return false;
-  if (!user.extra_groups.empty()) {  // SupplementaryGroups= on top of the user's own
-    std::vector<gid_t> groups(static_cast<std::size_t>(std::max(::getgroups(0, nullptr), 0)));
-    if (::getgroups(static_cast<int>(groups.size()), groups.data()) < 0) groups.clear();
-    groups.insert(groups.end(), user.extra_groups.begin(), user.extra_groups.end());
-    if (::setgroups(groups.size(), groups.data()) != 0) return false;
-  }
-  return ::setgid(user.gid) == 0 && ::setuid(user.uid) == 0;
-}
-
-bool user_can(const User& user, const std::string& path, int mode) {
-  if (user.uid == 0) return ::access(path.c_str(), mode) == 0;
-  pid_t pid = ::fork();
-  if (pid < 0) return ::access(path.c_str(), mode) == 0;
-  if (pid == 0) {
-    if (!become(user)) ::_exit(2);
-    ::_exit(::access(path.c_str(), mode) == 0 ? 0 : 1);
-  }
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  return WIFEXITED(status) && WEXITSTATUS(status) == 0;
-}
-
-std::string shebang_of(const std::string& path) {
-  char* real = ::realpath(path.c_str(), nullptr);
-  if (!real) return "";
-  auto f = target::host_path_lookup()(real);
-  ::free(real);
-  return f ? f->shebang : "";
-}
-
 void set_assignment(std::map<std::string, std::string>& env, const std::string& word) {
   if (auto eq = word.find('='); eq != std::string::npos) env[word.substr(0, eq)] = word.substr(eq + 1);
 }
 
-std::string mode_text(const std::string& path) {
-  auto f = target::host_file_lookup()(path);
-  if (!f) return "?";
+std::string mode_text(const Host& host, const std::string& path) {
+  auto f = host.stat(path);
+  if (!f.exists) return "?";
   char buf[16];
-  std::snprintf(buf, sizeof buf, "%04o", f->mode & 07777);
-  return std::string(buf) + " " + (f->owner.empty() ? std::to_string(f->uid) : f->owner) + ":" +
-         (f->group.empty() ? std::to_string(f->gid) : f->group);
+  std::snprintf(buf, sizeof buf, "%04o", f.mode & 07777);
+  return std::string(buf) + " " + (f.owner.empty() ? std::to_string(f.uid) : f.owner) + ":" +
+         (f.group.empty() ? std::to_string(f.gid) : f.group);
 }
 
-std::string missing_why(const std::string& path) {
-  auto f = target::host_path_lookup()(path);
-  if (!f) return path + " does not exist";
-  if (f->symlink && !f->target_exists) return path + " is a symlink to " + f->link_target + ", which does not exist";
+std::string missing_why(const Host& host, const std::string& path) {
+  auto f = host.lstat(path);
+  if (!f.exists) return path + " does not exist";
+  if (f.type == FileType::symlink && !f.target_exists) return path + " is a symlink to " + f.link_target + ", which does not exist";
   return "";
 }
 
@@ -115,6 +74,10 @@ const char* status_name(Status s) {
 }
 
 std::vector<Check> run_checks(const target::UnitFile& unit, const Options& opts) {
+  return run_checks(unit, opts, RealHost());
+}
+
+std::vector<Check> run_checks(const target::UnitFile& unit, const Options& opts, const Host& host) {
   std::vector<Check> out;
   auto add = [&](std::vector<Check> v) {
     for (auto& k : v) out.push_back(std::move(k));
@@ -125,7 +88,7 @@ std::vector<Check> run_checks(const target::UnitFile& unit, const Options& opts)
                      unit.issues.empty() ? "the unit file and its drop-ins parse"
                                          : std::to_string(unit.issues.size()) + " lines systemd ignores",
                      unit.issues.empty() ? evidence : unit.issues));
-  Context c(unit, opts);
+  Context c(unit, opts, host);
   // In the order a start meets them: systemd's own steps, the app's import,
   // what the running service touches, then the settings around it.
   out.push_back(check_user(c));

@@ -42,8 +42,13 @@ struct Options {
   long long slowest_request_ms = 0;  // --slowest-request: compared with gunicorn's --timeout (0: unknown)
 };
 
-// Every check on a loaded unit, in the order a start would meet them.
+class Host;
+
+// Every check on a loaded unit, in the order a start would meet them, on
+// this machine (RealHost).
 std::vector<Check> run_checks(const target::UnitFile& unit, const Options& opts = {});
+// The same on `host` (doctor/host.h): the unit tests give it a fake machine.
+std::vector<Check> run_checks(const target::UnitFile& unit, const Options& opts, const Host& host);
 
 // The fixes of the failing and warning checks as a POSIX shell script for a
 // person to review: commands as they are, unit settings in one drop-in

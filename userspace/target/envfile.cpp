@@ -843,7 +843,7 @@ class Checker {
 EnvFile parse_env_file(std::string_view text) { return Checker(text).run(); }
 
 std::vector<EnvFileRead> read_environment_files(const UnitFile& unit, const std::string& user,
-                                                const std::string& root) {
+                                                const EnvFileSource& from) {
   std::vector<EnvFileRead> out;
   for (const auto* s : unit.list("Service", "EnvironmentFile")) {
     std::string value = s->value;
@@ -853,10 +853,7 @@ std::vector<EnvFileRead> read_environment_files(const UnitFile& unit, const std:
     std::string path = expanded ? *expanded : value;
     std::vector<std::string> paths;
     if (path.find_first_of("*?[") != std::string::npos) {
-      glob_t g{};
-      if (::glob((root + path).c_str(), 0, nullptr, &g) == 0)
-        for (std::size_t i = 0; i < g.gl_pathc; ++i) paths.push_back(std::string(g.gl_pathv[i]).substr(root.size()));
-      ::globfree(&g);
+      paths = from.glob(path);
       // systemd globs every value: one that matches nothing fails the start
       // (glob_extend's -ENOENT) unless it is optional, like a missing file.
       if (paths.empty()) paths.push_back(path);
@@ -869,7 +866,7 @@ std::vector<EnvFileRead> read_environment_files(const UnitFile& unit, const std:
       r.path = std::move(p);
       r.optional = optional;
       errno = 0;
-      if (auto text = read_file(root + r.path)) {
+      if (auto text = from.read(r.path)) {
         r.readable = true;
         r.parsed = parse_env_file(*text);
       } else {
@@ -879,6 +876,21 @@ std::vector<EnvFileRead> read_environment_files(const UnitFile& unit, const std:
     }
   }
   return out;
+}
+
+std::vector<EnvFileRead> read_environment_files(const UnitFile& unit, const std::string& user,
+                                                const std::string& root) {
+  EnvFileSource from;
+  from.read = [&root](const std::string& path) { return read_file(root + path); };
+  from.glob = [&root](const std::string& pattern) {
+    std::vector<std::string> paths;
+    glob_t g{};
+    if (::glob((root + pattern).c_str(), 0, nullptr, &g) == 0)
+      for (std::size_t i = 0; i < g.gl_pathc; ++i) paths.push_back(std::string(g.gl_pathv[i]).substr(root.size()));
+    ::globfree(&g);
+    return paths;
+  };
+  return read_environment_files(unit, user, from);
 }
 
 }  // namespace pm::target

@@ -10,6 +10,8 @@
 // Nothing here logs.
 #pragma once
 
+#include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -58,5 +60,12 @@ struct EnvFileRead {
 // their paths are given as the unit sees them.
 std::vector<EnvFileRead> read_environment_files(const UnitFile& unit, const std::string& user = "root",
                                                 const std::string& root = "");
+// The same, with the files read and the wildcards matched by `from` (doctor's
+// Host: the real machine, or a fake one in the tests).
+struct EnvFileSource {
+  std::function<std::optional<std::string>(const std::string& path)> read;  // nullopt with errno set
+  std::function<std::vector<std::string>(const std::string& pattern)> glob;  // the matches, sorted
+};
+std::vector<EnvFileRead> read_environment_files(const UnitFile& unit, const std::string& user, const EnvFileSource& from);
 
 }  // namespace pm::target
