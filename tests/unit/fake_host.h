@@ -85,6 +85,12 @@ class FakeHost : public doctor::Host {
     connects_[address + ":" + std::to_string(port)] = answer;
     return *this;
   }
+  // The app import child cannot be started at all (doctor's own fork or pipe failed).
+  FakeHost& child_not_started(std::string why) {
+    child_ = doctor::ChildResult{};
+    child_.failure = std::move(why);
+    return *this;
+  }
   // The app import child: its fd-3 answer (the probe's JSON), its output and exit code.
   FakeHost& app(const nlohmann::json& answer, std::string output = "", int exit_code = 0) {
     child_ = doctor::ChildResult{true, W_EXITCODE(exit_code, 0), false, "", std::move(output), answer.dump(), 120};

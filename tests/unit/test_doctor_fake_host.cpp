@@ -483,6 +483,22 @@ TEST_CASE("doctor on a fake host: the import is not tried when an earlier check 
   CHECK(skipped);
 }
 
+TEST_CASE("doctor on a fake host: an import probe doctor cannot start is said as such, not as an earlier failure",
+          "[doctor][fake-host]") {
+  FakeHost h;
+  healthy(h);
+  h.child_not_started("cannot fork: Resource temporarily unavailable");
+  auto checks = run(h, kHealthyUnit);
+  const pm::doctor::Check* import = nullptr;
+  for (const auto& c : checks)
+    if (c.id == CheckId::import) import = &c;
+  REQUIRE(import);
+  CHECK(import->status == Status::warning);
+  CHECK(import->title.find("doctor could not start the import probe (cannot fork: Resource temporarily unavailable)") !=
+        std::string::npos);
+  CHECK(import->title.find("must pass first") == std::string::npos);
+}
+
 TEST_CASE("doctor on a fake host: unit-file", "[doctor][fake-host]") { check_cases(CheckId::unit_file); }
 TEST_CASE("doctor on a fake host: user", "[doctor][fake-host]") { check_cases(CheckId::user); }
 TEST_CASE("doctor on a fake host: exec", "[doctor][fake-host]") { check_cases(CheckId::exec); }

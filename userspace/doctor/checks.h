@@ -24,6 +24,7 @@ struct DjangoMessage {
 // directory showed (checks_app.cpp).
 struct AppProbe {
   bool ran = false;
+  std::string not_started;  // why doctor could not start the probe (its own problem, not the app's)
   bool imported = false;
   bool timed_out = false;
   std::string python;            // the interpreter used

@@ -125,7 +125,10 @@ void probe_app(Context& c) {
   run.dir = c.app_dir();
   run.timeout_ms = c.opts.import_timeout_ms;
   ChildResult r = c.host.run_as(c.user, run);
-  if (!r.started) return;
+  if (!r.started) {
+    a.not_started = r.failure.empty() ? "the child could not be started" : r.failure;
+    return;
+  }
   a.ran = true;
   a.timed_out = r.timed_out;
   a.blocked_in = r.blocked_in;
@@ -172,6 +175,10 @@ Check check_import(const Context& c) {
     if (a.python.empty() && c.exec_ok && c.workdir_ok && c.user.exists)
       return make(CheckId::import, Status::skipped, "the Python that runs " + c.gunicorn_program +
                                                  " is not known (no #! python line, or a path only the wrapper's shell knows)");
+    if (!a.not_started.empty())
+      return make(CheckId::import, Status::warning,
+                  "not tried: doctor could not start the import probe (" + a.not_started + ")", {},
+                  "run pmtrace doctor again; if it persists, check this machine's process and file limits");
     return make(CheckId::import, Status::skipped, "not tried: the checks above must pass first");
   }
   std::string how = " as " + c.user.name + " with " + a.python + " in " + c.app_dir();

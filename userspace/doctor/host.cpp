@@ -3,6 +3,8 @@
 // bind() and connect() probes, and the child that imports the app.
 #include "doctor/host.h"
 
+#include <cstring>
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <glob.h>
@@ -266,12 +268,18 @@ int RealHost::connect_probe(const std::string& address, std::uint16_t port, int 
 
 ChildResult RealHost::run_as(const User& user, const ChildRun& run) const {
   ChildResult r;
+  auto failed = [&](const char* what) {
+    r.failure = std::string(what) + ": " + std::strerror(errno);
+    return r;
+  };
   int out_pipe[2], res_pipe[2];
-  if (::pipe2(out_pipe, O_CLOEXEC) != 0) return r;
+  if (::pipe2(out_pipe, O_CLOEXEC) != 0) return failed("cannot create a pipe");
   if (::pipe2(res_pipe, O_CLOEXEC) != 0) {
+    int err = errno;
     ::close(out_pipe[0]);
     ::close(out_pipe[1]);
-    return r;
+    errno = err;
+    return failed("cannot create a pipe");
   }
   std::vector<std::string> argv = run.argv, envs = run.env;
   std::vector<char*> av, ev;
@@ -283,7 +291,12 @@ ChildResult RealHost::run_as(const User& user, const ChildRun& run) const {
   Jail jail;
   long long start = now_ms();
   pid_t pid = ::fork();
-  if (pid < 0) return r;
+  if (pid < 0) {
+    int err = errno;
+    for (int fd : {out_pipe[0], out_pipe[1], res_pipe[0], res_pipe[1]}) ::close(fd);
+    errno = err;
+    return failed("cannot fork");
+  }
   if (pid == 0) {
     ::setpgid(0, 0);
     jail.enter();

@@ -60,13 +60,14 @@ struct ChildRun {
   long long timeout_ms = 20000;
 };
 struct ChildResult {
-  bool started = false;    // false: it could not be forked
+  bool started = false;    // false: it could not be started (failure says why)
   int status = 0;          // wait status
   bool timed_out = false;
   std::string blocked_in;  // the system call it sat in when the time limit hit
   std::string output;      // stdout and stderr (the last 64 KiB)
   std::string answer;      // fd 3
   long long ms = 0;
+  std::string failure;     // not started: "cannot fork: Resource temporarily unavailable"
 };
 
 class Host {
