@@ -51,81 +51,19 @@ void read_wrapper(Context& c) {
   std::string name;
   std::string text = wrapper_text(c, name);
   std::string wrapper_dir = c.program.substr(0, c.program.rfind('/'));
-  // A line ending in a backslash goes on in the next one, as sh reads it.
-  std::vector<std::string> lines;
-  bool joining = false;
-  for (const auto& raw : split(text, '\n', false)) {
-    std::string part(trim(raw));
-    if (joining) lines.back() += " " + part;
-    else lines.push_back(part);
-    joining = !lines.back().empty() && lines.back().back() == '\\';
-    if (joining) lines.back().pop_back();
-  }
-  std::string venv_bin;  // from ". venv/bin/activate" or PATH=venv/bin:$PATH
-  for (const auto& raw : lines) {
-    std::string line(trim(raw));
-    if (line.empty() || line[0] == '#') continue;
-    // One shell command at a time: "cd /srv/app && exec gunicorn ...".
-    std::vector<std::vector<std::string>> commands(1);
-    for (auto w : split(line, ' ')) {
-      if (w == "&&" || w == "||" || w == ";") {
-        commands.emplace_back();
-        continue;
-      }
-      bool ends = w.size() > 1 && w.back() == ';';
-      if (ends) w.pop_back();
-      if (w.size() >= 2 && (w.front() == '"' || w.front() == '\'') && w.back() == w.front()) w = w.substr(1, w.size() - 2);
-      commands.back().push_back(w);
-      if (ends) commands.emplace_back();
-    }
-    for (const auto& words : commands) {
-      if (words.size() >= 2 && (words[0] == "." || words[0] == "source") && ends_with(words[1], "/bin/activate")) {
-        venv_bin = words[1].substr(0, words[1].size() - 9);  // ".../bin"
-        continue;
-      }
-      if (!words.empty() && (starts_with(words[0], "PATH=") || (words.size() >= 2 && words[0] == "export" &&
-                                                                 starts_with(words[1], "PATH=")))) {
-        std::string v = words[0] == "export" ? words[1].substr(5) : words[0].substr(5);
-        std::string first = v.substr(0, v.find(':'));
-        if (!first.empty() && first.find('$') == std::string::npos) venv_bin = first;
-        continue;
-      }
-      if (words.size() >= 2 && words[0] == "cd") {  // where the wrapper runs gunicorn
-        std::string dir = join(std::vector<std::string>(words.begin() + 1, words.end()), " ");
-        auto dn = dir.find("dirname");
-        auto close = dir.find(')', dn == std::string::npos ? 0 : dn);
-        if (dn != std::string::npos && dir.find("$0") != std::string::npos && close != std::string::npos) {
-          // cd "$(dirname "$0")/app": the wrapper's own directory, and what follows.
-          std::string rest = dir.substr(close + 1);
-          rest.erase(std::remove(rest.begin(), rest.end(), '"'), rest.end());
-          c.wrapper_cd = wrapper_dir + rest;
-        } else if (dir.find_first_of("$`*? ") != std::string::npos) {
-          c.wrapper_cd_unknown = dir;
-        } else {
-          c.wrapper_cd = dir;
-        }
-        continue;
-      }
-      for (std::size_t i = 0; i < words.size(); ++i) {
-        if (basename_of(words[i]) != "gunicorn") continue;
-        std::vector<std::string> argv{words[i]};
-        for (std::size_t k = i + 1; k < words.size(); ++k) {
-          if (words[k] == "$@" || words[k] == "${@}" || words[k] == "$*")
-            argv.insert(argv.end(), c.argv.begin() + 1, c.argv.end());
-          else
-            argv.push_back(words[k]);
-        }
-        c.gunicorn = true;
-        c.wrapper = name;
-        // A bare "gunicorn" after an activate or PATH= is the one in that bin/.
-        c.gunicorn_program = words[i].find('/') != std::string::npos ? words[i]
-                             : !venv_bin.empty()                    ? venv_bin + "/" + words[i]
-                                                                    : find_program(c.host, words[i]);
-        c.g = analysis::parse_gunicorn_args(argv);
-        return;
-      }
-    }
-  }
+  std::vector<std::string> args(c.argv.size() > 1 ? c.argv.begin() + 1 : c.argv.end(), c.argv.end());
+  auto w = target::read_shell_wrapper(text, wrapper_dir, args);
+  c.wrapper_cd = w.cd;
+  c.wrapper_cd_unknown = w.cd_unknown;
+  if (!w.runs_gunicorn) return;
+  const std::string& program = w.gunicorn_argv[0];
+  c.gunicorn = true;
+  c.wrapper = name;
+  // A bare "gunicorn" after an activate or PATH= is the one in that bin/.
+  c.gunicorn_program = program.find('/') != std::string::npos ? program
+                       : !w.venv_bin.empty()                  ? w.venv_bin + "/" + program
+                                                              : find_program(c.host, program);
+  c.g = analysis::parse_gunicorn_args(w.gunicorn_argv);
 }
 
 // Why read_file failed, in words (it refuses what is not a small regular file).

@@ -458,4 +458,79 @@ Sandbox sandbox_of(const UnitFile& u) {
   return sb;
 }
 
+ShellWrapper read_shell_wrapper(std::string_view text, const std::string& wrapper_dir,
+                                const std::vector<std::string>& args) {
+  ShellWrapper w;
+  // A line ending in a backslash goes on in the next one, as sh reads it.
+  std::vector<std::string> lines;
+  bool joining = false;
+  for (const auto& raw : split(text, '\n', false)) {
+    std::string part(trim(raw));
+    if (joining) lines.back() += " " + part;
+    else lines.push_back(part);
+    joining = !lines.back().empty() && lines.back().back() == '\\';
+    if (joining) lines.back().pop_back();
+  }
+  for (const auto& raw : lines) {
+    std::string line(trim(raw));
+    if (line.empty() || line[0] == '#') continue;
+    // One shell command at a time: "cd /srv/app && exec gunicorn ...".
+    std::vector<std::vector<std::string>> commands(1);
+    for (auto word : split(line, ' ')) {
+      if (word == "&&" || word == "||" || word == ";") {
+        commands.emplace_back();
+        continue;
+      }
+      bool ends = word.size() > 1 && word.back() == ';';
+      if (ends) word.pop_back();
+      if (word.size() >= 2 && (word.front() == '"' || word.front() == '\'') && word.back() == word.front())
+        word = word.substr(1, word.size() - 2);
+      commands.back().push_back(word);
+      if (ends) commands.emplace_back();
+    }
+    for (const auto& words : commands) {
+      if (words.size() >= 2 && (words[0] == "." || words[0] == "source") && ends_with(words[1], "/bin/activate")) {
+        w.venv_bin = words[1].substr(0, words[1].size() - 9);  // ".../bin"
+        continue;
+      }
+      if (!words.empty() && (starts_with(words[0], "PATH=") ||
+                             (words.size() >= 2 && words[0] == "export" && starts_with(words[1], "PATH=")))) {
+        std::string v = words[0] == "export" ? words[1].substr(5) : words[0].substr(5);
+        std::string first = v.substr(0, v.find(':'));
+        if (!first.empty() && first.find('$') == std::string::npos) w.venv_bin = first;
+        continue;
+      }
+      if (words.size() >= 2 && words[0] == "cd") {  // where the wrapper runs gunicorn
+        std::string dir = join(std::vector<std::string>(words.begin() + 1, words.end()), " ");
+        auto dn = dir.find("dirname");
+        auto close = dir.find(')', dn == std::string::npos ? 0 : dn);
+        if (dn != std::string::npos && dir.find("$0") != std::string::npos && close != std::string::npos) {
+          // cd "$(dirname "$0")/app": the wrapper's own directory, and what follows.
+          std::string rest = dir.substr(close + 1);
+          rest.erase(std::remove(rest.begin(), rest.end(), '"'), rest.end());
+          w.cd = wrapper_dir + rest;
+        } else if (dir.find_first_of("$`*? ") != std::string::npos) {
+          w.cd_unknown = dir;
+        } else {
+          w.cd = dir;
+        }
+        continue;
+      }
+      for (std::size_t i = 0; i < words.size(); ++i) {
+        if (basename_of(words[i]) != "gunicorn") continue;
+        w.gunicorn_argv = {words[i]};
+        for (std::size_t k = i + 1; k < words.size(); ++k) {
+          if (words[k] == "$@" || words[k] == "${@}" || words[k] == "$*")
+            w.gunicorn_argv.insert(w.gunicorn_argv.end(), args.begin(), args.end());
+          else
+            w.gunicorn_argv.push_back(words[k]);
+        }
+        w.runs_gunicorn = true;
+        return w;
+      }
+    }
+  }
+  return w;
+}
+
 }  // namespace pm::target

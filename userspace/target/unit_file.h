@@ -110,4 +110,20 @@ struct Sandbox {
 };
 Sandbox sandbox_of(const UnitFile& u);
 
+// A shell wrapper ExecStart= runs (a #!/bin/sh script, or `sh -c "..."`), read
+// as sh reads the simple forms wrappers use, up to the line that runs
+// gunicorn: backslash continuations, commands joined by && || ;, the venv it
+// activates (`. venv/bin/activate`, `PATH=venv/bin:$PATH`), the directory it
+// cds to, and gunicorn's argv with "$@" / $* replaced by `args` (the
+// wrapper's own arguments). The one reader of wrappers (doctor); fuzzed.
+struct ShellWrapper {
+  bool runs_gunicorn = false;
+  std::vector<std::string> gunicorn_argv;  // argv[0] as written ("gunicorn", "/srv/venv/bin/gunicorn")
+  std::string venv_bin;    // the bin/ directory activated before it, "" when none
+  std::string cd;          // the directory it runs in ("$(dirname "$0")/x" resolved against wrapper_dir)
+  std::string cd_unknown;  // a cd only its shell can resolve ("$APP_DIR"), as written
+};
+ShellWrapper read_shell_wrapper(std::string_view text, const std::string& wrapper_dir,
+                                const std::vector<std::string>& args);
+
 }  // namespace pm::target

@@ -1,6 +1,7 @@
 // target/unit.h: the input as a unit file's text (and as `systemctl cat`
-// output), as a unit name, as a time span, and split on NUL/newline as the argv
-// of a command (units_started_by, gunicorn's options).
+// output), as a unit name, as a time span, as a shell wrapper's text
+// (read_shell_wrapper), and split on NUL/newline as the argv of a command
+// (units_started_by, gunicorn's options).
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -32,6 +33,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   PM_FUZZ_CHECK(cat.name == "x.service");
   for (const auto& d : cat.dropins) PM_FUZZ_CHECK(d.rfind("/", 0) == 0);
   if (auto ms = parse_timespan_ms(s)) PM_FUZZ_CHECK(*ms >= 0);
+
+  // The input as a shell wrapper's text (doctor reads ExecStart='s wrappers).
+  auto w = read_shell_wrapper(s, "/srv/app", {"--workers", "2"});
+  PM_FUZZ_CHECK(w.runs_gunicorn == !w.gunicorn_argv.empty());
+  if (w.runs_gunicorn) {
+    const auto& first = w.gunicorn_argv[0];
+    auto slash = first.rfind('/');
+    PM_FUZZ_CHECK((slash == std::string::npos ? first : first.substr(slash + 1)) == "gunicorn");
+  }
+  PM_FUZZ_CHECK(w.cd.find('\n') == std::string::npos && w.cd_unknown.find('\n') == std::string::npos);
 
   auto argv = pm::fuzz::split_args(s);
   auto g = pm::analysis::parse_gunicorn_args(argv);
