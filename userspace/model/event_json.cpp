@@ -3,7 +3,6 @@
 #include "model/event_fields.h"
 #include "model/json_fields.h"
 #include "model/names.h"
-#include "util/strings.h"
 
 #include <limits>
 
